@@ -1,0 +1,23 @@
+//! One selective run: the kinds an administrator (or the CLI) asked for together.
+use sea_orm::entity::prelude::*;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[sea_orm(table_name = "import_runs")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub kinds: String,
+    pub status: String,
+    #[sea_orm(column_type = "Text")]
+    pub message: Option<String>,
+    pub started_by: String,
+    pub cancelled_by: Option<String>,
+    pub started_at: DateTimeUtc,
+    pub finished_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

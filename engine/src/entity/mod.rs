@@ -1,0 +1,18 @@
+//! sea-orm entities, one module per table (see docs/architecture/20-1c-integration.md).
+pub mod categories;
+pub mod units;
+pub mod properties;
+pub mod property_values;
+pub mod products;
+pub mod product_property_values;
+pub mod offers;
+pub mod offer_characteristics;
+pub mod price_types;
+pub mod prices;
+pub mod warehouses;
+pub mod stocks;
+pub mod customers;
+pub mod import_runs;
+pub mod import_sessions;
+pub mod admins;
+pub mod web_sessions;

@@ -1,0 +1,22 @@
+//! Product or offer property: a 1C `Свойство`.
+use sea_orm::entity::prelude::*;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[sea_orm(table_name = "properties")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub onec_id: String,
+    pub is_deleted: bool,
+    pub updated_at: DateTimeUtc,
+    pub name: String,
+    pub value_type: Option<String>,
+    pub for_offers: bool,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,18 @@
+//! The server-side core of «Импорт из 1С»: the shop schema's entities, the database connection,
+//! administrators and their web sessions, and import sessions. It knows nothing of HTTP; the
+//! `server` binary and the `app` server functions call into it.
+
+/// Administrators, password hashing and web sessions.
+pub mod auth;
+/// Connecting to SQLite or PostgreSQL and applying migrations.
+pub mod db;
+/// sea-orm entities, one module per table.
+pub mod entity;
+/// Import kinds and session statuses, the words the monitor and the CLI speak.
+pub mod kinds;
+/// Read-only queries behind the «Сессии импорта» monitor.
+pub mod monitor;
+/// Fresh, migrated databases for tests (SQLite and PostgreSQL).
+pub mod testing;
+
+pub use sea_orm::DatabaseConnection;

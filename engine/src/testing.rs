@@ -1,0 +1,92 @@
+//! Fresh, migrated databases for tests of this crate and the ones above it: a SQLite file in a
+//! temporary folder, or a new PostgreSQL database on `TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`), dropped again when the handle goes.
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+use crate::db;
+
+/// The server every PostgreSQL test database is created on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A migrated test database and what it takes to remove it.
+pub struct TestDb {
+    pub db: DatabaseConnection,
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique_name() -> String {
+    format!(
+        "onec_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        rand::random::<u32>()
+    )
+}
+
+impl TestDb {
+    /// A new SQLite database file, migrated.
+    pub async fn sqlite() -> TestDb {
+        let dir = std::env::temp_dir().join(unique_name());
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        let url = format!("sqlite://{}/test.db?mode=rwc", dir.display());
+        let db = db::connect(&url).await.expect("connect sqlite");
+        db::migrate(&db).await.expect("migrate sqlite");
+        TestDb { db, url, cleanup: Cleanup::Dir(dir) }
+    }
+
+    /// A new PostgreSQL database, migrated.
+    pub async fn postgres() -> TestDb {
+        let admin_url = postgres_admin_url();
+        let name = unique_name();
+        let admin = db::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is required for tests: {e}"));
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        let (base, _) = admin_url.rsplit_once('/').expect("database name in URL");
+        let url = format!("{base}/{name}");
+        let db = db::connect(&url).await.expect("connect postgres");
+        db::migrate(&db).await.expect("migrate postgres");
+        TestDb { db, url, cleanup: Cleanup::Postgres { admin_url, name } }
+    }
+
+    /// Both backends, for tests that must hold on each.
+    pub async fn each() -> [TestDb; 2] {
+        [Self::sqlite().await, Self::postgres().await]
+    }
+
+    /// Closes the pool and removes the database.
+    pub async fn drop_db(self) {
+        self.db.close().await.ok();
+        match self.cleanup {
+            Cleanup::Dir(dir) => {
+                std::fs::remove_dir_all(dir).ok();
+            }
+            Cleanup::Postgres { admin_url, name } => {
+                if let Ok(admin) = db::connect(&admin_url).await {
+                    admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await
+                        .ok();
+                    admin.close().await.ok();
+                }
+            }
+        }
+    }
+}
