@@ -1,0 +1,249 @@
+//! Errors (a file cannot be read at all) and warnings (one record was skipped
+//! or trimmed) with the position they refer to. Messages are in Russian: they
+//! are shown to the shop operator as they are.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Maximum element nesting accepted before a file is refused.
+pub const MAX_DEPTH: usize = 256;
+/// Maximum buffered size of one record (text and attributes), in bytes.
+pub const MAX_RECORD_BYTES: usize = 256 * 1024 * 1024;
+
+/// What went wrong; see [`Error`] for where.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The file could not be opened or read.
+    #[error("ошибка чтения: {0}")]
+    Io(#[source] std::io::Error),
+    /// Zero bytes or whitespace only.
+    #[error("файл пуст")]
+    Empty,
+    /// Text or binary data where an XML document should start.
+    #[error("это не XML-документ")]
+    NotXml,
+    /// The root element is not `КоммерческаяИнформация`.
+    #[error("корневой элемент «{0}», ожидался «КоммерческаяИнформация»")]
+    WrongRoot(String),
+    /// The file ends before the root element is closed.
+    #[error("файл обрывается посреди записи")]
+    Truncated,
+    /// The document is not well-formed XML.
+    #[error("некорректный XML: {0}")]
+    Malformed(String),
+    /// A closing tag does not match the open element.
+    #[error("закрывающий тег «{found}» не соответствует открытому «{expected}»")]
+    MismatchedTag {
+        /// Local name of the open element.
+        expected: String,
+        /// Local name found in the closing tag.
+        found: String,
+    },
+    /// A `<!DOCTYPE>` declaration: DTDs and entity definitions are refused.
+    #[error("объявление <!DOCTYPE> (DTD) не допускается, сущности не раскрываются")]
+    Doctype,
+    /// A reference to an entity that XML does not predefine.
+    #[error("неизвестная сущность «&{0};» (DTD не поддерживается)")]
+    UnknownEntity(String),
+    /// Bytes that are invalid in the file's encoding.
+    #[error("недопустимые байты для кодировки {0}")]
+    Encoding(String),
+    /// The XML declaration names an encoding this reader cannot decode.
+    #[error("неподдерживаемая кодировка «{0}»")]
+    UnsupportedEncoding(String),
+    /// Element nesting deeper than [`MAX_DEPTH`].
+    #[error("слишком глубокая вложенность элементов (больше {MAX_DEPTH})")]
+    TooDeep,
+    /// One record larger than [`MAX_RECORD_BYTES`].
+    #[error("запись больше {} МБ", MAX_RECORD_BYTES / 1024 / 1024)]
+    RecordTooLarge,
+    /// Content after the closing root tag.
+    #[error("данные после закрывающего тега корневого элемента")]
+    TrailingContent,
+    /// The content does not say which kind of export file this is.
+    #[error("не удалось определить вид файла выгрузки по его содержимому")]
+    UnknownKind,
+    /// A directory holds no CommerceML file.
+    #[error("в каталоге нет файлов выгрузки 1С (CommerceML)")]
+    NoExportFiles,
+    /// The path given as an export directory is not a directory.
+    #[error("это не каталог")]
+    NotADirectory,
+}
+
+/// A fatal problem with one file (or export directory), with its position.
+///
+/// `Display` gives a Russian sentence such as
+/// «Файл goods/goods_1_1.xml, строка 12, элемент КоммерческаяИнформация/Каталог/Товары/Товар:
+/// файл обрывается посреди записи (байт 4567)».
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Error {
+    /// The file (or, for directory errors, the directory); `None` for anonymous streams.
+    pub file: Option<PathBuf>,
+    /// 1-based line; 0 when not applicable (e.g. a file that cannot be opened).
+    pub line: u64,
+    /// Byte offset in the file. For transcoded files (windows-1251, UTF-16) it
+    /// counts bytes of the UTF-8 text after transcoding.
+    pub byte: u64,
+    /// Element path by local names, e.g. `КоммерческаяИнформация/Каталог/Товары/Товар`.
+    pub path: String,
+    /// What went wrong.
+    pub kind: ErrorKind,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind) -> Self {
+        Error {
+            file: None,
+            line: 0,
+            byte: 0,
+            path: String::new(),
+            kind,
+        }
+    }
+
+    pub(crate) fn with_file(mut self, file: Option<PathBuf>) -> Self {
+        if self.file.is_none() {
+            self.file = file;
+        }
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let is_dir = matches!(
+            self.kind,
+            ErrorKind::NoExportFiles | ErrorKind::NotADirectory
+        );
+        let mut sep = "";
+        if let Some(file) = &self.file {
+            let what = if is_dir { "Каталог" } else { "Файл" };
+            write!(f, "{what} {}", file.display())?;
+            sep = ", ";
+        }
+        if self.line > 0 {
+            let word = if sep.is_empty() {
+                "Строка"
+            } else {
+                "строка"
+            };
+            write!(f, "{sep}{word} {}", self.line)?;
+            sep = ", ";
+        }
+        if !self.path.is_empty() {
+            let word = if sep.is_empty() {
+                "Элемент"
+            } else {
+                "элемент"
+            };
+            write!(f, "{sep}{word} {}", self.path)?;
+            sep = ", ";
+        }
+        if sep.is_empty() {
+            write!(f, "{}", self.kind)?;
+        } else {
+            write!(f, ": {}", self.kind)?;
+        }
+        if self.byte > 0 {
+            write!(f, " (байт {})", self.byte)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            ErrorKind::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why a record was skipped or trimmed. [`WarningReason::key`] is a stable
+/// machine key for counting; `Display` is the Russian explanation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WarningReason {
+    /// The record has no `Ид` (or only the all-zero GUID); it was skipped.
+    MissingId,
+    /// A price or quantity that is not a number; that entry was skipped.
+    BadNumber,
+    /// A price or quantity that is empty or 1C's "not filled" marker; that entry was skipped.
+    EmptyNumber,
+    /// A price without `ИдТипаЦены`; that price was skipped.
+    MissingPriceType,
+    /// A per-warehouse stock entry without a warehouse id; that entry was skipped.
+    MissingWarehouseId,
+    /// An offer id like `#abc` with no product part; the offer was skipped.
+    BadOfferId,
+    /// A yes/no flag that is neither; it was read as "no".
+    BadBoolean,
+}
+
+impl WarningReason {
+    /// Stable key for counting and logs, e.g. `"missing_id"`.
+    pub fn key(self) -> &'static str {
+        match self {
+            WarningReason::MissingId => "missing_id",
+            WarningReason::BadNumber => "bad_number",
+            WarningReason::EmptyNumber => "empty_number",
+            WarningReason::MissingPriceType => "missing_price_type",
+            WarningReason::MissingWarehouseId => "missing_warehouse_id",
+            WarningReason::BadOfferId => "bad_offer_id",
+            WarningReason::BadBoolean => "bad_boolean",
+        }
+    }
+}
+
+impl fmt::Display for WarningReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WarningReason::MissingId => "запись без Ид пропущена",
+            WarningReason::BadNumber => "не число, значение пропущено",
+            WarningReason::EmptyNumber => "число не заполнено, значение пропущено",
+            WarningReason::MissingPriceType => "цена без ИдТипаЦены пропущена",
+            WarningReason::MissingWarehouseId => "остаток без Ид склада пропущен",
+            WarningReason::BadOfferId => "некорректный Ид предложения, запись пропущена",
+            WarningReason::BadBoolean => "не «true»/«false», прочитано как «false»",
+        })
+    }
+}
+
+/// A record (or part of one) the reader could not use. Not fatal: reading goes on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// The file, if the reader was given a name.
+    pub file: Option<PathBuf>,
+    /// 1-based line where the record starts.
+    pub line: u64,
+    /// Element path of the record, e.g. `КоммерческаяИнформация/Каталог/Товары/Товар`.
+    pub path: String,
+    /// Why.
+    pub reason: WarningReason,
+    /// The offending value or record id, for the operator.
+    pub detail: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "Файл {}, строка {}", file.display(), self.line)?;
+        } else {
+            write!(f, "Строка {}", self.line)?;
+        }
+        write!(f, ", элемент {}: {}", self.path, self.reason)?;
+        if !self.detail.is_empty() {
+            write!(f, " ({})", self.detail)?;
+        }
+        Ok(())
+    }
+}
