@@ -100,6 +100,15 @@ pub async fn upsert_admin(
     }
 }
 
+/// Whether an administrator with this login exists.
+pub async fn admin_exists(db: &DatabaseConnection, login: &str) -> Result<bool, DbErr> {
+    Ok(admins::Entity::find()
+        .filter(admins::Column::Login.eq(login.trim()))
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// The administrator with this login and password, or `None`. An unknown login costs the same
 /// hashing work as a wrong password, so timing does not reveal which logins exist.
 pub async fn authenticate(

@@ -15,4 +15,5 @@ pub mod monitor;
 /// Fresh, migrated databases for tests (SQLite and PostgreSQL).
 pub mod testing;
 
+pub use redis;
 pub use sea_orm::DatabaseConnection;

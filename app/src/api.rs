@@ -1,0 +1,114 @@
+use leptos::prelude::*;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// What a server function can answer instead of a result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApiError {
+    /// No live login (HTTP 401): the app goes to the login page.
+    Unauthorized,
+    /// A message for the administrator, shown as it is.
+    Message(String),
+    /// The server or the network failed; details are in the server log.
+    Server(String),
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unauthorized => f.write_str("Требуется вход в систему."),
+            Self::Message(m) => f.write_str(m),
+            Self::Server(m) => write!(f, "❌ Ошибка сервера: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::Server(value.to_string())
+    }
+}
+
+/// The logged-in administrator, as the header shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminInfo {
+    pub login: String,
+}
+
+/// One row of the «Сессии импорта» monitor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRow {
+    pub id: i64,
+    pub run_id: String,
+    /// `catalog`, `stocks`, `prices` or `customers`.
+    pub import_type: String,
+    /// `started`, `in_progress`, `completed` or `failed`.
+    pub status: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub processed: i64,
+    pub total: i64,
+    pub error_message: Option<String>,
+    pub triggered_by: String,
+}
+
+/// The details page of one session: the row plus its report (counters, skipped by reason).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionDetail {
+    pub row: SessionRow,
+    pub report: serde_json::Value,
+}
+
+/// One page of the monitor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionPage {
+    pub rows: Vec<SessionRow>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+/// Sessions per monitor page.
+pub const PER_PAGE: u64 = 50;
+
+/// Checks the login and password and starts a web session (sets the cookie).
+#[server(endpoint = "login")]
+pub async fn login(login: String, password: String) -> Result<AdminInfo, ApiError> {
+    crate::ssr::login(login, password).await
+}
+
+/// Ends the web session and clears the cookie.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), ApiError> {
+    crate::ssr::logout().await
+}
+
+/// The administrator behind the current cookie.
+#[server(endpoint = "whoami")]
+pub async fn whoami() -> Result<AdminInfo, ApiError> {
+    let admin = crate::ssr::current_admin()?;
+    Ok(AdminInfo { login: admin.login })
+}
+
+/// A page of import sessions, newest first. `status`, `kind` and `date` (YYYY-MM-DD, UTC) filter.
+#[server(endpoint = "list_sessions")]
+pub async fn list_sessions(
+    status: Option<String>,
+    kind: Option<String>,
+    date: Option<String>,
+    page: u64,
+) -> Result<SessionPage, ApiError> {
+    crate::ssr::list_sessions(status, kind, date, page).await
+}
+
+/// One session with its report.
+#[server(endpoint = "get_session")]
+pub async fn get_session(id: i64) -> Result<SessionDetail, ApiError> {
+    crate::ssr::session_detail(id).await
+}

@@ -1,0 +1,31 @@
+//! The admin app of «Импорт из 1С»: pages and components (compiled to WebAssembly with the `csr`
+//! feature) and the server functions they call (compiled into the server with `ssr`).
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// Server functions under `/api/` and the types that cross the wire.
+pub mod api;
+/// The page frame: header, breadcrumbs, messages area.
+pub mod shell;
+/// Pure formatting: durations, Russian plurals, dates. Shared by pages and tests.
+pub mod format;
+/// One module per page.
+pub mod pages;
+/// Server-only glue: state, the current administrator, the session cookie.
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+/// The whole browser app: a router over the pages.
+#[component]
+pub fn App() -> impl IntoView {
+    view! {
+        <Router>
+            <Routes fallback=pages::NotFound>
+                <Route path=path!("/login") view=pages::login::LoginPage />
+                <Route path=path!("/") view=pages::sessions::SessionsPage />
+                <Route path=path!("/sessions/:id") view=pages::session_detail::SessionDetailPage />
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,21 @@
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// «Вход»: the only page open without a login.
+pub mod login;
+/// One session's details.
+pub mod session_detail;
+/// «Сессии импорта»: the read-only monitor.
+pub mod sessions;
+
+/// Any address the app does not know.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    crate::shell::set_title("Страница не найдена");
+    view! {
+        <main class="content">
+            <h1>"Страница не найдена"</h1>
+            <p><A href="/">"К сессиям импорта"</A></p>
+        </main>
+    }
+}

@@ -1,0 +1,212 @@
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+use crate::api::{SessionRow, list_sessions};
+use crate::format::{
+    datetime_text, duration_text, kind_title, percent, seconds_between, status_title, thousands,
+};
+use crate::shell::{Shell, report_error};
+
+/// The monitor's URL for a set of filters and a page (empty values left out).
+pub fn monitor_href(status: &str, kind: &str, date: &str, page: u64) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [("status", status), ("kind", kind), ("date", date)] {
+        if !v.is_empty() {
+            parts.push(format!("{k}={v}"));
+        }
+    }
+    if page > 0 {
+        parts.push(format!("page={page}"));
+    }
+    if parts.is_empty() { "/".to_owned() } else { format!("/?{}", parts.join("&")) }
+}
+
+/// «Длительность» of a row: elapsed time, or «В процессе...» while it runs.
+pub fn row_duration(row: &SessionRow) -> String {
+    match &row.finished_at {
+        Some(end) => seconds_between(&row.started_at, end).map(duration_text).unwrap_or_default(),
+        None if matches!(row.status.as_str(), "in_progress" | "started") => "В процессе...".into(),
+        None => "-".into(),
+    }
+}
+
+/// «Сессии импорта»: every import session, newest first, with filters and pages. Read-only.
+#[component]
+pub fn SessionsPage() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |k: &str| query.with(|q| q.get(k).unwrap_or_default());
+    let page = move || param("page").parse::<u64>().unwrap_or(0);
+    let data = LocalResource::new(move || {
+        let (status, kind, date, page) = (param("status"), param("kind"), param("date"), page());
+        let opt = |s: String| (!s.is_empty()).then_some(s);
+        list_sessions(opt(status), opt(kind), opt(date), page)
+    });
+    Effect::new(move |_| {
+        if let Some(Err(e)) = data.get() {
+            report_error(&e);
+        }
+    });
+    let navigate = use_navigate();
+    let go = move |status: String, kind: String, date: String| {
+        navigate(&monitor_href(&status, &kind, &date, 0), Default::default());
+    };
+    let (go1, go2, go3) = (go.clone(), go.clone(), go);
+
+    view! {
+        <Shell title="Сессии импорта".to_owned()>
+            <div class="toolbar">
+                <form class="filters" role="search" aria-label="Фильтры" on:submit=|ev| ev.prevent_default()>
+                    <label>
+                        "Статус "
+                        <select name="status" prop:value=move || param("status")
+                            on:change=move |ev| go1(event_target_value(&ev), param("kind"), param("date"))>
+                            <option value="">"Все"</option>
+                            <option value="completed">"Завершен"</option>
+                            <option value="in_progress">"В процессе"</option>
+                            <option value="failed">"Ошибка"</option>
+                            <option value="started">"Начат"</option>
+                        </select>
+                    </label>
+                    <label>
+                        "Тип импорта "
+                        <select name="kind" prop:value=move || param("kind")
+                            on:change=move |ev| go2(param("status"), event_target_value(&ev), param("date"))>
+                            <option value="">"Все"</option>
+                            <option value="catalog">"Каталог"</option>
+                            <option value="stocks">"Остатки"</option>
+                            <option value="prices">"Цены"</option>
+                            <option value="customers">"Клиенты"</option>
+                        </select>
+                    </label>
+                    <label>
+                        "Дата "
+                        <input type="date" name="date" prop:value=move || param("date")
+                            on:change=move |ev| go3(param("status"), param("kind"), event_target_value(&ev)) />
+                    </label>
+                </form>
+            </div>
+            <Transition fallback=|| view! { <p class="loading">"Загрузка…"</p> }>
+                {move || {
+                    data.get().map(|res| match res {
+                        Err(_) => view! { <p class="empty">"Не удалось загрузить сессии."</p> }.into_any(),
+                        Ok(p) if p.rows.is_empty() => {
+                            view! { <p class="empty" data-testid="empty-state">"Сессий импорта пока нет."</p> }.into_any()
+                        }
+                        Ok(p) => {
+                            let pages = p.total.div_ceil(p.per_page.max(1));
+                            view! {
+                                <SessionsTable rows=p.rows.clone() />
+                                <Pager page=p.page pages=pages total=p.total
+                                    status=param("status") kind=param("kind") date=param("date") />
+                            }.into_any()
+                        }
+                    })
+                }}
+            </Transition>
+        </Shell>
+    }
+}
+
+#[component]
+fn SessionsTable(rows: Vec<SessionRow>) -> impl IntoView {
+    let mut prev_run = String::new();
+    let mut band = false;
+    let body = rows
+        .into_iter()
+        .map(|row| {
+            // Rows of one run share a band colour, so a run reads as one block.
+            if row.run_id != prev_run {
+                band = !band;
+                prev_run = row.run_id.clone();
+            }
+            let (status_text, status_class) = status_title(&row.status);
+            let progress = if row.status == "in_progress" {
+                let pct = percent(row.processed, row.total);
+                view! {
+                    <div class="progress" role="progressbar" aria-valuenow=pct aria-valuemin="0" aria-valuemax="100">
+                        <div class="bar" style=format!("width:{pct}%")></div>
+                    </div>
+                    <span class="progress-text">
+                        {format!("{pct}% ({}/{})", thousands(row.processed.max(0) as u64), thousands(row.total.max(0) as u64))}
+                    </span>
+                }
+                .into_any()
+            } else {
+                "-".into_any()
+            };
+            view! {
+                <tr class=if band { "run-a" } else { "run-b" } data-run=row.run_id.clone()>
+                    <td><A href=format!("/sessions/{}", row.id)>{row.id}</A></td>
+                    <td>{kind_title(&row.import_type).to_owned()}</td>
+                    <td class=status_class>{status_text.to_owned()}</td>
+                    <td>{datetime_text(&row.started_at)}</td>
+                    <td>{row_duration(&row)}</td>
+                    <td>{progress}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="result-list">
+            <caption class="visually-hidden">"Сессии импорта"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"ID"</th>
+                    <th scope="col">"Тип импорта"</th>
+                    <th scope="col">"Статус"</th>
+                    <th scope="col">"Начало"</th>
+                    <th scope="col">"Длительность"</th>
+                    <th scope="col">"Прогресс"</th>
+                </tr>
+            </thead>
+            <tbody>{body}</tbody>
+        </table>
+    }
+}
+
+#[component]
+fn Pager(page: u64, pages: u64, total: u64, status: String, kind: String, date: String) -> impl IntoView {
+    let link = move |p: u64| monitor_href(&status, &kind, &date, p);
+    view! {
+        <nav class="paginator" aria-label="Страницы">
+            {(page > 0).then(|| view! { <A href=link(page - 1)>"← Назад"</A> " " })}
+            <span>{format!("Страница {} из {} · всего {}", page + 1, pages.max(1), thousands(total))}</span>
+            {(page + 1 < pages).then(|| view! { " " <A href=link(page + 1)>"Вперёд →"</A> })}
+        </nav>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(status: &str, finished: Option<&str>) -> SessionRow {
+        SessionRow {
+            id: 1,
+            run_id: "r".into(),
+            import_type: "catalog".into(),
+            status: status.into(),
+            started_at: "2026-11-25T10:00:00Z".into(),
+            finished_at: finished.map(Into::into),
+            processed: 0,
+            total: 0,
+            error_message: None,
+            triggered_by: "cli".into(),
+        }
+    }
+
+    #[test]
+    fn monitor_links_keep_only_set_filters() {
+        assert_eq!(monitor_href("", "", "", 0), "/");
+        assert_eq!(monitor_href("failed", "", "2026-11-25", 2), "/?status=failed&date=2026-11-25&page=2");
+        assert_eq!(crate::api::PER_PAGE, 50);
+    }
+
+    #[test]
+    fn durations_of_rows() {
+        assert_eq!(row_duration(&row("completed", Some("2026-11-25T10:00:35Z"))), "35 сек");
+        assert_eq!(row_duration(&row("in_progress", None)), "В процессе...");
+        assert_eq!(row_duration(&row("failed", None)), "-");
+    }
+}

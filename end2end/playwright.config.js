@@ -1,0 +1,51 @@
+// The end-to-end suite: a real onec-admin server (SQLite by default, PostgreSQL when
+// E2E_DATABASE_URL says so), a real Redis, Debian's Chromium. See end2end/README.md.
+import { defineConfig } from '@playwright/test';
+
+const PORT = process.env.E2E_PORT || '3901';
+const WORK = process.env.E2E_WORK_DIR || 'target/e2e';
+const DATABASE_URL = process.env.E2E_DATABASE_URL || `sqlite://${WORK}/e2e.db?mode=rwc`;
+export const ADMIN = { login: 'qa-admin', password: 'qa-password-123' };
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  retries: 0,
+  workers: 1,
+  reporter: [['list']],
+  outputDir: 'test-results',
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    headless: true,
+    locale: 'ru-RU',
+    screenshot: 'only-on-failure',
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    },
+  },
+  projects: [{ name: 'chromium' }],
+  webServer: {
+    // Paths are relative to cwd (the repository root). A fresh SQLite file every run.
+    command: `rm -rf ${WORK} && mkdir -p ${WORK}/1c && exec ${process.env.SERVER_BIN || './target/debug/onec-admin'} serve`,
+    cwd: '..',
+    url: `http://127.0.0.1:${PORT}/healthz`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      DATABASE_URL,
+      REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+      ONEC_BIND: `127.0.0.1:${PORT}`,
+      ONEC_DIST_DIR: 'dist',
+      ONEC_DATA_DIR: `${WORK}/1c`,
+      ONEC_ADMIN_LOGIN: ADMIN.login,
+      ONEC_ADMIN_PASSWORD: ADMIN.password,
+      RUST_LOG: 'info,sqlx=warn',
+    },
+  },
+});
