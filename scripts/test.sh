@@ -23,7 +23,7 @@ step "npm packages"
 step "cargo fmt, clippy"
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
-cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p frontend -p app --features app/csr --target wasm32-unknown-unknown -- -D warnings
 
 step "Rust tests (SQLite and PostgreSQL, Redis)"
 cargo test 2>&1 | tee -a "$LOG"

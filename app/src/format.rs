@@ -17,7 +17,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 2);
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('\u{a0}');
         }
         out.push(ch);
@@ -166,8 +166,32 @@ mod tests {
     #[test]
     fn russian_plurals() {
         let f = |n| plural(n, "товар", "товара", "товаров");
-        assert_eq!([f(1), f(2), f(5), f(11), f(12), f(21), f(22), f(25), f(111), f(1234)],
-            ["товар", "товара", "товаров", "товаров", "товаров", "товар", "товара", "товаров", "товаров", "товара"]);
+        assert_eq!(
+            [
+                f(1),
+                f(2),
+                f(5),
+                f(11),
+                f(12),
+                f(21),
+                f(22),
+                f(25),
+                f(111),
+                f(1234)
+            ],
+            [
+                "товар",
+                "товара",
+                "товаров",
+                "товаров",
+                "товаров",
+                "товар",
+                "товара",
+                "товаров",
+                "товаров",
+                "товара"
+            ]
+        );
         assert_eq!(f(0), "товаров");
     }
 
@@ -190,17 +214,32 @@ mod tests {
     #[test]
     fn rfc3339_parses_with_offsets_and_fractions() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339("2026-11-25T10:00:00.123456+00:00"), Some(1_795_600_800));
-        assert_eq!(parse_rfc3339("2026-11-25T13:00:00+03:00"), Some(1_795_600_800));
-        assert_eq!(parse_rfc3339("2026-11-25T07:30:00-02:30"), Some(1_795_600_800));
+        assert_eq!(
+            parse_rfc3339("2026-11-25T10:00:00.123456+00:00"),
+            Some(1_795_600_800)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-25T13:00:00+03:00"),
+            Some(1_795_600_800)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-25T07:30:00-02:30"),
+            Some(1_795_600_800)
+        );
         assert_eq!(parse_rfc3339("yesterday"), None);
         assert_eq!(parse_rfc3339("2026-11-25T10:00:00?"), None);
-        assert_eq!(seconds_between("2026-11-25T10:00:00Z", "2026-11-25T10:02:06Z"), Some(126));
+        assert_eq!(
+            seconds_between("2026-11-25T10:00:00Z", "2026-11-25T10:02:06Z"),
+            Some(126)
+        );
     }
 
     #[test]
     fn datetimes_print_day_first() {
-        assert_eq!(datetime_text("2026-11-25T10:04:05.5+00:00"), "25.11.2026 10:04:05");
+        assert_eq!(
+            datetime_text("2026-11-25T10:04:05.5+00:00"),
+            "25.11.2026 10:04:05"
+        );
         assert_eq!(datetime_text("2024-02-29T23:59:59Z"), "29.02.2024 23:59:59");
         assert_eq!(datetime_text("garbage"), "garbage");
     }

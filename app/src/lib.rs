@@ -6,12 +6,12 @@ use leptos_router::path;
 
 /// Server functions under `/api/` and the types that cross the wire.
 pub mod api;
-/// The page frame: header, breadcrumbs, messages area.
-pub mod shell;
 /// Pure formatting: durations, Russian plurals, dates. Shared by pages and tests.
 pub mod format;
 /// One module per page.
 pub mod pages;
+/// The page frame: header, breadcrumbs, messages area.
+pub mod shell;
 /// Server-only glue: state, the current administrator, the session cookie.
 #[cfg(feature = "ssr")]
 pub mod ssr;

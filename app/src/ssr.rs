@@ -90,7 +90,9 @@ pub fn session_cookie(token: Option<&str>, secure: bool) -> HeaderValue {
 pub(crate) async fn login(login: String, password: String) -> Result<AdminInfo, ApiError> {
     let st = state()?;
     let parts = parts()?;
-    let Some(admin) = engine::auth::authenticate(&st.db, &login, &password).await.map_err(internal)?
+    let Some(admin) = engine::auth::authenticate(&st.db, &login, &password)
+        .await
+        .map_err(internal)?
     else {
         tracing::info!(login = %login.trim(), "login refused");
         return Err(ApiError::Message("❌ Неверный логин или пароль.".into()));
@@ -100,7 +102,8 @@ pub(crate) async fn login(login: String, password: String) -> Result<AdminInfo, 
         .await
         .map_err(internal)?;
     let secure = is_tls(&parts.headers, st.secure_cookies);
-    expect_context::<ResponseOptions>().insert_header(header::SET_COOKIE, session_cookie(Some(&token), secure));
+    expect_context::<ResponseOptions>()
+        .insert_header(header::SET_COOKIE, session_cookie(Some(&token), secure));
     tracing::info!(login = %admin.login, "administrator logged in");
     Ok(AdminInfo { login: admin.login })
 }
@@ -109,10 +112,13 @@ pub(crate) async fn logout() -> Result<(), ApiError> {
     let st = state()?;
     let parts = parts()?;
     if let Some(token) = session_token(&parts.headers) {
-        engine::auth::end_session(&st.db, &token).await.map_err(internal)?;
+        engine::auth::end_session(&st.db, &token)
+            .await
+            .map_err(internal)?;
     }
     let secure = is_tls(&parts.headers, st.secure_cookies);
-    expect_context::<ResponseOptions>().insert_header(header::SET_COOKIE, session_cookie(None, secure));
+    expect_context::<ResponseOptions>()
+        .insert_header(header::SET_COOKIE, session_cookie(None, secure));
     Ok(())
 }
 
@@ -139,14 +145,21 @@ pub fn parse_filter(
 ) -> Result<SessionFilter, ApiError> {
     let mut f = SessionFilter::default();
     if let Some(s) = status.filter(|s| !s.is_empty()) {
-        f.status = Some(SessionStatus::parse(&s).ok_or_else(|| ApiError::Message(format!("⚠️ Неизвестный статус: {s}")))?);
+        f.status = Some(
+            SessionStatus::parse(&s)
+                .ok_or_else(|| ApiError::Message(format!("⚠️ Неизвестный статус: {s}")))?,
+        );
     }
     if let Some(k) = kind.filter(|s| !s.is_empty()) {
-        f.kind = Some(ImportKind::parse(&k).ok_or_else(|| ApiError::Message(format!("⚠️ Неизвестный тип импорта: {k}")))?);
+        f.kind = Some(
+            ImportKind::parse(&k)
+                .ok_or_else(|| ApiError::Message(format!("⚠️ Неизвестный тип импорта: {k}")))?,
+        );
     }
     if let Some(d) = date.filter(|s| !s.is_empty()) {
-        let day = chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-            .map_err(|_| ApiError::Message(format!("⚠️ Дата должна быть в виде ГГГГ-ММ-ДД: {d}")))?;
+        let day = chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
+            ApiError::Message(format!("⚠️ Дата должна быть в виде ГГГГ-ММ-ДД: {d}"))
+        })?;
         let start = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
         f.from = start;
         f.until = start.map(|s| s + chrono::Duration::days(1));
@@ -163,8 +176,15 @@ pub(crate) async fn list_sessions(
     current_admin()?;
     let st = state()?;
     let filter = parse_filter(status, kind, date)?;
-    let (rows, total) = monitor::list_sessions(&st.db, &filter, page, PER_PAGE).await.map_err(internal)?;
-    Ok(SessionPage { rows: rows.into_iter().map(row).collect(), total, page, per_page: PER_PAGE })
+    let (rows, total) = monitor::list_sessions(&st.db, &filter, page, PER_PAGE)
+        .await
+        .map_err(internal)?;
+    Ok(SessionPage {
+        rows: rows.into_iter().map(row).collect(),
+        total,
+        page,
+        per_page: PER_PAGE,
+    })
 }
 
 pub(crate) async fn session_detail(id: i64) -> Result<SessionDetail, ApiError> {
@@ -175,7 +195,10 @@ pub(crate) async fn session_detail(id: i64) -> Result<SessionDetail, ApiError> {
         .map_err(internal)?
         .ok_or_else(|| ApiError::Message(format!("⚠️ Сессия импорта №{id} не найдена.")))?;
     let report = serde_json::from_str(&m.report).unwrap_or(serde_json::Value::Null);
-    Ok(SessionDetail { row: row(m), report })
+    Ok(SessionDetail {
+        row: row(m),
+        report,
+    })
 }
 
 #[cfg(test)]
@@ -185,7 +208,10 @@ mod tests {
     #[test]
     fn the_cookie_is_found_among_others() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; onec_session=abc; b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; onec_session=abc; b=2"),
+        );
         assert_eq!(session_token(&h).as_deref(), Some("abc"));
         assert_eq!(session_token(&HeaderMap::new()), None);
     }
@@ -196,8 +222,18 @@ mod tests {
         let c = c.to_str().unwrap();
         assert!(c.starts_with("onec_session=t0k; Path=/; HttpOnly; SameSite=Strict; Max-Age="));
         assert!(!c.contains("Secure"));
-        assert!(session_cookie(Some("t"), true).to_str().unwrap().ends_with("; Secure"));
-        assert!(session_cookie(None, false).to_str().unwrap().contains("Max-Age=0"));
+        assert!(
+            session_cookie(Some("t"), true)
+                .to_str()
+                .unwrap()
+                .ends_with("; Secure")
+        );
+        assert!(
+            session_cookie(None, false)
+                .to_str()
+                .unwrap()
+                .contains("Max-Age=0")
+        );
         let mut h = HeaderMap::new();
         assert!(!is_tls(&h, false));
         assert!(is_tls(&h, true));
@@ -207,14 +243,33 @@ mod tests {
 
     #[test]
     fn filters_are_checked() {
-        let f = parse_filter(Some("failed".into()), Some("stocks".into()), Some("2026-11-25".into())).unwrap();
+        let f = parse_filter(
+            Some("failed".into()),
+            Some("stocks".into()),
+            Some("2026-11-25".into()),
+        )
+        .unwrap();
         assert_eq!(f.status, Some(SessionStatus::Failed));
         assert_eq!(f.kind, Some(ImportKind::Stocks));
         assert_eq!(f.from.unwrap().to_rfc3339(), "2026-11-25T00:00:00+00:00");
         assert_eq!((f.until.unwrap() - f.from.unwrap()).num_hours(), 24);
-        assert!(parse_filter(Some("".into()), None, None).unwrap().status.is_none());
-        assert!(matches!(parse_filter(Some("done".into()), None, None), Err(ApiError::Message(_))));
-        assert!(matches!(parse_filter(None, Some("orders".into()), None), Err(ApiError::Message(_))));
-        assert!(matches!(parse_filter(None, None, Some("25.11.2026".into())), Err(ApiError::Message(_))));
+        assert!(
+            parse_filter(Some("".into()), None, None)
+                .unwrap()
+                .status
+                .is_none()
+        );
+        assert!(matches!(
+            parse_filter(Some("done".into()), None, None),
+            Err(ApiError::Message(_))
+        ));
+        assert!(matches!(
+            parse_filter(None, Some("orders".into()), None),
+            Err(ApiError::Message(_))
+        ));
+        assert!(matches!(
+            parse_filter(None, None, Some("25.11.2026".into())),
+            Err(ApiError::Message(_))
+        ));
     }
 }

@@ -1,6 +1,5 @@
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use std::sync::LazyLock;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -8,6 +7,7 @@ use sea_orm::{
     QueryFilter,
 };
 use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
 
 use crate::entity::{admins, web_sessions};
 
@@ -42,7 +42,11 @@ pub fn hash_password(password: &str) -> Result<String, AdminError> {
 /// True when `password` matches the PHC string `hash`; a malformed hash never matches.
 pub fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -132,9 +136,8 @@ pub async fn authenticate(
 }
 
 /// A hash of a random string, verified against when the login is unknown.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    hash_password(&hex::encode(rand::random::<[u8; 16]>())).unwrap_or_default()
-});
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_password(&hex::encode(rand::random::<[u8; 16]>())).unwrap_or_default());
 
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -182,12 +185,17 @@ pub async fn session_admin(
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
-    let Some(session) = web_sessions::Entity::find_by_id(token_hash(token)).one(db).await? else {
+    let Some(session) = web_sessions::Entity::find_by_id(token_hash(token))
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
     let now = Utc::now();
     if session.expires_at <= now {
-        web_sessions::Entity::delete_by_id(session.id).exec(db).await?;
+        web_sessions::Entity::delete_by_id(session.id)
+            .exec(db)
+            .await?;
         return Ok(None);
     }
     if now - session.last_seen_at > Duration::minutes(1) {
@@ -201,7 +209,9 @@ pub async fn session_admin(
 
 /// Ends the session behind a cookie value (logout).
 pub async fn end_session(db: &DatabaseConnection, token: &str) -> Result<(), DbErr> {
-    web_sessions::Entity::delete_by_id(token_hash(token)).exec(db).await?;
+    web_sessions::Entity::delete_by_id(token_hash(token))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

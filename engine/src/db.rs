@@ -82,9 +82,18 @@ mod tests {
 
     #[test]
     fn backend_is_read_from_the_scheme() {
-        assert_eq!(Backend::from_url("sqlite://data/a.db?mode=rwc"), Ok(Backend::Sqlite));
-        assert_eq!(Backend::from_url("postgres://u@h/db"), Ok(Backend::Postgres));
-        assert_eq!(Backend::from_url("postgresql://u@h/db"), Ok(Backend::Postgres));
+        assert_eq!(
+            Backend::from_url("sqlite://data/a.db?mode=rwc"),
+            Ok(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db"),
+            Ok(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db"),
+            Ok(Backend::Postgres)
+        );
         let err = Backend::from_url("mysql://root:secret@h/db").unwrap_err();
         assert!(err.contains("mysql://root:***@h/db"), "{err}");
         assert!(!err.contains("secret"));
@@ -92,7 +101,10 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_messages() {
-        assert_eq!(redact_url("postgres://u:p@h:5432/d"), "postgres://u:***@h:5432/d");
+        assert_eq!(
+            redact_url("postgres://u:p@h:5432/d"),
+            "postgres://u:***@h:5432/d"
+        );
         assert_eq!(redact_url("postgres://u@h/d"), "postgres://u@h/d");
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
         assert_eq!(redact_url("no scheme"), "no scheme");

@@ -52,7 +52,12 @@ pub enum SessionStatus {
 }
 
 impl SessionStatus {
-    pub const ALL: [SessionStatus; 4] = [Self::Started, Self::InProgress, Self::Completed, Self::Failed];
+    pub const ALL: [SessionStatus; 4] = [
+        Self::Started,
+        Self::InProgress,
+        Self::Completed,
+        Self::Failed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -87,9 +92,20 @@ mod tests {
         for k in ImportKind::ALL {
             assert_eq!(ImportKind::parse(k.as_str()), Some(k));
         }
-        let mut ticked = vec![ImportKind::Customers, ImportKind::Catalog, ImportKind::Prices];
+        let mut ticked = vec![
+            ImportKind::Customers,
+            ImportKind::Catalog,
+            ImportKind::Prices,
+        ];
         ticked.sort();
-        assert_eq!(ticked, [ImportKind::Catalog, ImportKind::Prices, ImportKind::Customers]);
+        assert_eq!(
+            ticked,
+            [
+                ImportKind::Catalog,
+                ImportKind::Prices,
+                ImportKind::Customers
+            ]
+        );
         assert_eq!(ImportKind::parse("orders"), None);
         assert_eq!(ImportKind::Stocks.title(), "Остатки");
     }

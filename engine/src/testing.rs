@@ -44,7 +44,11 @@ impl TestDb {
         let url = format!("sqlite://{}/test.db?mode=rwc", dir.display());
         let db = db::connect(&url).await.expect("connect sqlite");
         db::migrate(&db).await.expect("migrate sqlite");
-        TestDb { db, url, cleanup: Cleanup::Dir(dir) }
+        TestDb {
+            db,
+            url,
+            cleanup: Cleanup::Dir(dir),
+        }
     }
 
     /// A new PostgreSQL database, migrated.
@@ -63,7 +67,11 @@ impl TestDb {
         let url = format!("{base}/{name}");
         let db = db::connect(&url).await.expect("connect postgres");
         db::migrate(&db).await.expect("migrate postgres");
-        TestDb { db, url, cleanup: Cleanup::Postgres { admin_url, name } }
+        TestDb {
+            db,
+            url,
+            cleanup: Cleanup::Postgres { admin_url, name },
+        }
     }
 
     /// Both backends, for tests that must hold on each.

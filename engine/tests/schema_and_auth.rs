@@ -5,16 +5,31 @@ use engine::entity::{import_runs, import_sessions, web_sessions};
 use engine::kinds::{ImportKind, SessionStatus};
 use engine::monitor::{self, SessionFilter};
 use engine::testing::TestDb;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, ConnectionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
 
 #[tokio::test]
 async fn migrations_create_every_table_on_both_backends_and_run_twice() {
     for t in TestDb::each().await {
-        engine::db::migrate(&t.db).await.expect("second migrate is a no-op");
+        engine::db::migrate(&t.db)
+            .await
+            .expect("second migrate is a no-op");
         for table in [
-            "categories", "units", "properties", "property_values", "products",
-            "product_property_values", "offers", "offer_characteristics", "price_types", "prices",
-            "warehouses", "stocks", "customers", "import_runs", "import_sessions", "admins",
+            "categories",
+            "units",
+            "properties",
+            "property_values",
+            "products",
+            "product_property_values",
+            "offers",
+            "offer_characteristics",
+            "price_types",
+            "prices",
+            "warehouses",
+            "stocks",
+            "customers",
+            "import_runs",
+            "import_sessions",
+            "admins",
             "web_sessions",
         ] {
             t.db.execute_unprepared(&format!("SELECT COUNT(*) FROM {table}"))
@@ -29,22 +44,50 @@ async fn migrations_create_every_table_on_both_backends_and_run_twice() {
 async fn an_admin_logs_in_with_the_right_password_only() {
     for t in TestDb::each().await {
         let db = &t.db;
-        assert_eq!(auth::upsert_admin(db, "admin", "s3cret-pass").await.unwrap(), Upserted::Created);
-        assert!(auth::authenticate(db, "admin", "wrong-pass").await.unwrap().is_none());
-        assert!(auth::authenticate(db, "nobody", "s3cret-pass").await.unwrap().is_none());
-        let admin = auth::authenticate(db, " admin ", "s3cret-pass").await.unwrap().expect("login");
+        assert_eq!(
+            auth::upsert_admin(db, "admin", "s3cret-pass")
+                .await
+                .unwrap(),
+            Upserted::Created
+        );
+        assert!(
+            auth::authenticate(db, "admin", "wrong-pass")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            auth::authenticate(db, "nobody", "s3cret-pass")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let admin = auth::authenticate(db, " admin ", "s3cret-pass")
+            .await
+            .unwrap()
+            .expect("login");
         assert_eq!(admin.login, "admin");
 
         let token = auth::start_session(db, admin.id, None).await.unwrap();
-        assert_eq!(auth::session_admin(db, &token).await.unwrap().map(|a| a.id), Some(admin.id));
+        assert_eq!(
+            auth::session_admin(db, &token).await.unwrap().map(|a| a.id),
+            Some(admin.id)
+        );
         // Renewal at login: the old id stops working.
-        let renewed = auth::start_session(db, admin.id, Some(&token)).await.unwrap();
+        let renewed = auth::start_session(db, admin.id, Some(&token))
+            .await
+            .unwrap();
         assert_ne!(renewed, token);
         assert!(auth::session_admin(db, &token).await.unwrap().is_none());
         assert!(auth::session_admin(db, &renewed).await.unwrap().is_some());
         // Garbage never matches and never errors.
         assert!(auth::session_admin(db, "x").await.unwrap().is_none());
-        assert!(auth::session_admin(db, &"z".repeat(64)).await.unwrap().is_none());
+        assert!(
+            auth::session_admin(db, &"z".repeat(64))
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         auth::end_session(db, &renewed).await.unwrap();
         assert!(auth::session_admin(db, &renewed).await.unwrap().is_none());
@@ -56,8 +99,13 @@ async fn an_admin_logs_in_with_the_right_password_only() {
 async fn an_expired_session_is_refused_and_removed() {
     let t = TestDb::sqlite().await;
     let db = &t.db;
-    auth::upsert_admin(db, "admin", "s3cret-pass").await.unwrap();
-    let admin = auth::authenticate(db, "admin", "s3cret-pass").await.unwrap().unwrap();
+    auth::upsert_admin(db, "admin", "s3cret-pass")
+        .await
+        .unwrap();
+    let admin = auth::authenticate(db, "admin", "s3cret-pass")
+        .await
+        .unwrap()
+        .unwrap();
     let token = auth::start_session(db, admin.id, None).await.unwrap();
     let row = web_sessions::Entity::find().one(db).await.unwrap().unwrap();
     let mut active: web_sessions::ActiveModel = row.into();
@@ -73,14 +121,38 @@ async fn create_admin_again_resets_the_password_and_ends_sessions() {
     let t = TestDb::sqlite().await;
     let db = &t.db;
     auth::upsert_admin(db, "admin", "first-pass").await.unwrap();
-    let admin = auth::authenticate(db, "admin", "first-pass").await.unwrap().unwrap();
+    let admin = auth::authenticate(db, "admin", "first-pass")
+        .await
+        .unwrap()
+        .unwrap();
     let token = auth::start_session(db, admin.id, None).await.unwrap();
-    assert_eq!(auth::upsert_admin(db, "admin", "second-pass").await.unwrap(), Upserted::PasswordReset);
-    assert!(auth::authenticate(db, "admin", "first-pass").await.unwrap().is_none());
-    assert!(auth::authenticate(db, "admin", "second-pass").await.unwrap().is_some());
+    assert_eq!(
+        auth::upsert_admin(db, "admin", "second-pass")
+            .await
+            .unwrap(),
+        Upserted::PasswordReset
+    );
+    assert!(
+        auth::authenticate(db, "admin", "first-pass")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        auth::authenticate(db, "admin", "second-pass")
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(auth::session_admin(db, &token).await.unwrap().is_none());
-    assert!(matches!(auth::upsert_admin(db, "", "long-enough").await, Err(AdminError::BadLogin)));
-    assert!(matches!(auth::upsert_admin(db, "a", "short").await, Err(AdminError::ShortPassword)));
+    assert!(matches!(
+        auth::upsert_admin(db, "", "long-enough").await,
+        Err(AdminError::BadLogin)
+    ));
+    assert!(matches!(
+        auth::upsert_admin(db, "a", "short").await,
+        Err(AdminError::ShortPassword)
+    ));
     t.drop_db().await;
 }
 
@@ -103,8 +175,16 @@ async fn the_monitor_lists_newest_first_with_filters_and_pages() {
         .await
         .unwrap();
         for i in 0..5i64 {
-            let kind = if i % 2 == 0 { ImportKind::Catalog } else { ImportKind::Stocks };
-            let status = if i == 4 { SessionStatus::Failed } else { SessionStatus::Completed };
+            let kind = if i % 2 == 0 {
+                ImportKind::Catalog
+            } else {
+                ImportKind::Stocks
+            };
+            let status = if i == 4 {
+                SessionStatus::Failed
+            } else {
+                SessionStatus::Completed
+            };
             import_sessions::ActiveModel {
                 run_id: Set("run-1".into()),
                 import_type: Set(kind.as_str().into()),
@@ -122,19 +202,39 @@ async fn the_monitor_lists_newest_first_with_filters_and_pages() {
             .await
             .unwrap();
         }
-        let (rows, total) = monitor::list_sessions(db, &SessionFilter::default(), 0, 2).await.unwrap();
+        let (rows, total) = monitor::list_sessions(db, &SessionFilter::default(), 0, 2)
+            .await
+            .unwrap();
         assert_eq!(total, 5);
         assert_eq!(rows.iter().map(|r| r.processed).collect::<Vec<_>>(), [4, 3]);
-        let (rows, _) = monitor::list_sessions(db, &SessionFilter::default(), 2, 2).await.unwrap();
+        let (rows, _) = monitor::list_sessions(db, &SessionFilter::default(), 2, 2)
+            .await
+            .unwrap();
         assert_eq!(rows.iter().map(|r| r.processed).collect::<Vec<_>>(), [0]);
 
-        let catalog = SessionFilter { kind: Some(ImportKind::Catalog), ..Default::default() };
-        assert_eq!(monitor::list_sessions(db, &catalog, 0, 50).await.unwrap().1, 3);
-        let failed = SessionFilter { status: Some(SessionStatus::Failed), ..Default::default() };
+        let catalog = SessionFilter {
+            kind: Some(ImportKind::Catalog),
+            ..Default::default()
+        };
+        assert_eq!(
+            monitor::list_sessions(db, &catalog, 0, 50).await.unwrap().1,
+            3
+        );
+        let failed = SessionFilter {
+            status: Some(SessionStatus::Failed),
+            ..Default::default()
+        };
         let (rows, total) = monitor::list_sessions(db, &failed, 0, 50).await.unwrap();
         assert_eq!((total, rows[0].processed), (1, 4));
-        let recent = SessionFilter { from: Some(now - Duration::minutes(7)), until: Some(now), ..Default::default() };
-        assert_eq!(monitor::list_sessions(db, &recent, 0, 50).await.unwrap().1, 2);
+        let recent = SessionFilter {
+            from: Some(now - Duration::minutes(7)),
+            until: Some(now),
+            ..Default::default()
+        };
+        assert_eq!(
+            monitor::list_sessions(db, &recent, 0, 50).await.unwrap().1,
+            2
+        );
 
         let one = monitor::session(db, rows[0].id).await.unwrap().unwrap();
         assert_eq!(one.status, "failed");

@@ -115,12 +115,21 @@ impl MigrationTrait for Migration {
             onec_table(Categories::Table)
                 .col(big_integer_null(Categories::ParentId))
                 .col(string(Categories::Name))
-                .foreign_key(&mut fk(Categories::Table, "parent_id", Categories::Table, SetNull))
+                .foreign_key(&mut fk(
+                    Categories::Table,
+                    "parent_id",
+                    Categories::Table,
+                    SetNull,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(Categories::Table, "idx_categories_parent", &["parent_id"]))
-            .await?;
+        m.create_index(index(
+            Categories::Table,
+            "idx_categories_parent",
+            &["parent_id"],
+        ))
+        .await?;
 
         m.create_table(
             onec_table(Units::Table)
@@ -147,14 +156,23 @@ impl MigrationTrait for Migration {
                 .col(big_integer(PropertyValues::PropertyId))
                 .col(string(PropertyValues::OnecId))
                 .col(text(PropertyValues::Value))
-                .foreign_key(&mut fk(PropertyValues::Table, "property_id", Properties::Table, Cascade))
+                .foreign_key(&mut fk(
+                    PropertyValues::Table,
+                    "property_id",
+                    Properties::Table,
+                    Cascade,
+                ))
                 .to_owned(),
         )
         .await?;
         m.create_index(
-            index(PropertyValues::Table, "uq_property_values_onec", &["property_id", "onec_id"])
-                .unique()
-                .to_owned(),
+            index(
+                PropertyValues::Table,
+                "uq_property_values_onec",
+                &["property_id", "onec_id"],
+            )
+            .unique()
+            .to_owned(),
         )
         .await?;
 
@@ -167,12 +185,21 @@ impl MigrationTrait for Migration {
                 .col(string_null(Products::Unit))
                 .col(string_null(Products::Barcode))
                 .col(string_null(Products::Manufacturer))
-                .foreign_key(&mut fk(Products::Table, "category_id", Categories::Table, SetNull))
+                .foreign_key(&mut fk(
+                    Products::Table,
+                    "category_id",
+                    Categories::Table,
+                    SetNull,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(Products::Table, "idx_products_category", &["category_id"]))
-            .await?;
+        m.create_index(index(
+            Products::Table,
+            "idx_products_category",
+            &["category_id"],
+        ))
+        .await?;
         m.create_index(index(Products::Table, "idx_products_sku", &["sku"]))
             .await?;
 
@@ -184,8 +211,18 @@ impl MigrationTrait for Migration {
                 .col(big_integer(ProductPropertyValues::ProductId))
                 .col(big_integer(ProductPropertyValues::PropertyId))
                 .col(text(ProductPropertyValues::Value))
-                .foreign_key(&mut fk(ProductPropertyValues::Table, "product_id", Products::Table, Cascade))
-                .foreign_key(&mut fk(ProductPropertyValues::Table, "property_id", Properties::Table, Cascade))
+                .foreign_key(&mut fk(
+                    ProductPropertyValues::Table,
+                    "product_id",
+                    Products::Table,
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    ProductPropertyValues::Table,
+                    "property_id",
+                    Properties::Table,
+                    Cascade,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -201,7 +238,12 @@ impl MigrationTrait for Migration {
                 .col(big_integer(Offers::ProductId))
                 .col(string_null(Offers::CharacteristicId))
                 .col(string_null(Offers::Name))
-                .foreign_key(&mut fk(Offers::Table, "product_id", Products::Table, Cascade))
+                .foreign_key(&mut fk(
+                    Offers::Table,
+                    "product_id",
+                    Products::Table,
+                    Cascade,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -216,7 +258,12 @@ impl MigrationTrait for Migration {
                 .col(big_integer(OfferCharacteristics::OfferId))
                 .col(string(OfferCharacteristics::Name))
                 .col(text(OfferCharacteristics::Value))
-                .foreign_key(&mut fk(OfferCharacteristics::Table, "offer_id", Offers::Table, Cascade))
+                .foreign_key(&mut fk(
+                    OfferCharacteristics::Table,
+                    "offer_id",
+                    Offers::Table,
+                    Cascade,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -246,9 +293,18 @@ impl MigrationTrait for Migration {
                 .col(big_integer(Prices::PriceE4))
                 .col(string_null(Prices::Currency))
                 .col(timestamp_with_time_zone(Prices::UpdatedAt).default(Expr::current_timestamp()))
-                .primary_key(Index::create().col(Prices::OfferId).col(Prices::PriceTypeId))
+                .primary_key(
+                    Index::create()
+                        .col(Prices::OfferId)
+                        .col(Prices::PriceTypeId),
+                )
                 .foreign_key(&mut fk(Prices::Table, "offer_id", Offers::Table, Cascade))
-                .foreign_key(&mut fk(Prices::Table, "price_type_id", PriceTypes::Table, Cascade))
+                .foreign_key(&mut fk(
+                    Prices::Table,
+                    "price_type_id",
+                    PriceTypes::Table,
+                    Cascade,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -268,9 +324,18 @@ impl MigrationTrait for Migration {
                 .col(big_integer(Stocks::WarehouseId))
                 .col(big_integer(Stocks::QuantityE4))
                 .col(timestamp_with_time_zone(Stocks::UpdatedAt).default(Expr::current_timestamp()))
-                .primary_key(Index::create().col(Stocks::OfferId).col(Stocks::WarehouseId))
+                .primary_key(
+                    Index::create()
+                        .col(Stocks::OfferId)
+                        .col(Stocks::WarehouseId),
+                )
                 .foreign_key(&mut fk(Stocks::Table, "offer_id", Offers::Table, Cascade))
-                .foreign_key(&mut fk(Stocks::Table, "warehouse_id", Warehouses::Table, Cascade))
+                .foreign_key(&mut fk(
+                    Stocks::Table,
+                    "warehouse_id",
+                    Warehouses::Table,
+                    Cascade,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -292,7 +357,8 @@ impl MigrationTrait for Migration {
             Units::Table.into_iden(),
             Categories::Table.into_iden(),
         ] {
-            m.drop_table(Table::drop().table(t).if_exists().to_owned()).await?;
+            m.drop_table(Table::drop().table(t).if_exists().to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -53,8 +53,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(ImportRuns::Table, "idx_import_runs_started", &["started_at"]))
-            .await?;
+        m.create_index(index(
+            ImportRuns::Table,
+            "idx_import_runs_started",
+            &["started_at"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -84,18 +88,32 @@ impl MigrationTrait for Migration {
         for (name, cols) in [
             ("idx_import_sessions_started", &["started_at"][..]),
             ("idx_import_sessions_status", &["status", "started_at"][..]),
-            ("idx_import_sessions_type", &["import_type", "started_at"][..]),
+            (
+                "idx_import_sessions_type",
+                &["import_type", "started_at"][..],
+            ),
             ("idx_import_sessions_run", &["run_id"][..]),
         ] {
-            m.create_index(index(ImportSessions::Table, name, cols)).await?;
+            m.create_index(index(ImportSessions::Table, name, cols))
+                .await?;
         }
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table(ImportSessions::Table).if_exists().to_owned())
-            .await?;
-        m.drop_table(Table::drop().table(ImportRuns::Table).if_exists().to_owned())
-            .await
+        m.drop_table(
+            Table::drop()
+                .table(ImportSessions::Table)
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(ImportRuns::Table)
+                .if_exists()
+                .to_owned(),
+        )
+        .await
     }
 }

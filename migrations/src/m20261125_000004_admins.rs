@@ -59,13 +59,22 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(WebSessions::Table, "idx_web_sessions_expires", &["expires_at"]))
-            .await
+        m.create_index(index(
+            WebSessions::Table,
+            "idx_web_sessions_expires",
+            &["expires_at"],
+        ))
+        .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table(WebSessions::Table).if_exists().to_owned())
-            .await?;
+        m.drop_table(
+            Table::drop()
+                .table(WebSessions::Table)
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
         m.drop_table(Table::drop().table(Admins::Table).if_exists().to_owned())
             .await
     }

@@ -37,7 +37,12 @@ pub struct CreateAdmin {
     pub login: Option<String>,
     /// Password (default: ONEC_ADMIN_PASSWORD). Prefer --password-stdin: arguments are visible
     /// to other users of the machine.
-    #[arg(long, env = "ONEC_ADMIN_PASSWORD", hide_env_values = true, conflicts_with = "password_stdin")]
+    #[arg(
+        long,
+        env = "ONEC_ADMIN_PASSWORD",
+        hide_env_values = true,
+        conflicts_with = "password_stdin"
+    )]
     pub password: Option<String>,
     /// Read the password from the first line of standard input.
     #[arg(long)]
@@ -101,7 +106,10 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
 
 async fn migrate(config: Config) -> anyhow::Result<ExitCode> {
     startup::state(&config).await?;
-    println!("Миграции применены: {}", engine::db::redact_url(&config.database_url));
+    println!(
+        "Миграции применены: {}",
+        engine::db::redact_url(&config.database_url)
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -166,8 +174,37 @@ mod tests {
         Cli::command().debug_assert();
         let cli = Cli::try_parse_from(["onec-admin"]).unwrap();
         assert!(cli.command.is_none());
-        let cli = Cli::try_parse_from(["onec-admin", "gen-data", "--products", "5", "--format", "2.x", "--out", "x"]).unwrap();
-        assert!(matches!(cli.command, Some(Command::GenData(GenData { products: 5, format: gendata::Format::V2x, .. }))));
-        assert!(Cli::try_parse_from(["onec-admin", "gen-data", "--products", "5", "--format", "4", "--out", "x"]).is_err());
+        let cli = Cli::try_parse_from([
+            "onec-admin",
+            "gen-data",
+            "--products",
+            "5",
+            "--format",
+            "2.x",
+            "--out",
+            "x",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::GenData(GenData {
+                products: 5,
+                format: gendata::Format::V2x,
+                ..
+            }))
+        ));
+        assert!(
+            Cli::try_parse_from([
+                "onec-admin",
+                "gen-data",
+                "--products",
+                "5",
+                "--format",
+                "4",
+                "--out",
+                "x"
+            ])
+            .is_err()
+        );
     }
 }

@@ -17,7 +17,9 @@ impl Env for ProcessEnv {
 
 impl Env for std::collections::HashMap<&str, &str> {
     fn var(&self, key: &str) -> Option<String> {
-        self.get(key).map(|v| v.to_string()).filter(|v| !v.trim().is_empty())
+        self.get(key)
+            .map(|v| v.to_string())
+            .filter(|v| !v.trim().is_empty())
     }
 }
 
@@ -53,36 +55,65 @@ pub struct ConfigError {
 }
 
 fn bad(var: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { var, problem: problem.into() }
+    ConfigError {
+        var,
+        problem: problem.into(),
+    }
 }
 
 impl Config {
     /// Reads and checks every setting.
     pub fn from_env(env: &impl Env) -> Result<Config, ConfigError> {
-        let database_url = env.var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let database_url = env
+            .var("DATABASE_URL")
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
         engine::db::Backend::from_url(&database_url).map_err(|p| bad("DATABASE_URL", p))?;
 
-        let redis_url = env.var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into());
-        engine::redis::Client::open(redis_url.as_str())
-            .map_err(|e| bad("REDIS_URL", format!("{e} («{}»)", engine::db::redact_url(&redis_url))))?;
+        let redis_url = env
+            .var("REDIS_URL")
+            .unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+        engine::redis::Client::open(redis_url.as_str()).map_err(|e| {
+            bad(
+                "REDIS_URL",
+                format!("{e} («{}»)", engine::db::redact_url(&redis_url)),
+            )
+        })?;
 
-        let bind = env.var("ONEC_BIND").unwrap_or_else(|| "127.0.0.1:3000".into());
-        let bind = bind
-            .parse::<SocketAddr>()
-            .map_err(|_| bad("ONEC_BIND", format!("ожидается адрес вида 127.0.0.1:3000, получено «{bind}»")))?;
+        let bind = env
+            .var("ONEC_BIND")
+            .unwrap_or_else(|| "127.0.0.1:3000".into());
+        let bind = bind.parse::<SocketAddr>().map_err(|_| {
+            bad(
+                "ONEC_BIND",
+                format!("ожидается адрес вида 127.0.0.1:3000, получено «{bind}»"),
+            )
+        })?;
 
         let data_dir = env.var("ONEC_DATA_DIR").map(PathBuf::from);
         let dist_dir = PathBuf::from(env.var("ONEC_DIST_DIR").unwrap_or_else(|| "dist".into()));
 
         let first_admin = match (env.var("ONEC_ADMIN_LOGIN"), env.var("ONEC_ADMIN_PASSWORD")) {
             (None, None) => None,
-            (Some(_), None) => return Err(bad("ONEC_ADMIN_PASSWORD", "не задан, а ONEC_ADMIN_LOGIN задан")),
-            (None, Some(_)) => return Err(bad("ONEC_ADMIN_LOGIN", "не задан, а ONEC_ADMIN_PASSWORD задан")),
+            (Some(_), None) => {
+                return Err(bad(
+                    "ONEC_ADMIN_PASSWORD",
+                    "не задан, а ONEC_ADMIN_LOGIN задан",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(bad(
+                    "ONEC_ADMIN_LOGIN",
+                    "не задан, а ONEC_ADMIN_PASSWORD задан",
+                ));
+            }
             (Some(l), Some(p)) => {
                 if p.chars().count() < engine::auth::MIN_PASSWORD_LEN {
                     return Err(bad(
                         "ONEC_ADMIN_PASSWORD",
-                        format!("пароль должен быть не короче {} символов", engine::auth::MIN_PASSWORD_LEN),
+                        format!(
+                            "пароль должен быть не короче {} символов",
+                            engine::auth::MIN_PASSWORD_LEN
+                        ),
                     ));
                 }
                 Some((l, p))
@@ -92,10 +123,23 @@ impl Config {
         let secure_cookies = match env.var("ONEC_SECURE_COOKIES").as_deref() {
             None | Some("0" | "false" | "no") => false,
             Some("1" | "true" | "yes") => true,
-            Some(other) => return Err(bad("ONEC_SECURE_COOKIES", format!("ожидается true или false, получено «{other}»"))),
+            Some(other) => {
+                return Err(bad(
+                    "ONEC_SECURE_COOKIES",
+                    format!("ожидается true или false, получено «{other}»"),
+                ));
+            }
         };
 
-        Ok(Config { database_url, redis_url, data_dir, bind, dist_dir, first_admin, secure_cookies })
+        Ok(Config {
+            database_url,
+            redis_url,
+            data_dir,
+            bind,
+            dist_dir,
+            first_admin,
+            secure_cookies,
+        })
     }
 }
 
@@ -146,9 +190,16 @@ mod tests {
         ] {
             let err = Config::from_env(&HashMap::from([(k, v)])).unwrap_err();
             assert_eq!(err.var, var, "{k}={v}");
-            assert!(err.to_string().starts_with(&format!("Неверная настройка {var}: ")), "{err}");
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("Неверная настройка {var}: ")),
+                "{err}"
+            );
         }
         let short = HashMap::from([("ONEC_ADMIN_LOGIN", "a"), ("ONEC_ADMIN_PASSWORD", "short")]);
-        assert_eq!(Config::from_env(&short).unwrap_err().var, "ONEC_ADMIN_PASSWORD");
+        assert_eq!(
+            Config::from_env(&short).unwrap_err().var,
+            "ONEC_ADMIN_PASSWORD"
+        );
     }
 }

@@ -58,7 +58,11 @@ pub async fn require_admin(State(g): State<GuardState>, mut req: Request, next: 
         return next.run(req).await;
     }
     if req.method() == Method::GET && wants_html(req.headers()) && !path.starts_with("/api/") {
-        let target = if path == "/" { "/login".to_owned() } else { format!("/login?next={path}") };
+        let target = if path == "/" {
+            "/login".to_owned()
+        } else {
+            format!("/login?next={path}")
+        };
         return Redirect::to(&target).into_response();
     }
     unauthorized()
@@ -85,7 +89,9 @@ fn wants_html(headers: &HeaderMap) -> bool {
 /// Requests without either header do not come from a browser page and carry no ambient cookie
 /// risk.
 pub async fn same_origin(req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || is_same_origin(req.headers()) {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || is_same_origin(req.headers())
+    {
         return next.run(req).await;
     }
     tracing::warn!(path = %req.uri().path(), "cross-origin request refused");
@@ -99,7 +105,10 @@ fn is_same_origin(h: &HeaderMap) -> bool {
     }
     match (get("origin"), get("host")) {
         (Some(origin), Some(host)) => {
-            origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/')) == Some(host)
+            origin
+                .split_once("://")
+                .map(|(_, rest)| rest.trim_end_matches('/'))
+                == Some(host)
         }
         (Some(_), None) => false,
         (None, _) => true,
@@ -122,13 +131,32 @@ mod tests {
 
     #[test]
     fn origin_rules() {
-        assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(is_same_origin(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
         assert!(is_same_origin(&headers(&[("sec-fetch-site", "none")])));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site"), ("origin", "http://a:1"), ("host", "a:1")])));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "same-site")])));
-        assert!(is_same_origin(&headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")])));
-        assert!(!is_same_origin(&headers(&[("origin", "http://evil.example"), ("host", "127.0.0.1:3000")])));
-        assert!(!is_same_origin(&headers(&[("origin", "null"), ("host", "127.0.0.1:3000")])));
+        assert!(!is_same_origin(&headers(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://a:1"),
+            ("host", "a:1")
+        ])));
+        assert!(!is_same_origin(&headers(&[(
+            "sec-fetch-site",
+            "same-site"
+        )])));
+        assert!(is_same_origin(&headers(&[
+            ("origin", "http://127.0.0.1:3000"),
+            ("host", "127.0.0.1:3000")
+        ])));
+        assert!(!is_same_origin(&headers(&[
+            ("origin", "http://evil.example"),
+            ("host", "127.0.0.1:3000")
+        ])));
+        assert!(!is_same_origin(&headers(&[
+            ("origin", "null"),
+            ("host", "127.0.0.1:3000")
+        ])));
         assert!(!is_same_origin(&headers(&[("origin", "http://a")])));
         assert!(is_same_origin(&HeaderMap::new()));
     }
@@ -145,12 +173,19 @@ mod tests {
         assert!(!is_static_asset(&dir, "/missing.js"));
         assert!(!is_static_asset(&dir, "/../etc/passwd"));
         std::fs::remove_dir_all(&dir).unwrap();
-        assert!(is_public_route("/healthz") && is_public_route("/api/login") && !is_public_route("/api/whoami"));
+        assert!(
+            is_public_route("/healthz")
+                && is_public_route("/api/login")
+                && !is_public_route("/api/whoami")
+        );
     }
 
     #[test]
     fn browsers_asking_for_pages_want_html() {
-        assert!(wants_html(&headers(&[("accept", "text/html,application/xhtml+xml")])));
+        assert!(wants_html(&headers(&[(
+            "accept",
+            "text/html,application/xhtml+xml"
+        )])));
         assert!(wants_html(&HeaderMap::new()));
         assert!(!wants_html(&headers(&[("accept", "text/event-stream")])));
     }

@@ -23,13 +23,19 @@ pub fn router(state: AppState, dist: &Path) -> Router {
             "/api/{*fn_name}",
             post(move |req: Request<Body>| {
                 let st = api_state.clone();
-                leptos_axum::handle_server_fns_with_context(move || provide_context(st.clone()), req)
+                leptos_axum::handle_server_fns_with_context(
+                    move || provide_context(st.clone()),
+                    req,
+                )
             }),
         )
         .route("/healthz", get(healthz))
         .fallback_service(spa)
         .layer(middleware::from_fn_with_state(
-            guard::GuardState { app: state.clone(), dist: PathBuf::from(dist) },
+            guard::GuardState {
+                app: state.clone(),
+                dist: PathBuf::from(dist),
+            },
             guard::require_admin,
         ))
         .layer(middleware::from_fn(guard::same_origin))
@@ -42,8 +48,14 @@ async fn security_headers(req: Request, next: middleware::Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     res
 }
 
@@ -63,14 +75,20 @@ async fn healthz(State(st): State<AppState>) -> Response {
         "database": db,
         "redis": redis,
     });
-    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, Json(body)).into_response()
 }
 
 async fn redis_ping(client: &engine::redis::Client) -> Result<(), String> {
     let fut = async {
         let mut conn = client.get_multiplexed_async_connection().await?;
-        engine::redis::cmd("PING").query_async::<String>(&mut conn).await
+        engine::redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
     };
     match tokio::time::timeout(std::time::Duration::from_secs(2), fut).await {
         Ok(Ok(_)) => Ok(()),

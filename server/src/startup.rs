@@ -12,8 +12,15 @@ pub async fn state(config: &Config) -> anyhow::Result<AppState> {
     ensure_sqlite_dir(&config.database_url)?;
     let db = engine::db::connect(&config.database_url)
         .await
-        .with_context(|| format!("не удалось подключиться к базе {}", engine::db::redact_url(&config.database_url)))?;
-    engine::db::migrate(&db).await.context("не удалось применить миграции")?;
+        .with_context(|| {
+            format!(
+                "не удалось подключиться к базе {}",
+                engine::db::redact_url(&config.database_url)
+            )
+        })?;
+    engine::db::migrate(&db)
+        .await
+        .context("не удалось применить миграции")?;
     let redis = engine::redis::Client::open(config.redis_url.as_str()).context("REDIS_URL")?;
     Ok(AppState {
         db,
@@ -25,13 +32,19 @@ pub async fn state(config: &Config) -> anyhow::Result<AppState> {
 
 /// SQLite creates the file but not its folder; make `./data/` on first start.
 fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
-    let Some(rest) = url.strip_prefix("sqlite://") else { return Ok(()) };
+    let Some(rest) = url.strip_prefix("sqlite://") else {
+        return Ok(());
+    };
     let path = rest.split('?').next().unwrap_or_default();
     if path.is_empty() || path.starts_with(":memory:") {
         return Ok(());
     }
-    if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("не удалось создать папку {}", dir.display()))?;
+    if let Some(dir) = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("не удалось создать папку {}", dir.display()))?;
     }
     Ok(())
 }
@@ -62,7 +75,9 @@ impl Application {
 
     /// The address actually bound (port 0 in tests becomes a real port).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Serves until Ctrl-C or SIGTERM.
@@ -80,7 +95,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -59,7 +59,12 @@ fn Detail(d: SessionDetail) -> impl IntoView {
         .map(|o| {
             o.iter()
                 .filter(|(k, _)| k.as_str() != "skipped")
-                .map(|(k, v)| (counter_title(k).to_owned(), v.as_u64().map(thousands).unwrap_or_else(|| v.to_string())))
+                .map(|(k, v)| {
+                    (
+                        counter_title(k).to_owned(),
+                        v.as_u64().map(thousands).unwrap_or_else(|| v.to_string()),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();

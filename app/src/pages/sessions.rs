@@ -19,13 +19,19 @@ pub fn monitor_href(status: &str, kind: &str, date: &str, page: u64) -> String {
     if page > 0 {
         parts.push(format!("page={page}"));
     }
-    if parts.is_empty() { "/".to_owned() } else { format!("/?{}", parts.join("&")) }
+    if parts.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/?{}", parts.join("&"))
+    }
 }
 
 /// «Длительность» of a row: elapsed time, or «В процессе...» while it runs.
 pub fn row_duration(row: &SessionRow) -> String {
     match &row.finished_at {
-        Some(end) => seconds_between(&row.started_at, end).map(duration_text).unwrap_or_default(),
+        Some(end) => seconds_between(&row.started_at, end)
+            .map(duration_text)
+            .unwrap_or_default(),
         None if matches!(row.status.as_str(), "in_progress" | "started") => "В процессе...".into(),
         None => "-".into(),
     }
@@ -166,7 +172,14 @@ fn SessionsTable(rows: Vec<SessionRow>) -> impl IntoView {
 }
 
 #[component]
-fn Pager(page: u64, pages: u64, total: u64, status: String, kind: String, date: String) -> impl IntoView {
+fn Pager(
+    page: u64,
+    pages: u64,
+    total: u64,
+    status: String,
+    kind: String,
+    date: String,
+) -> impl IntoView {
     let link = move |p: u64| monitor_href(&status, &kind, &date, p);
     view! {
         <nav class="paginator" aria-label="Страницы">
@@ -199,13 +212,19 @@ mod tests {
     #[test]
     fn monitor_links_keep_only_set_filters() {
         assert_eq!(monitor_href("", "", "", 0), "/");
-        assert_eq!(monitor_href("failed", "", "2026-11-25", 2), "/?status=failed&date=2026-11-25&page=2");
+        assert_eq!(
+            monitor_href("failed", "", "2026-11-25", 2),
+            "/?status=failed&date=2026-11-25&page=2"
+        );
         assert_eq!(crate::api::PER_PAGE, 50);
     }
 
     #[test]
     fn durations_of_rows() {
-        assert_eq!(row_duration(&row("completed", Some("2026-11-25T10:00:35Z"))), "35 сек");
+        assert_eq!(
+            row_duration(&row("completed", Some("2026-11-25T10:00:35Z"))),
+            "35 сек"
+        );
         assert_eq!(row_duration(&row("in_progress", None)), "В процессе...");
         assert_eq!(row_duration(&row("failed", None)), "-");
     }

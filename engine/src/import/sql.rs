@@ -1,0 +1,263 @@
+//! Multi-row upserts written per backend, id maps, and exact decimal conversion.
+//!
+//! Every write of the importers goes through [`Upsert::run`]: one
+//! `INSERT … VALUES (…), (…) ON CONFLICT (…) DO UPDATE SET … WHERE <something changed>`
+//! per chunk of rows, so an unchanged row is neither rewritten nor returned. The SQL is
+//! written here rather than with sea-query because the change filter (`IS DISTINCT FROM`,
+//! which SQLite ≥ 3.39 and PostgreSQL both accept), `excluded.` references and `RETURNING`
+//! are the whole point and are easiest to keep identical on both backends by hand.
+use std::collections::HashMap;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement, Value};
+
+/// SQLite allows 32 766 bound variables per statement; PostgreSQL 65 535. Stay below both.
+const MAX_BINDS: usize = 30_000;
+/// Rows per statement at most, whatever the column count.
+const MAX_ROWS: usize = 1_000;
+
+/// The shape of one multi-row upsert.
+pub(crate) struct Upsert {
+    /// Table name.
+    pub table: &'static str,
+    /// Columns bound per row, in row order.
+    pub cols: &'static [&'static str],
+    /// Conflict target (a unique key); empty for a plain insert.
+    pub key: &'static [&'static str],
+    /// Columns rewritten on conflict (when any of them changed); empty: `DO NOTHING`.
+    pub update: &'static [&'static str],
+    /// The table has an `updated_at` stamp to set on insert and on change.
+    pub stamped: bool,
+    /// The statement returns `id, onec_id` of the rows it inserted or changed.
+    pub returning: bool,
+}
+
+/// What one [`Upsert::run`] did.
+#[derive(Default)]
+pub(crate) struct Written {
+    /// Rows inserted or changed.
+    pub affected: u64,
+    /// `(id, onec_id)` of those rows, when the upsert returns them.
+    pub ids: Vec<(i64, String)>,
+}
+
+impl Upsert {
+    fn sql(&self, backend: DbBackend, rows: usize) -> String {
+        let mut sql = String::with_capacity(64 + rows * self.cols.len() * 6);
+        sql.push_str("INSERT INTO ");
+        sql.push_str(self.table);
+        sql.push_str(" (");
+        sql.push_str(&self.cols.join(", "));
+        if self.stamped {
+            sql.push_str(", updated_at");
+        }
+        sql.push_str(") VALUES ");
+        let mut n = 0;
+        for r in 0..rows {
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for c in 0..self.cols.len() {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                n += 1;
+                match backend {
+                    DbBackend::Postgres => {
+                        sql.push('$');
+                        sql.push_str(&n.to_string());
+                    }
+                    _ => sql.push('?'),
+                }
+            }
+            if self.stamped {
+                sql.push_str(", CURRENT_TIMESTAMP");
+            }
+            sql.push(')');
+        }
+        if !self.key.is_empty() {
+            sql.push_str(" ON CONFLICT (");
+            sql.push_str(&self.key.join(", "));
+            sql.push(')');
+            if self.update.is_empty() {
+                sql.push_str(" DO NOTHING");
+            } else {
+                sql.push_str(" DO UPDATE SET ");
+                let sets: Vec<String> = self
+                    .update
+                    .iter()
+                    .map(|c| format!("{c} = excluded.{c}"))
+                    .collect();
+                sql.push_str(&sets.join(", "));
+                if self.stamped {
+                    sql.push_str(", updated_at = CURRENT_TIMESTAMP");
+                }
+                sql.push_str(" WHERE ");
+                let changed: Vec<String> = self
+                    .update
+                    .iter()
+                    .map(|c| format!("{t}.{c} IS DISTINCT FROM excluded.{c}", t = self.table))
+                    .collect();
+                sql.push_str(&changed.join(" OR "));
+            }
+        }
+        if self.returning {
+            sql.push_str(" RETURNING id, onec_id");
+        }
+        sql
+    }
+
+    /// Writes `rows` (each `cols.len()` values) in as few statements as the bind limits allow.
+    pub async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        rows: Vec<Vec<Value>>,
+    ) -> Result<Written, DbErr> {
+        let mut out = Written::default();
+        if rows.is_empty() {
+            return Ok(out);
+        }
+        let backend = txn.get_database_backend();
+        let per_chunk = (MAX_BINDS / self.cols.len().max(1)).clamp(1, MAX_ROWS);
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let mut values = Vec::with_capacity(per_chunk * self.cols.len());
+            let mut count = 0;
+            for row in rows.by_ref().take(per_chunk) {
+                debug_assert_eq!(row.len(), self.cols.len(), "{}", self.table);
+                values.extend(row);
+                count += 1;
+            }
+            let stmt = Statement::from_sql_and_values(backend, self.sql(backend, count), values);
+            if self.returning {
+                for row in txn.query_all_raw(stmt).await? {
+                    let id: i64 = row.try_get_by_index(0)?;
+                    let onec_id: String = row.try_get_by_index(1)?;
+                    out.ids.push((id, onec_id));
+                }
+            } else {
+                out.affected += txn.execute_raw(stmt).await?.rows_affected();
+            }
+        }
+        if self.returning {
+            out.affected = out.ids.len() as u64;
+        }
+        Ok(out)
+    }
+}
+
+/// Placeholder list `?, ?, …` / `$k, $k+1, …` for `n` values starting after `offset` binds.
+pub(crate) fn placeholders(backend: DbBackend, offset: usize, n: usize) -> String {
+    (1..=n)
+        .map(|i| match backend {
+            DbBackend::Postgres => format!("${}", offset + i),
+            _ => "?".to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Loads `onec_id → id` of a table in one query.
+pub(crate) async fn load_ids(
+    txn: &DatabaseTransaction,
+    table: &str,
+) -> Result<HashMap<String, i64>, DbErr> {
+    let backend = txn.get_database_backend();
+    let rows = txn
+        .query_all_raw(Statement::from_string(
+            backend,
+            format!("SELECT id, onec_id FROM {table}"),
+        ))
+        .await?;
+    let mut map = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let id: i64 = row.try_get_by_index(0)?;
+        let onec_id: String = row.try_get_by_index(1)?;
+        map.insert(onec_id, id);
+    }
+    Ok(map)
+}
+
+/// `SELECT COUNT(*)` of a table (optionally filtered by a constant condition).
+pub(crate) async fn count<C: ConnectionTrait>(
+    db: &C,
+    table: &str,
+    filter: Option<&str>,
+) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = match filter {
+        Some(f) => format!("SELECT COUNT(*) FROM {table} WHERE {f}"),
+        None => format!("SELECT COUNT(*) FROM {table}"),
+    };
+    let row = db
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await?;
+    let n: i64 = match row {
+        Some(r) => r.try_get_by_index(0)?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// A decimal as ten-thousandths (`price_e4`, `quantity_e4`): rounded half-even to 4 places,
+/// exactly, never through floating point. `None` when it does not fit in an `i64`.
+pub fn to_e4(d: Decimal) -> Option<i64> {
+    let r = d.round_dp_with_strategy(4, RoundingStrategy::MidpointNearestEven);
+    let scale = r.scale().min(4);
+    let factor = 10i128.pow(4 - scale);
+    i64::try_from(r.mantissa().checked_mul(factor)?).ok()
+}
+
+/// Ten-thousandths back to a decimal, normalized (`12345000` → `1234.5`).
+pub fn from_e4(v: i64) -> Decimal {
+    Decimal::new(v, 4).normalize()
+}
+
+/// A string value (`NULL` when `None`).
+pub(crate) fn opt_str(s: Option<&str>) -> Value {
+    Value::String(s.map(str::to_owned))
+}
+
+/// A non-null string value.
+pub(crate) fn str_val(s: &str) -> Value {
+    Value::String(Some(s.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn decimals_round_half_even_to_four_places() {
+        let e4 = |s: &str| to_e4(Decimal::from_str(s).unwrap());
+        assert_eq!(e4("6990"), Some(69_900_000));
+        assert_eq!(e4("1234.50"), Some(12_345_000));
+        assert_eq!(e4("0.00005"), Some(0));
+        assert_eq!(e4("0.00015"), Some(2));
+        assert_eq!(e4("-2.5"), Some(-25_000));
+        assert_eq!(e4("99999999999999999999"), None);
+        assert_eq!(from_e4(12_345_000).to_string(), "1234.5");
+    }
+
+    #[test]
+    fn upsert_sql_per_backend() {
+        let u = Upsert {
+            table: "t",
+            cols: &["onec_id", "name"],
+            key: &["onec_id"],
+            update: &["name"],
+            stamped: true,
+            returning: true,
+        };
+        assert_eq!(
+            u.sql(DbBackend::Postgres, 2),
+            "INSERT INTO t (onec_id, name, updated_at) VALUES ($1, $2, CURRENT_TIMESTAMP), \
+             ($3, $4, CURRENT_TIMESTAMP) ON CONFLICT (onec_id) DO UPDATE SET name = excluded.name, \
+             updated_at = CURRENT_TIMESTAMP WHERE t.name IS DISTINCT FROM excluded.name \
+             RETURNING id, onec_id"
+        );
+        assert!(u.sql(DbBackend::Sqlite, 1).starts_with("INSERT INTO t (onec_id, name, updated_at) VALUES (?, ?, "));
+    }
+}
