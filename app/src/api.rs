@@ -10,6 +10,8 @@ pub enum ApiError {
     Unauthorized,
     /// A message for the administrator, shown as it is.
     Message(String),
+    /// A request refused before anything started (checks, lock); shown as a warning.
+    Rejected(String),
     /// The server or the network failed; details are in the server log.
     Server(String),
 }
@@ -18,7 +20,7 @@ impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Unauthorized => f.write_str("Требуется вход в систему."),
-            Self::Message(m) => f.write_str(m),
+            Self::Message(m) | Self::Rejected(m) => f.write_str(m),
             Self::Server(m) => write!(f, "❌ Ошибка сервера: {m}"),
         }
     }
@@ -111,4 +113,37 @@ pub async fn list_sessions(
 #[server(endpoint = "get_session")]
 pub async fn get_session(id: i64) -> Result<SessionDetail, ApiError> {
     crate::ssr::session_detail(id).await
+}
+
+/// What the selection page needs to show the dependency rule before submitting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogStatus {
+    /// Products in the shop database (not deleted).
+    pub products: u64,
+}
+
+/// How many products the shop has (the stocks/prices rule depends on it).
+#[server(endpoint = "catalog_status")]
+pub async fn get_catalog_status() -> Result<CatalogStatus, ApiError> {
+    crate::ssr::catalog_status().await
+}
+
+/// Starts a run of the ticked kinds (any order; they run catalog → stocks → prices →
+/// customers). The server checks the rules and takes the lock; a refusal is `Rejected` with the
+/// administrator's text.
+#[server(endpoint = "start_import")]
+pub async fn start_import(kinds: Vec<String>) -> Result<wire::Started, ApiError> {
+    crate::ssr::start_import(kinds).await
+}
+
+/// Asks a running run to stop: the current kind rolls back, later kinds do not start.
+#[server(endpoint = "cancel_import")]
+pub async fn cancel_import(run_id: String) -> Result<(), ApiError> {
+    crate::ssr::cancel_import(run_id).await
+}
+
+/// The latest run (running or ended), so a reloaded page shows the same live state.
+#[server(endpoint = "latest_run")]
+pub async fn latest_run() -> Result<Option<wire::RunState>, ApiError> {
+    crate::ssr::latest_run().await
 }

@@ -20,8 +20,8 @@ pub struct AppState {
     pub redis: engine::redis::Client,
     /// Mark cookies `Secure` even without `X-Forwarded-Proto: https` (the app sits behind TLS).
     pub secure_cookies: bool,
-    /// Where 1C puts its exports (`ONEC_DATA_DIR`), if configured.
-    pub data_dir: Option<std::path::PathBuf>,
+    /// Starts, cancels and reports import runs.
+    pub runner: engine::run::Runner,
 }
 
 /// The administrator the login middleware found for this request.
@@ -199,6 +199,50 @@ pub(crate) async fn session_detail(id: i64) -> Result<SessionDetail, ApiError> {
         row: row(m),
         report,
     })
+}
+
+pub(crate) async fn catalog_status() -> Result<crate::api::CatalogStatus, ApiError> {
+    current_admin()?;
+    let st = state()?;
+    let products = engine::stats::product_count(&st.db)
+        .await
+        .map_err(internal)?;
+    Ok(crate::api::CatalogStatus { products })
+}
+
+pub(crate) async fn start_import(kinds: Vec<String>) -> Result<wire::Started, ApiError> {
+    let admin = current_admin()?;
+    let st = state()?;
+    let req = engine::run::StartRequest {
+        kinds,
+        started_by: admin.login,
+        options: Default::default(),
+    };
+    match st.runner.start(req).await {
+        Ok(handle) => Ok(wire::Started {
+            run_id: handle.run_id,
+        }),
+        Err(e) => Err(ApiError::Rejected(e.to_string())),
+    }
+}
+
+pub(crate) async fn cancel_import(run_id: String) -> Result<(), ApiError> {
+    let admin = current_admin()?;
+    let st = state()?;
+    match st.runner.cancel(&run_id, &admin.login).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ApiError::Rejected("⚠️ Этот импорт уже завершён.".into())),
+        Err(e) => Err(ApiError::Message(format!("❌ Redis недоступен: {e}"))),
+    }
+}
+
+pub(crate) async fn latest_run() -> Result<Option<wire::RunState>, ApiError> {
+    current_admin()?;
+    let st = state()?;
+    st.runner
+        .latest()
+        .await
+        .map_err(|e| ApiError::Message(format!("❌ Redis недоступен: {e}")))
 }
 
 #[cfg(test)]

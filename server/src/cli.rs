@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, ProcessEnv};
+use crate::import_cli::ImportCommand;
 use crate::startup::{self, Application};
 
 /// «Импорт из 1С»: the web app for importing 1C:Enterprise exports, and its command line.
@@ -28,6 +29,30 @@ pub enum Command {
     CreateAdmin(CreateAdmin),
     /// Write a realistic generated 1C export (for demos, tests and benchmarks).
     GenData(GenData),
+    /// Import 1C data (the same checks, lock and sessions as the web app).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Totals of the imported data.
+    Stats {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one imported record.
+    #[command(subcommand)]
+    Show(Show),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Show {
+    /// An offer (SKU) with its prices and stock: `show offer <1C id> --json`.
+    Offer {
+        /// The offer's 1C id: `P`, `P#` or `P#C`.
+        id: String,
+        /// Print JSON (the only format).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +109,11 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Command::Serve => serve(config).await,
                 Command::Migrate => migrate(config).await,
                 Command::CreateAdmin(args) => create_admin(config, args).await,
+                Command::Import(cmd) => crate::import_cli::import(config, cmd).await,
+                Command::Stats { json } => crate::import_cli::stats(config, json).await,
+                Command::Show(Show::Offer { id, .. }) => {
+                    crate::import_cli::show_offer(config, &id).await
+                }
                 Command::GenData(_) => unreachable!("handled above"),
             };
             match result {

@@ -41,6 +41,8 @@ pub struct Config {
     pub first_admin: Option<(String, String)>,
     /// `ONEC_SECURE_COOKIES`: mark the session cookie `Secure` (behind a TLS proxy).
     pub secure_cookies: bool,
+    /// `ONEC_REDIS_PREFIX`: the prefix of every Redis key; instances sharing it share the lock.
+    pub redis_prefix: String,
 }
 
 /// The default database: a SQLite file under `./data/`.
@@ -131,6 +133,19 @@ impl Config {
             }
         };
 
+        let redis_prefix = env
+            .var("ONEC_REDIS_PREFIX")
+            .unwrap_or_else(|| engine::run::DEFAULT_PREFIX.into());
+        if !redis_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+        {
+            return Err(bad(
+                "ONEC_REDIS_PREFIX",
+                format!("допустимы латинские буквы, цифры и - _ . :, получено «{redis_prefix}»"),
+            ));
+        }
+
         Ok(Config {
             database_url,
             redis_url,
@@ -139,6 +154,7 @@ impl Config {
             dist_dir,
             first_admin,
             secure_cookies,
+            redis_prefix,
         })
     }
 }
@@ -170,12 +186,14 @@ mod tests {
             ("ONEC_ADMIN_LOGIN", "admin"),
             ("ONEC_ADMIN_PASSWORD", "long-enough"),
             ("ONEC_SECURE_COOKIES", "true"),
+            ("ONEC_REDIS_PREFIX", "shop-1"),
         ]);
         let c = Config::from_env(&env).unwrap();
         assert_eq!(c.bind.port(), 8080);
         assert_eq!(c.data_dir, Some(PathBuf::from("/srv/1c")));
         assert_eq!(c.first_admin, Some(("admin".into(), "long-enough".into())));
         assert!(c.secure_cookies);
+        assert_eq!(c.redis_prefix, "shop-1");
     }
 
     #[test]
@@ -187,6 +205,7 @@ mod tests {
             ("ONEC_ADMIN_LOGIN", "admin", "ONEC_ADMIN_PASSWORD"),
             ("ONEC_ADMIN_PASSWORD", "long-enough", "ONEC_ADMIN_LOGIN"),
             ("ONEC_SECURE_COOKIES", "maybe", "ONEC_SECURE_COOKIES"),
+            ("ONEC_REDIS_PREFIX", "a b", "ONEC_REDIS_PREFIX"),
         ] {
             let err = Config::from_env(&HashMap::from([(k, v)])).unwrap_err();
             assert_eq!(err.var, var, "{k}={v}");

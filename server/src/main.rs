@@ -8,8 +8,12 @@ use clap::Parser;
 mod cli;
 /// Settings from the environment (and an optional `.env`), checked before anything starts.
 mod config;
+/// Live run states for browsers (server-sent events).
+mod events;
 /// Login and same-origin checks in front of every route.
 mod guard;
+/// `import`, `stats`, `show`: the CLI side of the import engine.
+mod import_cli;
 /// The router: server functions, health check, static files.
 mod routes;
 /// Building and running the web application.

@@ -11,12 +11,14 @@ use leptos::prelude::provide_context;
 use sea_orm::ConnectionTrait;
 use tower_http::services::{ServeDir, ServeFile};
 
+use crate::events::{self, EventHub};
 use crate::guard;
 
 /// The whole HTTP surface. Layers run outside-in: security headers, same-origin check, login
 /// check, then the route.
 pub fn router(state: AppState, dist: &Path) -> Router {
     let api_state = state.clone();
+    let hub = EventHub::spawn(state.redis.clone(), state.runner.keys().events());
     let spa = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
     Router::new()
         .route(
@@ -30,7 +32,10 @@ pub fn router(state: AppState, dist: &Path) -> Router {
             }),
         )
         .route("/healthz", get(healthz))
+        .route("/events", get(events::all_runs))
+        .route("/events/runs/{run_id}", get(events::run_stream))
         .fallback_service(spa)
+        .layer(axum::Extension(hub))
         .layer(middleware::from_fn_with_state(
             guard::GuardState {
                 app: state.clone(),

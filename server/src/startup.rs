@@ -22,11 +22,13 @@ pub async fn state(config: &Config) -> anyhow::Result<AppState> {
         .await
         .context("не удалось применить миграции")?;
     let redis = engine::redis::Client::open(config.redis_url.as_str()).context("REDIS_URL")?;
+    let runner = engine::run::Runner::new(db.clone(), redis.clone(), config.data_dir.clone())
+        .with_prefix(&config.redis_prefix);
     Ok(AppState {
         db,
         redis,
         secure_cookies: config.secure_cookies,
-        data_dir: config.data_dir.clone(),
+        runner,
     })
 }
 
@@ -64,6 +66,13 @@ impl Application {
             if !exists {
                 engine::auth::upsert_admin(&state.db, login, password).await?;
                 tracing::info!(%login, "first administrator created");
+            }
+        }
+        match state.runner.recover_interrupted().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(sessions = n, "interrupted import sessions marked failed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not check for interrupted imports (Redis down?)")
             }
         }
         let listener = TcpListener::bind(config.bind)

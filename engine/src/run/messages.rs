@@ -1,0 +1,233 @@
+//! The Russian texts a run ends with: «✅ Импорт завершен: …» and «❌ Ошибка импорта …».
+use std::collections::BTreeMap;
+
+use wire::ImportKind;
+
+/// `n` with its noun in the right Russian form: 1 товар, 2 товара, 5 товаров.
+pub fn count_noun(n: u64, one: &str, few: &str, many: &str) -> String {
+    let (d10, d100) = (n % 10, n % 100);
+    let noun = if d10 == 1 && d100 != 11 {
+        one
+    } else if (2..=4).contains(&d10) && !(12..=14).contains(&d100) {
+        few
+    } else {
+        many
+    };
+    format!("{} {noun}", group_thousands(n))
+}
+
+/// `1234567` → `1 234 567` (no-break spaces).
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{a0}');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// What a skip reason means, for the summary.
+pub fn skip_reason_text(key: &str) -> &str {
+    match key {
+        "unknown_product" => "нет товара в каталоге",
+        "unknown_offer" => "нет предложения в каталоге",
+        "unknown_price_type" => "неизвестный тип цены",
+        "unknown_warehouse" => "неизвестный склад",
+        "missing_id" => "нет Ид",
+        "bad_number" => "неверное число",
+        "empty_number" => "пустое число",
+        "missing_price_type" => "не указан тип цены",
+        "missing_warehouse_id" => "не указан склад",
+        "bad_offer_id" => "неверный Ид предложения",
+        "bad_boolean" => "неверное логическое значение",
+        "duplicate_id" => "повтор Ид в файле",
+        other => other,
+    }
+}
+
+/// The headline count of a finished kind: products for the catalog, SKUs for stocks and prices,
+/// customers for customers.
+pub fn kind_count(kind: ImportKind, counts: &BTreeMap<String, u64>) -> String {
+    let get = |k: &str| counts.get(k).copied().unwrap_or(0);
+    match kind {
+        ImportKind::Catalog => count_noun(get("products"), "товар", "товара", "товаров"),
+        ImportKind::Stocks | ImportKind::Prices => {
+            format!("{} SKU", group_thousands(get("offers")))
+        }
+        ImportKind::Customers => count_noun(get("customers"), "клиент", "клиента", "клиентов"),
+    }
+}
+
+fn skipped_text(skipped: &BTreeMap<String, u64>) -> Option<String> {
+    let total: u64 = skipped.values().sum();
+    if total == 0 {
+        return None;
+    }
+    let reasons: Vec<String> = skipped
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| {
+            if skipped.len() == 1 {
+                skip_reason_text(k).to_owned()
+            } else {
+                format!("{} — {}", skip_reason_text(k), group_thousands(*n))
+            }
+        })
+        .collect();
+    Some(format!(
+        "пропущено {}: {}",
+        group_thousands(total),
+        reasons.join(", ")
+    ))
+}
+
+/// «✅ Импорт завершен: Каталог (1 234 товара), Остатки (1 234 SKU, пропущено 12: нет товара в
+/// каталоге)».
+pub fn success(done: &[(ImportKind, BTreeMap<String, u64>, BTreeMap<String, u64>)]) -> String {
+    let parts: Vec<String> = done
+        .iter()
+        .map(|(kind, counts, skipped)| match skipped_text(skipped) {
+            Some(s) => format!("{} ({}, {s})", kind.title(), kind_count(*kind, counts)),
+            None => format!("{} ({})", kind.title(), kind_count(*kind, counts)),
+        })
+        .collect();
+    format!("✅ Импорт завершен: {}", parts.join(", "))
+}
+
+fn genitive(kind: ImportKind) -> &'static str {
+    match kind {
+        ImportKind::Catalog => "каталога",
+        ImportKind::Stocks => "остатков",
+        ImportKind::Prices => "цен",
+        ImportKind::Customers => "клиентов",
+    }
+}
+
+/// «Остатки и цены не импортированы.» for the kinds that did not get their turn.
+fn not_imported(rest: &[ImportKind]) -> Option<String> {
+    let names: Vec<String> = rest.iter().map(|k| k.title().to_lowercase()).collect();
+    let list = match names.as_slice() {
+        [] => return None,
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} и {last}", init.join(", ")),
+    };
+    let mut chars = list.chars();
+    let capitalised: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    Some(format!("{capitalised} не импортированы."))
+}
+
+/// «❌ Ошибка импорта каталога: [детали]. Остатки и цены не импортированы.»
+pub fn failure(kind: ImportKind, detail: &str, rest: &[ImportKind]) -> String {
+    let detail = detail.trim_end_matches('.');
+    match not_imported(rest) {
+        Some(tail) => format!("❌ Ошибка импорта {}: {detail}. {tail}", genitive(kind)),
+        None => format!("❌ Ошибка импорта {}: {detail}.", genitive(kind)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn plurals_follow_russian_rules() {
+        let t = |n| count_noun(n, "товар", "товара", "товаров");
+        assert_eq!(t(1), "1 товар");
+        assert_eq!(t(2), "2 товара");
+        assert_eq!(t(5), "5 товаров");
+        assert_eq!(t(11), "11 товаров");
+        assert_eq!(t(21), "21 товар");
+        assert_eq!(t(1234), "1\u{a0}234 товара");
+        assert_eq!(
+            count_noun(56, "клиент", "клиента", "клиентов"),
+            "56 клиентов"
+        );
+    }
+
+    #[test]
+    fn the_success_summary_names_every_kind_with_real_counts() {
+        let msg = success(&[
+            (ImportKind::Catalog, map(&[("products", 1234)]), map(&[])),
+            (ImportKind::Stocks, map(&[("offers", 1234)]), map(&[])),
+            (ImportKind::Prices, map(&[("offers", 980)]), map(&[])),
+            (ImportKind::Customers, map(&[("customers", 56)]), map(&[])),
+        ]);
+        assert_eq!(
+            msg.replace('\u{a0}', " "),
+            "✅ Импорт завершен: Каталог (1 234 товара), Остатки (1 234 SKU), Цены (980 SKU), Клиенты (56 клиентов)"
+        );
+    }
+
+    #[test]
+    fn skipped_records_are_mentioned() {
+        let one = success(&[(
+            ImportKind::Stocks,
+            map(&[("offers", 3)]),
+            map(&[("unknown_offer", 12)]),
+        )]);
+        assert_eq!(
+            one,
+            "✅ Импорт завершен: Остатки (3 SKU, пропущено 12: нет предложения в каталоге)"
+        );
+        let two = success(&[(
+            ImportKind::Catalog,
+            map(&[("products", 1)]),
+            map(&[("unknown_product", 2), ("missing_id", 1)]),
+        )]);
+        assert_eq!(
+            two,
+            "✅ Импорт завершен: Каталог (1 товар, пропущено 3: нет Ид — 1, нет товара в каталоге — 2)"
+        );
+        assert_eq!(skip_reason_text("something_new"), "something_new");
+    }
+
+    #[test]
+    fn the_failure_message_names_what_was_not_imported() {
+        assert_eq!(
+            failure(
+                ImportKind::Catalog,
+                "файл обрывается.",
+                &[ImportKind::Stocks, ImportKind::Prices]
+            ),
+            "❌ Ошибка импорта каталога: файл обрывается. Остатки и цены не импортированы."
+        );
+        assert_eq!(
+            failure(
+                ImportKind::Stocks,
+                "x",
+                &[ImportKind::Prices, ImportKind::Customers]
+            ),
+            "❌ Ошибка импорта остатков: x. Цены и клиенты не импортированы."
+        );
+        assert_eq!(
+            failure(
+                ImportKind::Catalog,
+                "x",
+                &[
+                    ImportKind::Stocks,
+                    ImportKind::Prices,
+                    ImportKind::Customers
+                ]
+            ),
+            "❌ Ошибка импорта каталога: x. Остатки, цены и клиенты не импортированы."
+        );
+        assert_eq!(
+            failure(ImportKind::Customers, "x", &[]),
+            "❌ Ошибка импорта клиентов: x."
+        );
+        assert_eq!(
+            failure(ImportKind::Prices, "y", &[ImportKind::Customers]),
+            "❌ Ошибка импорта цен: y. Клиенты не импортированы."
+        );
+    }
+}

@@ -1,0 +1,905 @@
+//! One place turns a set of ticked kinds into a safe, observable run: the checks before anything
+//! starts, the Redis lock, one import session per kind in the order catalog → stocks → prices →
+//! customers, the stop at the first failure, cancellation, and the live state every change
+//! publishes (Redis pub/sub for every instance, a local channel for the CLI).
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::FutureExt;
+use redis::AsyncCommands;
+use redis::aio::MultiplexedConnection;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
+use tokio::sync::{Mutex, broadcast};
+use wire::{ImportKind, KindPhase, RunPhase, RunState};
+
+use crate::entity::{import_runs, import_sessions};
+use crate::import::{self, FileType, ImportError, ImportRequest};
+use crate::kinds::SessionStatus;
+
+/// The Redis lock.
+pub mod lock;
+/// The Russian texts a run ends with.
+pub mod messages;
+
+use lock::{ImportLock, LOCK_TTL, RENEW_EVERY, Renewal};
+
+/// The default prefix of every Redis key and channel (`ONEC_REDIS_PREFIX`).
+pub const DEFAULT_PREFIX: &str = "onec";
+/// How long a run's state stays readable in Redis after it ended.
+const STATE_TTL_SECS: u64 = 24 * 3600;
+/// How often live progress is published while a kind works.
+pub const PROGRESS_EVERY: Duration = Duration::from_millis(400);
+
+/// The Redis names one deployment uses; instances that share a prefix share the lock.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// The lock every instance competes for.
+    pub fn lock(&self) -> String {
+        format!("{}:import:lock", self.prefix)
+    }
+
+    /// The pub/sub channel every state change goes to.
+    pub fn events(&self) -> String {
+        format!("{}:import:events", self.prefix)
+    }
+
+    /// The latest run's id.
+    pub fn latest(&self) -> String {
+        format!("{}:import:latest", self.prefix)
+    }
+
+    /// A run's latest [`RunState`] (JSON).
+    pub fn state(&self, run_id: &str) -> String {
+        format!("{}:import:run:{run_id}", self.prefix)
+    }
+
+    /// Set (to the administrator's login) to ask a run to stop.
+    pub fn cancel(&self, run_id: &str) -> String {
+        format!("{}:import:cancel:{run_id}", self.prefix)
+    }
+}
+
+/// The session's error text when an administrator cancels.
+pub const CANCELLED: &str = "Отменено администратором";
+/// The session's error text when the server that ran it died.
+pub const INTERRUPTED: &str = "Прервано: процесс остановлен";
+
+/// Why nothing was started. Every message is the administrator's text, ready to show.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    #[error("⚠️ Не выбрано ни одного типа данных для импорта.")]
+    NothingChosen,
+    #[error("⚠️ Неизвестный тип данных для импорта: «{0}».")]
+    UnknownKind(String),
+    #[error(
+        "⚠️ Невозможно загрузить остатки/цены: каталог товаров пуст. Сначала импортируйте каталог или выберите 'Каталог товаров' для импорта."
+    )]
+    CatalogEmpty,
+    #[error("⚠️ Не задана папка выгрузки 1С: укажите ONEC_DATA_DIR.")]
+    NoDataDir,
+    #[error("⚠️ Папка выгрузки 1С не найдена: {0}")]
+    DataDirMissing(String),
+    /// The files a kind needs are missing; the text names the expected place.
+    #[error("{0}")]
+    MissingFiles(String),
+    #[error("⚠️ Импорт уже запущен! Дождитесь завершения текущего импорта.")]
+    AlreadyRunning,
+    #[error("❌ Redis недоступен, импорт не запущен: {0}")]
+    Redis(String),
+    #[error("❌ Ошибка базы данных, импорт не запущен: {0}")]
+    Db(String),
+}
+
+/// Per-kind options from the CLI; the web app uses the defaults.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Overrides the runner's data folder.
+    pub data_dir: Option<PathBuf>,
+    /// `import catalog --file-type`.
+    pub file_type: FileType,
+    /// `import stocks --file`.
+    pub stocks_file: Option<PathBuf>,
+    /// `import customers --file`.
+    pub customers_file: Option<PathBuf>,
+}
+
+/// A request to start a run.
+#[derive(Clone, Debug)]
+pub struct StartRequest {
+    /// Kind words as ticked (`catalog`, `stocks`, …), any order.
+    pub kinds: Vec<String>,
+    /// The administrator's login, or `cli`.
+    pub started_by: String,
+    pub options: RunOptions,
+}
+
+/// A started run: its id, its live states, and its end.
+pub struct RunHandle {
+    pub run_id: String,
+    pub updates: broadcast::Receiver<RunState>,
+    pub done: tokio::task::JoinHandle<RunState>,
+}
+
+/// Starts and cancels runs. One per process; cheap to clone.
+#[derive(Clone)]
+pub struct Runner {
+    db: DatabaseConnection,
+    redis: redis::Client,
+    data_dir: Option<PathBuf>,
+    local: broadcast::Sender<RunState>,
+    keys: Keys,
+    lock_ttl: Duration,
+}
+
+impl Runner {
+    pub fn new(db: DatabaseConnection, redis: redis::Client, data_dir: Option<PathBuf>) -> Self {
+        let (local, _) = broadcast::channel(256);
+        Self {
+            db,
+            redis,
+            data_dir,
+            local,
+            keys: Keys::new(DEFAULT_PREFIX),
+            lock_ttl: LOCK_TTL,
+        }
+    }
+
+    /// Uses another prefix for every Redis key (deployments, or tests, sharing one Redis).
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        self.keys = Keys::new(prefix);
+        self
+    }
+
+    /// Uses another lock TTL (tests of renewal).
+    pub fn with_lock_ttl(mut self, ttl: Duration) -> Self {
+        self.lock_ttl = ttl;
+        self
+    }
+
+    /// The Redis names this runner uses.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn redis(&self) -> &redis::Client {
+        &self.redis
+    }
+
+    /// Every state this process publishes (the CLI's progress; the server uses Redis instead).
+    pub fn subscribe_local(&self) -> broadcast::Receiver<RunState> {
+        self.local.subscribe()
+    }
+
+    async fn conn(&self) -> Result<MultiplexedConnection, redis::RedisError> {
+        tokio::time::timeout(
+            Duration::from_secs(3),
+            self.redis.get_multiplexed_async_connection(),
+        )
+        .await
+        .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "нет ответа за 3 с")))?
+    }
+
+    /// Checks everything (nothing is created when a check fails), takes the lock, records the
+    /// run and starts it in the background. Returns at once.
+    pub async fn start(&self, req: StartRequest) -> Result<RunHandle, StartError> {
+        let kinds = parse_kinds(&req.kinds)?;
+        if kinds.iter().any(|k| k.needs_catalog()) && !kinds.contains(&ImportKind::Catalog) {
+            let products = crate::stats::product_count(&self.db)
+                .await
+                .map_err(|e| StartError::Db(e.to_string()))?;
+            if products == 0 {
+                return Err(StartError::CatalogEmpty);
+            }
+        }
+        let data_dir = req
+            .options
+            .data_dir
+            .clone()
+            .or_else(|| self.data_dir.clone())
+            .ok_or(StartError::NoDataDir)?;
+        if !data_dir.is_dir() {
+            return Err(StartError::DataDirMissing(data_dir.display().to_string()));
+        }
+        let requests: Vec<ImportRequest> = kinds
+            .iter()
+            .map(|&k| request_for(k, &data_dir, &req.options))
+            .collect();
+        for r in &requests {
+            import::plan(r).map_err(|e| match e {
+                ImportError::MissingFiles(m) => StartError::MissingFiles(m),
+                other => StartError::MissingFiles(other.to_string()),
+            })?;
+        }
+
+        let run_id = uuid::Uuid::new_v4().to_string();
+        let mut conn = self
+            .conn()
+            .await
+            .map_err(|e| StartError::Redis(e.to_string()))?;
+        let lock = ImportLock::acquire(&mut conn, &self.keys.lock(), &run_id, self.lock_ttl)
+            .await
+            .map_err(|e| StartError::Redis(e.to_string()))?
+            .ok_or(StartError::AlreadyRunning)?;
+
+        let now = Utc::now();
+        let row = import_runs::ActiveModel {
+            id: Set(run_id.clone()),
+            kinds: Set(kinds
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(",")),
+            status: Set("running".into()),
+            message: Set(None),
+            started_by: Set(req.started_by.clone()),
+            cancelled_by: Set(None),
+            started_at: Set(now),
+            finished_at: Set(None),
+        };
+        if let Err(e) = row.insert(&self.db).await {
+            let _ = lock.release(&mut conn).await;
+            return Err(StartError::Db(e.to_string()));
+        }
+
+        let state = RunState::new(
+            run_id.clone(),
+            &kinds,
+            req.started_by.clone(),
+            now.to_rfc3339(),
+        );
+        let updates = self.local.subscribe();
+        let run = Run {
+            runner: self.clone(),
+            conn,
+            lock,
+            state: Arc::new(Mutex::new(state)),
+            requests,
+            cancel: Arc::new(AtomicBool::new(false)),
+            lock_lost: Arc::new(AtomicBool::new(false)),
+        };
+        run.publish().await;
+        let done = tokio::spawn(run.execute());
+        tracing::info!(%run_id, kinds = ?kinds, by = %req.started_by, "import run started");
+        Ok(RunHandle {
+            run_id,
+            updates,
+            done,
+        })
+    }
+
+    /// Asks the run to stop (any instance may be running it). Returns false when that run is not
+    /// running any more.
+    pub async fn cancel(&self, run_id: &str, by: &str) -> Result<bool, redis::RedisError> {
+        let mut conn = self.conn().await?;
+        if lock::holder(&mut conn, &self.keys.lock()).await?.as_deref() != Some(run_id) {
+            return Ok(false);
+        }
+        conn.set_ex::<_, _, ()>(self.keys.cancel(run_id), by, 3600)
+            .await?;
+        tracing::info!(%run_id, %by, "cancel requested");
+        Ok(true)
+    }
+
+    /// The latest state of a run, from Redis.
+    pub async fn state(&self, run_id: &str) -> Result<Option<RunState>, redis::RedisError> {
+        let mut conn = self.conn().await?;
+        let json: Option<String> = conn.get(self.keys.state(run_id)).await?;
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+    }
+
+    /// The latest run's state (running or ended), from Redis.
+    pub async fn latest(&self) -> Result<Option<RunState>, redis::RedisError> {
+        let mut conn = self.conn().await?;
+        let id: Option<String> = conn.get(self.keys.latest()).await?;
+        match id {
+            Some(id) => self.state(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Marks sessions and runs left unfinished by a process that died. A run whose lock is still
+    /// held (alive on another instance) is left alone.
+    pub async fn recover_interrupted(&self) -> Result<u64, anyhow::Error> {
+        let mut conn = self.conn().await?;
+        let alive = lock::holder(&mut conn, &self.keys.lock()).await?;
+        let now = Utc::now();
+        let mut q = import_sessions::Entity::update_many()
+            .col_expr(
+                import_sessions::Column::Status,
+                Expr::value(SessionStatus::Failed.as_str()),
+            )
+            .col_expr(
+                import_sessions::Column::ErrorMessage,
+                Expr::value(INTERRUPTED),
+            )
+            .col_expr(import_sessions::Column::FinishedAt, Expr::value(now))
+            .filter(import_sessions::Column::Status.is_in([
+                SessionStatus::Started.as_str(),
+                SessionStatus::InProgress.as_str(),
+            ]));
+        let mut rq = import_runs::Entity::update_many()
+            .col_expr(import_runs::Column::Status, Expr::value("failed"))
+            .col_expr(
+                import_runs::Column::Message,
+                Expr::value(format!("❌ {INTERRUPTED}.")),
+            )
+            .col_expr(import_runs::Column::FinishedAt, Expr::value(now))
+            .filter(import_runs::Column::Status.eq("running"));
+        if let Some(id) = &alive {
+            q = q.filter(import_sessions::Column::RunId.ne(id.as_str()));
+            rq = rq.filter(import_runs::Column::Id.ne(id.as_str()));
+        }
+        let n = q.exec(&self.db).await?.rows_affected;
+        rq.exec(&self.db).await?;
+        if n > 0 {
+            tracing::warn!(sessions = n, "sessions of a stopped process marked failed");
+        }
+        Ok(n)
+    }
+}
+
+fn parse_kinds(words: &[String]) -> Result<Vec<ImportKind>, StartError> {
+    let mut kinds = Vec::new();
+    for w in words.iter().map(|w| w.trim()).filter(|w| !w.is_empty()) {
+        kinds.push(ImportKind::parse(w).ok_or_else(|| StartError::UnknownKind(w.to_owned()))?);
+    }
+    if kinds.is_empty() {
+        return Err(StartError::NothingChosen);
+    }
+    kinds.sort();
+    kinds.dedup();
+    Ok(kinds)
+}
+
+fn request_for(kind: ImportKind, data_dir: &std::path::Path, o: &RunOptions) -> ImportRequest {
+    ImportRequest {
+        kind,
+        data_dir: data_dir.to_path_buf(),
+        file: match kind {
+            ImportKind::Stocks => o.stocks_file.clone(),
+            ImportKind::Customers => o.customers_file.clone(),
+            _ => None,
+        },
+        file_type: if kind == ImportKind::Catalog {
+            o.file_type
+        } else {
+            FileType::All
+        },
+    }
+}
+
+/// Live progress of the kind being imported, read by the watchdog.
+#[derive(Default)]
+struct LiveProgress {
+    records: AtomicU64,
+    bytes_read: AtomicU64,
+    bytes_total: AtomicU64,
+    cancel: Arc<AtomicBool>,
+}
+
+impl import::Progress for LiveProgress {
+    fn report(&self, records: u64, bytes_read: u64, bytes_total: u64) {
+        self.records.store(records, Ordering::Relaxed);
+        self.bytes_read.store(bytes_read, Ordering::Relaxed);
+        self.bytes_total.store(bytes_total, Ordering::Relaxed);
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+/// Records expected in all: extrapolated from the bytes read so far.
+fn estimate_total(records: u64, bytes_read: u64, bytes_total: u64) -> u64 {
+    if bytes_read == 0 || records == 0 {
+        return 0;
+    }
+    let est = (records as u128 * bytes_total as u128 / bytes_read as u128) as u64;
+    est.max(records)
+}
+
+struct Run {
+    runner: Runner,
+    conn: MultiplexedConnection,
+    lock: ImportLock,
+    state: Arc<Mutex<RunState>>,
+    requests: Vec<ImportRequest>,
+    cancel: Arc<AtomicBool>,
+    lock_lost: Arc<AtomicBool>,
+}
+
+impl Run {
+    /// Saves the state in Redis and tells every listener. Best effort: a lost event must not
+    /// stop an import (the final state is written again at the end).
+    async fn publish(&self) {
+        let snapshot = {
+            let mut s = self.state.lock().await;
+            s.seq += 1;
+            s.clone()
+        };
+        publish_state(&self.runner, &mut self.conn.clone(), &snapshot).await;
+    }
+
+    async fn execute(self) -> RunState {
+        let watchdog = self.spawn_watchdog();
+        let outcome = std::panic::AssertUnwindSafe(self.run_kinds())
+            .catch_unwind()
+            .await;
+        watchdog.abort();
+        if outcome.is_err() {
+            tracing::error!("import run panicked");
+            self.fail_running("внутренняя ошибка сервера").await;
+        }
+        self.finish().await
+    }
+
+    /// Renews the lock, watches for cancellation and publishes progress while the run lives.
+    fn spawn_watchdog(&self) -> tokio::task::JoinHandle<()> {
+        let (runner, lock, state, cancel, lost) = (
+            self.runner.clone(),
+            self.lock.clone(),
+            self.state.clone(),
+            self.cancel.clone(),
+            self.lock_lost.clone(),
+        );
+        let mut conn = self.conn.clone();
+        let run_id = lock
+            .token()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        tokio::spawn(async move {
+            let mut last_renewal = Instant::now();
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tick.tick().await;
+                if last_renewal.elapsed() >= RENEW_EVERY.min(runner.lock_ttl / 3) {
+                    match lock.renew(&mut conn).await {
+                        Ok(Renewal::Renewed) => last_renewal = Instant::now(),
+                        Ok(Renewal::Reestablished) => {
+                            tracing::warn!(%run_id, "import lock re-established (Redis lost it)");
+                            last_renewal = Instant::now();
+                        }
+                        Ok(Renewal::Lost) => {
+                            tracing::error!(%run_id, "import lock taken by someone else: stopping");
+                            lost.store(true, Ordering::Relaxed);
+                            cancel.store(true, Ordering::Relaxed);
+                        }
+                        Err(e) if last_renewal.elapsed() >= runner.lock_ttl => {
+                            tracing::error!(%run_id, error = %e, "import lock could not be renewed: stopping");
+                            lost.store(true, Ordering::Relaxed);
+                            cancel.store(true, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            tracing::warn!(%run_id, error = %e, "import lock renewal failed, retrying")
+                        }
+                    }
+                }
+                if let Ok(Some(by)) = conn
+                    .get::<_, Option<String>>(runner.keys.cancel(&run_id))
+                    .await
+                {
+                    let mut s = state.lock().await;
+                    if s.cancel_requested_by.is_none() {
+                        s.cancel_requested_by = Some(by);
+                        cancel.store(true, Ordering::Relaxed);
+                        s.seq += 1;
+                        let snap = s.clone();
+                        drop(s);
+                        publish_state(&runner, &mut conn, &snap).await;
+                    }
+                }
+            }
+        })
+    }
+
+    async fn run_kinds(&self) {
+        let db = &self.runner.db;
+        let kinds: Vec<ImportKind> = self.requests.iter().map(|r| r.kind).collect();
+        for (i, req) in self.requests.iter().enumerate() {
+            if self.cancel.load(Ordering::Relaxed) {
+                // Cancelled between kinds: nothing is running to roll back.
+                self.stop_before(i, &kinds).await;
+                return;
+            }
+            let (run_id, by) = {
+                let s = self.state.lock().await;
+                (s.run_id.clone(), s.started_by.clone())
+            };
+            let session = import_sessions::ActiveModel {
+                run_id: Set(run_id),
+                import_type: Set(req.kind.as_str().into()),
+                status: Set(SessionStatus::Started.as_str().into()),
+                started_at: Set(Utc::now()),
+                finished_at: Set(None),
+                processed: Set(0),
+                total: Set(0),
+                report: Set("{}".into()),
+                error_message: Set(None),
+                triggered_by: Set(by),
+                ..Default::default()
+            }
+            .insert(db)
+            .await;
+            let session_id = match session {
+                Ok(s) => s.id,
+                Err(e) => {
+                    self.fail_kind(i, None, &format!("ошибка базы данных: {e}"), &kinds)
+                        .await;
+                    return;
+                }
+            };
+            {
+                let mut s = self.state.lock().await;
+                if let Some(k) = s.kind_mut(req.kind) {
+                    k.phase = KindPhase::Running;
+                    k.session_id = Some(session_id);
+                }
+            }
+            self.publish().await;
+            let _ = set_status(db, session_id, SessionStatus::InProgress).await;
+
+            let progress = Arc::new(LiveProgress {
+                cancel: self.cancel.clone(),
+                ..Default::default()
+            });
+            let publisher = self.spawn_progress(req.kind, progress.clone());
+            let result = import::run(db, req, progress.as_ref()).await;
+            publisher.abort();
+
+            match result {
+                Ok(report) => {
+                    let records = report.records;
+                    let mut counts_json = serde_json::to_value(&report.counts).unwrap_or_default();
+                    if let Some(obj) = counts_json.as_object_mut() {
+                        obj.insert(
+                            "skipped".into(),
+                            serde_json::to_value(&report.skipped).unwrap_or_default(),
+                        );
+                    }
+                    let report_json = serde_json::json!({
+                        "counts": counts_json,
+                        "records": records,
+                        "files": report.files,
+                    });
+                    let done = import_sessions::ActiveModel {
+                        id: Set(session_id),
+                        status: Set(SessionStatus::Completed.as_str().into()),
+                        finished_at: Set(Some(Utc::now())),
+                        processed: Set(records as i64),
+                        total: Set(records as i64),
+                        report: Set(report_json.to_string()),
+                        ..Default::default()
+                    }
+                    .update(db)
+                    .await;
+                    if let Err(e) = done {
+                        tracing::error!(error = %e, session_id, "could not record a finished session");
+                    }
+                    {
+                        let mut s = self.state.lock().await;
+                        if let Some(k) = s.kind_mut(req.kind) {
+                            k.phase = KindPhase::Done;
+                            k.processed = records;
+                            k.total = records;
+                            k.counts = report.counts.clone();
+                            k.skipped = report.skipped.clone();
+                        }
+                    }
+                    self.publish().await;
+                }
+                Err(e) => {
+                    let detail = match e {
+                        ImportError::Cancelled if self.lock_lost.load(Ordering::Relaxed) => {
+                            "блокировка импорта потеряна (Redis недоступен или её занял другой процесс)".to_owned()
+                        }
+                        ImportError::Cancelled => CANCELLED.to_owned(),
+                        other => other.to_string(),
+                    };
+                    self.fail_kind(i, Some(session_id), &detail, &kinds).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Publishes the kind's progress every [`PROGRESS_EVERY`] while it changes.
+    fn spawn_progress(
+        &self,
+        kind: ImportKind,
+        p: Arc<LiveProgress>,
+    ) -> tokio::task::JoinHandle<()> {
+        let (runner, state) = (self.runner.clone(), self.state.clone());
+        let mut conn = self.conn.clone();
+        tokio::spawn(async move {
+            let mut last = (u64::MAX, u64::MAX);
+            let mut tick = tokio::time::interval(PROGRESS_EVERY);
+            loop {
+                tick.tick().await;
+                let records = p.records.load(Ordering::Relaxed);
+                let total = estimate_total(
+                    records,
+                    p.bytes_read.load(Ordering::Relaxed),
+                    p.bytes_total.load(Ordering::Relaxed),
+                );
+                if (records, total) == last {
+                    continue;
+                }
+                last = (records, total);
+                let snap = {
+                    let mut s = state.lock().await;
+                    if let Some(k) = s.kind_mut(kind) {
+                        k.processed = records;
+                        k.total = total;
+                    }
+                    s.seq += 1;
+                    s.clone()
+                };
+                publish_state(&runner, &mut conn, &snap).await;
+            }
+        })
+    }
+
+    async fn fail_kind(
+        &self,
+        index: usize,
+        session_id: Option<i64>,
+        detail: &str,
+        kinds: &[ImportKind],
+    ) {
+        let kind = kinds[index];
+        if let Some(id) = session_id {
+            let res = import_sessions::ActiveModel {
+                id: Set(id),
+                status: Set(SessionStatus::Failed.as_str().into()),
+                finished_at: Set(Some(Utc::now())),
+                error_message: Set(Some(detail.to_owned())),
+                ..Default::default()
+            }
+            .update(&self.runner.db)
+            .await;
+            if let Err(e) = res {
+                tracing::error!(error = %e, id, "could not record a failed session");
+            }
+        }
+        let rest = &kinds[index + 1..];
+        let mut s = self.state.lock().await;
+        if let Some(k) = s.kind_mut(kind) {
+            k.phase = KindPhase::Failed;
+            k.error = Some(detail.to_owned());
+        }
+        for r in rest {
+            if let Some(k) = s.kind_mut(*r) {
+                k.phase = KindPhase::NotRun;
+            }
+        }
+        s.phase = RunPhase::Failed;
+        s.message = Some(messages::failure(kind, detail, rest));
+    }
+
+    async fn stop_before(&self, index: usize, kinds: &[ImportKind]) {
+        let mut s = self.state.lock().await;
+        for k in &kinds[index..] {
+            if let Some(ks) = s.kind_mut(*k) {
+                ks.phase = KindPhase::NotRun;
+            }
+        }
+        let names: Vec<&str> = kinds[index..].iter().map(|k| k.title()).collect();
+        s.phase = RunPhase::Failed;
+        s.message = Some(format!(
+            "❌ Импорт отменён администратором. Не импортированы: {}.",
+            names.join(", ")
+        ));
+    }
+
+    /// After a panic: the running kind fails with `detail`, the rest do not run.
+    async fn fail_running(&self, detail: &str) {
+        let kinds: Vec<ImportKind> = self.requests.iter().map(|r| r.kind).collect();
+        let (index, session) = {
+            let s = self.state.lock().await;
+            match s.kinds.iter().position(|k| k.phase == KindPhase::Running) {
+                Some(i) => (i, s.kinds[i].session_id),
+                None => return,
+            }
+        };
+        self.fail_kind(index, session, detail, &kinds).await;
+    }
+
+    /// Writes the outcome, releases the lock, publishes the final state.
+    async fn finish(self) -> RunState {
+        let final_state = {
+            let mut s = self.state.lock().await;
+            if s.phase == RunPhase::Running {
+                s.phase = RunPhase::Completed;
+                let done: Vec<_> = s
+                    .kinds
+                    .iter()
+                    .filter(|k| k.phase == KindPhase::Done)
+                    .map(|k| (k.kind, k.counts.clone(), k.skipped.clone()))
+                    .collect();
+                s.message = Some(messages::success(&done));
+            }
+            s.clone()
+        };
+        let status = if final_state.phase == RunPhase::Completed {
+            "completed"
+        } else {
+            "failed"
+        };
+        let res = import_runs::ActiveModel {
+            id: Set(final_state.run_id.clone()),
+            status: Set(status.into()),
+            message: Set(final_state.message.clone()),
+            cancelled_by: Set(final_state.cancel_requested_by.clone()),
+            finished_at: Set(Some(Utc::now())),
+            ..Default::default()
+        }
+        .update(&self.runner.db)
+        .await;
+        if let Err(e) = res {
+            tracing::error!(error = %e, "could not record the run's end");
+        }
+        let mut conn = self.conn.clone();
+        match self.lock.release(&mut conn).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("import lock was no longer ours at the end of the run"),
+            Err(e) => tracing::error!(error = %e, "import lock not released; it expires by itself"),
+        }
+        let _ = conn
+            .del::<_, ()>(self.runner.keys.cancel(&final_state.run_id))
+            .await;
+        self.publish().await;
+        let last = self.state.lock().await.clone();
+        tracing::info!(run_id = %last.run_id, message = ?last.message, "import run finished");
+        last
+    }
+}
+
+async fn set_status(
+    db: &DatabaseConnection,
+    id: i64,
+    status: SessionStatus,
+) -> Result<(), sea_orm::DbErr> {
+    import_sessions::Entity::update_many()
+        .col_expr(
+            import_sessions::Column::Status,
+            Expr::value(status.as_str()),
+        )
+        .filter(import_sessions::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+async fn publish_state(runner: &Runner, conn: &mut MultiplexedConnection, state: &RunState) {
+    let _ = runner.local.send(state.clone());
+    let Ok(json) = serde_json::to_string(state) else {
+        return;
+    };
+    let res: redis::RedisResult<()> = redis::pipe()
+        .set_ex(runner.keys.state(&state.run_id), &json, STATE_TTL_SECS)
+        .ignore()
+        .set_ex(runner.keys.latest(), &state.run_id, STATE_TTL_SECS)
+        .ignore()
+        .publish(runner.keys.events(), &json)
+        .ignore()
+        .query_async(conn)
+        .await;
+    if let Err(e) = res {
+        tracing::warn!(error = %e, "run state not published");
+    }
+}
+
+/// Counters of a finished kind, as the CLI prints them.
+pub fn counts_json(k: &wire::KindState) -> serde_json::Value {
+    let mut m: serde_json::Map<String, serde_json::Value> = k
+        .counts
+        .iter()
+        .map(|(a, b)| (a.clone(), (*b).into()))
+        .collect();
+    m.insert(
+        "skipped".into(),
+        serde_json::to_value(&k.skipped).unwrap_or_default(),
+    );
+    serde_json::Value::Object(m)
+}
+
+/// Reasons → counts, merged (for totals over several kinds).
+pub fn merge_counts(into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>) {
+    for (k, v) in from {
+        *into.entry(k.clone()).or_default() += v;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_checked_sorted_and_deduplicated() {
+        let w = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(matches!(
+            parse_kinds(&w(&[])),
+            Err(StartError::NothingChosen)
+        ));
+        assert!(matches!(
+            parse_kinds(&w(&["", " "])),
+            Err(StartError::NothingChosen)
+        ));
+        assert!(
+            matches!(parse_kinds(&w(&["orders"])), Err(StartError::UnknownKind(k)) if k == "orders")
+        );
+        assert_eq!(
+            parse_kinds(&w(&["customers", "stocks", "catalog", "stocks"])).unwrap(),
+            [
+                ImportKind::Catalog,
+                ImportKind::Stocks,
+                ImportKind::Customers
+            ]
+        );
+    }
+
+    #[test]
+    fn totals_are_extrapolated_from_bytes() {
+        assert_eq!(estimate_total(0, 0, 100), 0);
+        assert_eq!(estimate_total(10, 25, 100), 40);
+        assert_eq!(estimate_total(10, 100, 100), 10);
+        assert_eq!(
+            estimate_total(10, 200, 100),
+            10,
+            "never below what was processed"
+        );
+    }
+
+    #[test]
+    fn merged_counts_add_up() {
+        let mut a = BTreeMap::from([("x".to_string(), 1u64)]);
+        merge_counts(
+            &mut a,
+            &BTreeMap::from([("x".to_string(), 2u64), ("y".to_string(), 3u64)]),
+        );
+        assert_eq!(
+            a,
+            BTreeMap::from([("x".to_string(), 3), ("y".to_string(), 3)])
+        );
+    }
+
+    #[test]
+    fn start_errors_read_as_the_issue_wrote_them() {
+        assert_eq!(
+            StartError::NothingChosen.to_string(),
+            "⚠️ Не выбрано ни одного типа данных для импорта."
+        );
+        assert_eq!(
+            StartError::AlreadyRunning.to_string(),
+            "⚠️ Импорт уже запущен! Дождитесь завершения текущего импорта."
+        );
+        assert_eq!(
+            StartError::CatalogEmpty.to_string(),
+            "⚠️ Невозможно загрузить остатки/цены: каталог товаров пуст. Сначала импортируйте каталог или выберите 'Каталог товаров' для импорта."
+        );
+    }
+}
