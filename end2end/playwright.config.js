@@ -1,11 +1,21 @@
 // The end-to-end suite: a real onec-admin server (SQLite by default, PostgreSQL when
 // E2E_DATABASE_URL says so), a real Redis, Debian's Chromium. See end2end/README.md.
 import { defineConfig } from '@playwright/test';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const PORT = process.env.E2E_PORT || '3901';
 const WORK = process.env.E2E_WORK_DIR || 'target/e2e';
 const DATABASE_URL = process.env.E2E_DATABASE_URL || `sqlite://${WORK}/e2e.db?mode=rwc`;
 export const ADMIN = { login: 'qa-admin', password: 'qa-password-123' };
+/** Where the server reads 1C exports; tests write generated exports here. */
+export const DATA_DIR = path.resolve(ROOT, WORK, '1c');
+/** The server binary (also runs `gen-data`). */
+export const SERVER_BIN = path.resolve(ROOT, process.env.SERVER_BIN || 'target/debug/onec-admin');
+/** Redis key prefix of this run, so parallel runs on one Redis never share a lock. */
+const REDIS_PREFIX = process.env.E2E_REDIS_PREFIX || `onec-e2e-${process.pid}`;
 
 export default defineConfig({
   testDir: './tests',
@@ -30,7 +40,7 @@ export default defineConfig({
   projects: [{ name: 'chromium' }],
   webServer: {
     // Paths are relative to cwd (the repository root). A fresh SQLite file every run.
-    command: `rm -rf ${WORK} && mkdir -p ${WORK}/1c && exec ${process.env.SERVER_BIN || './target/debug/onec-admin'} serve`,
+    command: `rm -rf ${WORK} && mkdir -p ${WORK}/1c && exec ${SERVER_BIN} serve`,
     cwd: '..',
     url: `http://127.0.0.1:${PORT}/healthz`,
     timeout: 60_000,
@@ -45,6 +55,7 @@ export default defineConfig({
       ONEC_DATA_DIR: `${WORK}/1c`,
       ONEC_ADMIN_LOGIN: ADMIN.login,
       ONEC_ADMIN_PASSWORD: ADMIN.password,
+      ONEC_REDIS_PREFIX: REDIS_PREFIX,
       RUST_LOG: 'info,sqlx=warn',
     },
   },

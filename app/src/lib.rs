@@ -8,6 +8,8 @@ use leptos_router::path;
 pub mod api;
 /// Pure formatting: durations, Russian plurals, dates. Shared by pages and tests.
 pub mod format;
+/// Server-sent events in the browser.
+pub mod live;
 /// One module per page.
 pub mod pages;
 /// The page frame: header, breadcrumbs, messages area.
@@ -25,6 +27,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::LoginPage />
                 <Route path=path!("/") view=pages::sessions::SessionsPage />
                 <Route path=path!("/sessions/:id") view=pages::session_detail::SessionDetailPage />
+                <Route path=path!("/import") view=pages::import::ImportPage />
             </Routes>
         </Router>
     }

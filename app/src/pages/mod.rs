@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+/// «Выбор типов данных для импорта» and the live run.
+pub mod import;
 /// «Вход»: the only page open without a login.
 pub mod login;
 /// One session's details.

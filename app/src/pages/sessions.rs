@@ -6,7 +6,14 @@ use crate::api::{SessionRow, list_sessions};
 use crate::format::{
     datetime_text, duration_text, kind_title, percent, seconds_between, status_title, thousands,
 };
+use crate::live;
 use crate::shell::{Shell, report_error};
+
+/// Live progress of running sessions, by session id: (processed, total).
+pub type LiveProgress = RwSignal<std::collections::HashMap<i64, (u64, u64)>>;
+
+/// The action id of «🚀 Запустить импорт из 1С» (as in the Django admin's actions).
+pub const TRIGGER_ACTION: &str = "trigger_selective_import";
 
 /// The monitor's URL for a set of filters and a page (empty values left out).
 pub fn monitor_href(status: &str, kind: &str, date: &str, page: u64) -> String {
@@ -43,7 +50,29 @@ pub fn SessionsPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |k: &str| query.with(|q| q.get(k).unwrap_or_default());
     let page = move || param("page").parse::<u64>().unwrap_or(0);
+    // Bumped when a run's sessions change (start, end): the page reloads its rows.
+    let refresh = RwSignal::new(0u32);
+    let live: LiveProgress = RwSignal::new(Default::default());
+    let shape = StoredValue::new(Vec::<(i64, String)>::new());
+    let stream = live::subscribe("/events", false, move |state| {
+        let mut now = Vec::new();
+        live.update(|m| {
+            for k in &state.kinds {
+                if let Some(id) = k.session_id {
+                    now.push((id, format!("{:?}", k.phase)));
+                    m.insert(id, (k.processed, k.total));
+                }
+            }
+        });
+        let changed = shape.with_value(|old| now.iter().any(|p| !old.contains(p)));
+        if changed {
+            shape.update_value(|old| old.extend(now));
+            refresh.update(|n| *n += 1);
+        }
+    });
+    StoredValue::new_local(stream);
     let data = LocalResource::new(move || {
+        refresh.track();
         let (status, kind, date, page) = (param("status"), param("kind"), param("date"), page());
         let opt = |s: String| (!s.is_empty()).then_some(s);
         list_sessions(opt(status), opt(kind), opt(date), page)
@@ -58,9 +87,27 @@ pub fn SessionsPage() -> impl IntoView {
         navigate(&monitor_href(&status, &kind, &date, 0), Default::default());
     };
     let (go1, go2, go3) = (go.clone(), go.clone(), go);
+    let action = RwSignal::new(String::new());
+    let navigate_action = use_navigate();
 
     view! {
         <Shell title="Сессии импорта".to_owned()>
+            <div class="object-tools">
+                <A href="/import" attr:class="button primary" attr:data-action=TRIGGER_ACTION>"🚀 Запустить импорт из 1С"</A>
+            </div>
+            <form class="actions" aria-label="Действия" on:submit=move |ev| {
+                ev.prevent_default();
+                if action.get_untracked() == TRIGGER_ACTION {
+                    navigate_action("/import", Default::default());
+                }
+            }>
+                <label for="action-select">"Действие"</label>
+                <select id="action-select" name="action" bind:value=action>
+                    <option value="">"---------"</option>
+                    <option value=TRIGGER_ACTION>"🚀 Запустить импорт из 1С"</option>
+                </select>
+                <button type="submit" class="button secondary">"Выполнить"</button>
+            </form>
             <div class="toolbar">
                 <form class="filters" role="search" aria-label="Фильтры" on:submit=|ev| ev.prevent_default()>
                     <label>
@@ -102,7 +149,7 @@ pub fn SessionsPage() -> impl IntoView {
                         Ok(p) => {
                             let pages = p.total.div_ceil(p.per_page.max(1));
                             view! {
-                                <SessionsTable rows=p.rows.clone() />
+                                <SessionsTable rows=p.rows.clone() live=live />
                                 <Pager page=p.page pages=pages total=p.total
                                     status=param("status") kind=param("kind") date=param("date") />
                             }.into_any()
@@ -115,7 +162,7 @@ pub fn SessionsPage() -> impl IntoView {
 }
 
 #[component]
-fn SessionsTable(rows: Vec<SessionRow>) -> impl IntoView {
+fn SessionsTable(rows: Vec<SessionRow>, live: LiveProgress) -> impl IntoView {
     let mut prev_run = String::new();
     let mut band = false;
     let body = rows
@@ -127,14 +174,22 @@ fn SessionsTable(rows: Vec<SessionRow>) -> impl IntoView {
                 prev_run = row.run_id.clone();
             }
             let (status_text, status_class) = status_title(&row.status);
-            let progress = if row.status == "in_progress" {
-                let pct = percent(row.processed, row.total);
+            let progress = if matches!(row.status.as_str(), "in_progress" | "started") {
+                let (id, db_processed, db_total) = (row.id, row.processed.max(0) as u64, row.total.max(0) as u64);
+                let current = move || live.with(|m| m.get(&id).copied()).unwrap_or((db_processed, db_total));
+                let pct = move || {
+                    let (p, t) = current();
+                    percent(p as i64, t as i64)
+                };
                 view! {
-                    <div class="progress" role="progressbar" aria-valuenow=pct aria-valuemin="0" aria-valuemax="100">
-                        <div class="bar" style=format!("width:{pct}%")></div>
+                    <div class="progress" role="progressbar" aria-label="Прогресс" aria-valuenow=pct aria-valuemin="0" aria-valuemax="100">
+                        <div class="bar" style=move || format!("width:{}%", pct())></div>
                     </div>
                     <span class="progress-text">
-                        {format!("{pct}% ({}/{})", thousands(row.processed.max(0) as u64), thousands(row.total.max(0) as u64))}
+                        {move || {
+                            let (p, t) = current();
+                            format!("{}% ({}/{})", pct(), thousands(p), thousands(t))
+                        }}
                     </span>
                 }
                 .into_any()
@@ -143,12 +198,12 @@ fn SessionsTable(rows: Vec<SessionRow>) -> impl IntoView {
             };
             view! {
                 <tr class=if band { "run-a" } else { "run-b" } data-run=row.run_id.clone()>
-                    <td><A href=format!("/sessions/{}", row.id)>{row.id}</A></td>
-                    <td>{kind_title(&row.import_type).to_owned()}</td>
-                    <td class=status_class>{status_text.to_owned()}</td>
-                    <td>{datetime_text(&row.started_at)}</td>
-                    <td>{row_duration(&row)}</td>
-                    <td>{progress}</td>
+                    <td data-label="ID"><A href=format!("/sessions/{}", row.id)>{row.id}</A></td>
+                    <td data-label="Тип импорта">{kind_title(&row.import_type).to_owned()}</td>
+                    <td data-label="Статус" class=status_class>{status_text.to_owned()}</td>
+                    <td data-label="Начало">{datetime_text(&row.started_at)}</td>
+                    <td data-label="Длительность">{row_duration(&row)}</td>
+                    <td data-label="Прогресс">{progress}</td>
                 </tr>
             }
         })

@@ -53,3 +53,43 @@ export async function logInAsAdmin(page) {
   await expect(sessions.heading).toBeVisible();
   return sessions;
 }
+
+export class ImportPage {
+  constructor(page) {
+    this.page = page;
+    this.heading = page.getByRole('heading', { level: 1, name: 'Выбор типов данных для импорта' });
+    this.catalog = page.getByRole('checkbox', { name: 'Каталог товаров', exact: true });
+    this.stocks = page.getByRole('checkbox', { name: 'Остатки товаров', exact: true });
+    this.prices = page.getByRole('checkbox', { name: 'Цены товаров', exact: true });
+    this.customers = page.getByRole('checkbox', { name: 'Клиенты', exact: true });
+    this.start = page.getByRole('button', { name: 'Запустить импорт' });
+    this.cancelPage = page.getByRole('button', { name: 'Отмена' });
+    this.cancelRun = page.getByRole('button', { name: 'Отменить импорт' });
+    this.messages = page.getByRole('status', { includeHidden: true });
+    this.panel = page.getByTestId('run-panel');
+    this.runMessage = page.getByTestId('run-message');
+  }
+
+  async goto() {
+    await this.page.goto('/import');
+    await expect(this.heading).toBeVisible();
+  }
+
+  /** Ticks exactly these kinds (catalog, stocks, prices, customers). */
+  async choose(kinds) {
+    for (const [name, box] of Object.entries({ catalog: this.catalog, stocks: this.stocks, prices: this.prices, customers: this.customers })) {
+      await box.setChecked(kinds.includes(name));
+    }
+  }
+
+  /** A kind's line in the progress panel (Каталог, Остатки, Цены, Клиенты). */
+  kindLine(kind) {
+    return this.panel.locator(`li[data-kind="${kind}"]`);
+  }
+
+  /** Waits for the run to end and returns its final message. */
+  async finalMessage() {
+    await expect(this.runMessage).toBeVisible({ timeout: 120_000 });
+    return (await this.runMessage.textContent()).replace(/\u00a0/g, ' ');
+  }
+}

@@ -1,0 +1,255 @@
+use leptos::prelude::*;
+use leptos_router::components::A;
+use wire::{ImportKind, KindPhase, KindState, RunPhase, RunState};
+
+use crate::api::{ApiError, cancel_import, get_catalog_status, latest_run, start_import};
+use crate::format::{kind_title, percent, thousands};
+use crate::live;
+use crate::pages::session_detail::counter_title;
+use crate::shell::{Messages, Shell, report_error};
+
+/// The server's text for stocks/prices on an empty catalog, shown before submitting too.
+pub const CATALOG_EMPTY: &str = "⚠️ Невозможно загрузить остатки/цены: каталог товаров пуст. Сначала импортируйте каталог или выберите 'Каталог товаров' для импорта.";
+/// The hint beside stocks and prices.
+pub const NEEDS_CATALOG: &str = "(требует наличия каталога)";
+
+/// Whether the dependency rule would refuse this choice (the server decides; this only warns).
+pub fn dependency_warning(chosen: &[ImportKind], products: Option<u64>) -> bool {
+    products == Some(0)
+        && !chosen.contains(&ImportKind::Catalog)
+        && chosen.iter().any(|k| k.needs_catalog())
+}
+
+/// How a kind's line in the progress panel reads.
+pub fn phase_text(k: &KindState) -> String {
+    match k.phase {
+        KindPhase::Waiting => "⏸️ Ожидает".into(),
+        KindPhase::Running => "⏳ Выполняется".into(),
+        KindPhase::Done => "✅ Готово".into(),
+        KindPhase::Failed => format!("❌ Ошибка: {}", k.error.clone().unwrap_or_default()),
+        KindPhase::NotRun => "— Не запускался".into(),
+    }
+}
+
+/// Counters in words: «Товары: 1 234 · Варианты (SKU): 56».
+pub fn counts_text(k: &KindState) -> String {
+    let mut parts: Vec<String> = k
+        .counts
+        .iter()
+        .filter(|(key, _)| !matches!(key.as_str(), "created" | "updated" | "deactivated"))
+        .map(|(key, v)| format!("{}: {}", counter_title(key), thousands(*v)))
+        .collect();
+    let skipped: u64 = k.skipped.values().sum();
+    if skipped > 0 {
+        parts.push(format!("пропущено: {}", thousands(skipped)));
+    }
+    parts.join(" · ")
+}
+
+/// «Выбор типов данных для импорта»: the four kinds, the dependency rule, then the live run.
+#[component]
+pub fn ImportPage() -> impl IntoView {
+    let messages = Messages::get();
+    let chosen = RwSignal::new(vec![ImportKind::Catalog]);
+    let status = LocalResource::new(get_catalog_status);
+    let products = move || status.get().and_then(|r| r.ok()).map(|s| s.products);
+    let run = RwSignal::new(None::<RunState>);
+    let stream = StoredValue::new_local(None::<live::Subscription>);
+
+    let follow = move |run_id: String| {
+        let url = format!("/events/runs/{run_id}");
+        let sub = live::subscribe(&url, true, move |state| {
+            let ended = state.is_finished()
+                && !run
+                    .get_untracked()
+                    .is_some_and(|r: RunState| r.is_finished());
+            if ended && let Some(m) = &state.message {
+                messages.push(m.clone());
+            }
+            run.set(Some(state));
+        });
+        stream.set_value(sub);
+    };
+
+    // A reload, or another browser, picks up the latest run.
+    let latest = LocalResource::new(latest_run);
+    Effect::new(move |_| match latest.get() {
+        Some(Ok(Some(state))) => {
+            let running = !state.is_finished();
+            let id = state.run_id.clone();
+            run.set(Some(state));
+            if running {
+                follow(id);
+            }
+        }
+        Some(Err(e)) => report_error(&e),
+        _ => {}
+    });
+
+    let start = Action::new_local(move |kinds: &Vec<ImportKind>| {
+        let kinds: Vec<String> = kinds.iter().map(|k| k.as_str().to_owned()).collect();
+        start_import(kinds)
+    });
+    Effect::new(move |_| match start.value().get() {
+        Some(Ok(started)) => follow(started.run_id),
+        Some(Err(ApiError::Rejected(m))) => messages.push(m),
+        Some(Err(e)) => report_error(&e),
+        None => {}
+    });
+    let cancel = Action::new_local(move |run_id: &String| cancel_import(run_id.clone()));
+    Effect::new(move |_| {
+        if let Some(Err(e)) = cancel.value().get() {
+            report_error(&e);
+        }
+    });
+
+    let running = move || run.get().is_some_and(|r| !r.is_finished());
+    let toggle = move |kind: ImportKind, on: bool| {
+        chosen.update(|v| {
+            v.retain(|k| *k != kind);
+            if on {
+                v.push(kind);
+                v.sort();
+            }
+        })
+    };
+
+    view! {
+        <Shell title="Выбор типов данных для импорта".to_owned() crumbs=vec![("Сессии импорта", "/".to_owned())]>
+            <form class="import-form" aria-label="Выбор типов данных" on:submit=move |ev| {
+                ev.prevent_default();
+                messages.clear();
+                start.dispatch(chosen.get_untracked());
+            }>
+                <fieldset disabled=running>
+                    <legend>"Что импортировать"</legend>
+                    {ImportKind::ALL
+                        .into_iter()
+                        .map(|kind| {
+                            let id = format!("kind-{}", kind.as_str());
+                            let hint_id = format!("hint-{}", kind.as_str());
+                            let warn = move || kind.needs_catalog() && chosen.with(|c| c.contains(&kind) && dependency_warning(c, products()));
+                            view! {
+                                <div class="choice">
+                                    <input type="checkbox" id=id.clone() name="kinds" value=kind.as_str()
+                                        prop:checked=move || chosen.with(|c| c.contains(&kind))
+                                        aria-describedby=kind.needs_catalog().then(|| hint_id.clone())
+                                        on:change=move |ev| toggle(kind, event_target_checked(&ev)) />
+                                    <label for=id>{kind.choice_label()}</label>
+                                    {kind.needs_catalog().then(|| view! { <span class="hint" id=hint_id.clone()>{NEEDS_CATALOG}</span> })}
+                                    <Show when=warn>
+                                        <p class="message warning inline" role="alert">{CATALOG_EMPTY}</p>
+                                    </Show>
+                                </div>
+                            }
+                        })
+                        .collect_view()}
+                </fieldset>
+                <div class="submit-row">
+                    <button type="submit" class="button primary" disabled=move || running() || start.pending().get()>
+                        "Запустить импорт"
+                    </button>
+                    <A href="/" attr:class="button secondary" attr:role="button">"Отмена"</A>
+                </div>
+            </form>
+            {move || run.get().map(|state| view! { <RunPanel state=state on_cancel=move |id| { cancel.dispatch(id); } /> })}
+        </Shell>
+    }
+}
+
+/// The live run: each chosen kind in run order with its phase, progress and counters; the final
+/// message; «Отменить импорт» while it runs.
+#[component]
+pub fn RunPanel(
+    state: RunState,
+    on_cancel: impl Fn(String) + Send + Sync + 'static,
+) -> impl IntoView {
+    let title = if state.is_finished() {
+        "Результат импорта"
+    } else {
+        "Импорт выполняется"
+    };
+    let run_id = state.run_id.clone();
+    let cancellable = state.phase == RunPhase::Running && state.cancel_requested_by.is_none();
+    let cancelling = state.phase == RunPhase::Running && state.cancel_requested_by.is_some();
+    let rows = state
+        .kinds
+        .iter()
+        .map(|k| {
+            let pct = percent(k.processed as i64, k.total as i64);
+            let bar = (k.phase == KindPhase::Running).then(|| {
+                view! {
+                    <div class="progress" role="progressbar" aria-label=format!("Прогресс: {}", kind_title(k.kind.as_str()))
+                        aria-valuenow=pct aria-valuemin="0" aria-valuemax="100">
+                        <div class="bar" style=format!("width:{pct}%")></div>
+                    </div>
+                    <span class="progress-text">{format!("{pct}% ({}/{})", thousands(k.processed), thousands(k.total))}</span>
+                }
+            });
+            let link = k.session_id.map(|id| view! { <A href=format!("/sessions/{id}")>{format!("Сессия №{id}")}</A> });
+            view! {
+                <li class=format!("run-kind phase-{:?}", k.phase).to_lowercase() data-kind=k.kind.as_str()>
+                    <span class="kind-name">{k.kind.title()}</span>
+                    <span class="kind-phase">{phase_text(k)}</span>
+                    {bar}
+                    <span class="kind-counts">{counts_text(k)}</span>
+                    {link}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="run-panel" aria-labelledby="run-title" data-testid="run-panel" data-phase=format!("{:?}", state.phase).to_lowercase()>
+            <h2 id="run-title">{title}</h2>
+            <ol class="run-kinds">{rows}</ol>
+            {state.message.clone().map(|m| {
+                let class = if m.starts_with('✅') { "message success" } else { "message error" };
+                view! { <p class=class data-testid="run-message">{m}</p> }
+            })}
+            {cancelling.then(|| view! { <p class="message warning">"Отмена запрошена…"</p> })}
+            {cancellable.then(|| view! {
+                <button type="button" class="button danger" on:click=move |_| on_cancel(run_id.clone())>"Отменить импорт"</button>
+            })}
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rule_warns_only_without_catalog_on_an_empty_shop() {
+        use ImportKind::*;
+        assert!(dependency_warning(&[Stocks], Some(0)));
+        assert!(dependency_warning(&[Prices, Customers], Some(0)));
+        assert!(!dependency_warning(&[Catalog, Stocks], Some(0)));
+        assert!(!dependency_warning(&[Stocks], Some(5)));
+        assert!(
+            !dependency_warning(&[Stocks], None),
+            "unknown yet: the server decides"
+        );
+        assert!(!dependency_warning(&[Customers], Some(0)));
+    }
+
+    #[test]
+    fn kind_lines_read_in_russian() {
+        let mut k = KindState::waiting(ImportKind::Catalog);
+        assert_eq!(phase_text(&k), "⏸️ Ожидает");
+        k.phase = KindPhase::Failed;
+        k.error = Some("файл обрывается".into());
+        assert_eq!(phase_text(&k), "❌ Ошибка: файл обрывается");
+        k.counts.insert("products".into(), 1234);
+        k.counts.insert("created".into(), 3);
+        k.skipped.insert("unknown_product".into(), 2);
+        assert_eq!(counts_text(&k), "Товары: 1\u{a0}234 · пропущено: 2");
+        for (p, t) in [
+            (KindPhase::Running, "⏳ Выполняется"),
+            (KindPhase::Done, "✅ Готово"),
+            (KindPhase::NotRun, "— Не запускался"),
+        ] {
+            k.phase = p;
+            assert_eq!(phase_text(&k), t);
+        }
+    }
+}
