@@ -87,16 +87,63 @@ pub fn session_cookie(token: Option<&str>, secure: bool) -> HeaderValue {
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// Failed logins of one account allowed per [`LOGIN_WINDOW_SECS`]; then it is locked out.
+pub const MAX_LOGIN_FAILURES: u64 = 10;
+/// The window in which failed logins count.
+pub const LOGIN_WINDOW_SECS: i64 = 15 * 60;
+
+/// A Redis connection for the login limiter, or `None` when Redis does not answer quickly (the
+/// limiter then steps aside rather than lock every administrator out).
+async fn limiter_conn(st: &AppState) -> Option<engine::redis::aio::MultiplexedConnection> {
+    let fut = st.redis.get_multiplexed_async_connection();
+    match tokio::time::timeout(std::time::Duration::from_secs(2), fut).await {
+        Ok(Ok(c)) => Some(c),
+        _ => {
+            tracing::warn!("login limiter unavailable (Redis)");
+            None
+        }
+    }
+}
+
 pub(crate) async fn login(login: String, password: String) -> Result<AdminInfo, ApiError> {
+    use engine::redis::AsyncCommands;
     let st = state()?;
     let parts = parts()?;
+    let key = st.runner.keys().login_failures(&login);
+    let mut limiter = limiter_conn(&st).await;
+    if let Some(conn) = limiter.as_mut() {
+        let failures: u64 = conn
+            .get::<_, Option<u64>>(&key)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(0);
+        if failures >= MAX_LOGIN_FAILURES {
+            tracing::warn!(login = %login.trim(), "login locked out after repeated failures");
+            return Err(ApiError::Rejected(
+                "⚠️ Слишком много неудачных попыток входа. Повторите через 15 минут.".into(),
+            ));
+        }
+    }
     let Some(admin) = engine::auth::authenticate(&st.db, &login, &password)
         .await
         .map_err(internal)?
     else {
+        if let Some(conn) = limiter.as_mut() {
+            let _: Result<(), _> = engine::redis::pipe()
+                .incr(&key, 1)
+                .ignore()
+                .expire(&key, LOGIN_WINDOW_SECS)
+                .ignore()
+                .query_async(conn)
+                .await;
+        }
         tracing::info!(login = %login.trim(), "login refused");
         return Err(ApiError::Message("❌ Неверный логин или пароль.".into()));
     };
+    if let Some(conn) = limiter.as_mut() {
+        let _: Result<(), _> = conn.del(&key).await;
+    }
     let previous = session_token(&parts.headers);
     let token = engine::auth::start_session(&st.db, admin.id, previous.as_deref())
         .await

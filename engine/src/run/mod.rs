@@ -70,6 +70,15 @@ impl Keys {
         format!("{}:import:run:{run_id}", self.prefix)
     }
 
+    /// Failed logins of one account in the current window.
+    pub fn login_failures(&self, login: &str) -> String {
+        format!(
+            "{}:login-failures:{}",
+            self.prefix,
+            login.trim().to_lowercase()
+        )
+    }
+
     /// Set (to the administrator's login) to ask a run to stop.
     pub fn cancel(&self, run_id: &str) -> String {
         format!("{}:import:cancel:{run_id}", self.prefix)
@@ -323,8 +332,10 @@ impl Runner {
     /// held (alive on another instance) is left alone.
     pub async fn recover_interrupted(&self) -> Result<u64, anyhow::Error> {
         let mut conn = self.conn().await?;
-        let alive = lock::holder(&mut conn, &self.keys.lock()).await?;
+        // Taken before the lock is looked at: a run that starts after that (on another
+        // instance) is alive even though the lock was free, and must not be touched.
         let now = Utc::now();
+        let alive = lock::holder(&mut conn, &self.keys.lock()).await?;
         let mut q = import_sessions::Entity::update_many()
             .col_expr(
                 import_sessions::Column::Status,
@@ -338,7 +349,8 @@ impl Runner {
             .filter(import_sessions::Column::Status.is_in([
                 SessionStatus::Started.as_str(),
                 SessionStatus::InProgress.as_str(),
-            ]));
+            ]))
+            .filter(import_sessions::Column::StartedAt.lt(now));
         let mut rq = import_runs::Entity::update_many()
             .col_expr(import_runs::Column::Status, Expr::value("failed"))
             .col_expr(
@@ -346,7 +358,8 @@ impl Runner {
                 Expr::value(format!("❌ {INTERRUPTED}.")),
             )
             .col_expr(import_runs::Column::FinishedAt, Expr::value(now))
-            .filter(import_runs::Column::Status.eq("running"));
+            .filter(import_runs::Column::Status.eq("running"))
+            .filter(import_runs::Column::StartedAt.lt(now));
         if let Some(id) = &alive {
             q = q.filter(import_sessions::Column::RunId.ne(id.as_str()));
             rq = rq.filter(import_runs::Column::Id.ne(id.as_str()));
@@ -434,12 +447,11 @@ impl Run {
     /// Saves the state in Redis and tells every listener. Best effort: a lost event must not
     /// stop an import (the final state is written again at the end).
     async fn publish(&self) {
-        let snapshot = {
-            let mut s = self.state.lock().await;
-            s.seq += 1;
-            s.clone()
-        };
-        publish_state(&self.runner, &mut self.conn.clone(), &snapshot).await;
+        let mut s = self.state.lock().await;
+        s.seq += 1;
+        // Sent while the state is locked (here and by the watchdog and the progress task), so
+        // states leave in `seq` order, on the local channel and in Redis.
+        publish_state(&self.runner, &mut self.conn.clone(), &s).await;
     }
 
     async fn execute(self) -> RunState {
@@ -507,9 +519,7 @@ impl Run {
                         s.cancel_requested_by = Some(by);
                         cancel.store(true, Ordering::Relaxed);
                         s.seq += 1;
-                        let snap = s.clone();
-                        drop(s);
-                        publish_state(&runner, &mut conn, &snap).await;
+                        publish_state(&runner, &mut conn, &s).await;
                     }
                 }
             }
@@ -649,16 +659,13 @@ impl Run {
                     continue;
                 }
                 last = (records, total);
-                let snap = {
-                    let mut s = state.lock().await;
-                    if let Some(k) = s.kind_mut(kind) {
-                        k.processed = records;
-                        k.total = total;
-                    }
-                    s.seq += 1;
-                    s.clone()
-                };
-                publish_state(&runner, &mut conn, &snap).await;
+                let mut s = state.lock().await;
+                if let Some(k) = s.kind_mut(kind) {
+                    k.processed = records;
+                    k.total = total;
+                }
+                s.seq += 1;
+                publish_state(&runner, &mut conn, &s).await;
             }
         })
     }

@@ -1,0 +1,17 @@
+//! The `onec-admin` binary's library: configuration, start-up, the router and its middleware,
+//! live events and the CLI. `main.rs` only parses the command line; tests build the same
+//! application in-process.
+/// Subcommands and their handlers.
+pub mod cli;
+/// Settings from the environment (and an optional `.env`), checked before anything starts.
+pub mod config;
+/// Live run states for browsers (server-sent events).
+pub mod events;
+/// Login and same-origin checks in front of every route.
+pub mod guard;
+/// `import`, `stats`, `show`: the CLI side of the import engine.
+pub mod import_cli;
+/// The router: server functions, health check, static files.
+pub mod routes;
+/// Building and running the web application.
+pub mod startup;
