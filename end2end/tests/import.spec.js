@@ -2,7 +2,7 @@
 // a successful run with live progress, a failing catalog, the lock, «Отмена» and cancelling.
 // One server and one database serve the whole file, so the steps run in order.
 import { test, expect } from '@playwright/test';
-import { ImportPage, SessionsPage, logInAsAdmin } from './support/pages.js';
+import { ImportPage, SessionsPage, docShot, logInAsAdmin } from './support/pages.js';
 import { breakGoods, generateExport, ru } from './support/data.js';
 
 test.describe.configure({ mode: 'serial' });
@@ -32,6 +32,7 @@ test('the monitor offers «🚀 Запустить импорт из 1С» and t
   await expect(imp.prices).toHaveAccessibleDescription('(требует наличия каталога)');
   await expect(imp.start).toBeVisible();
   await expect(imp.cancelPage).toBeVisible();
+  await docShot(page, 'import-selection');
 
   // Keyboard: Space ticks the focused checkbox.
   await imp.customers.focus();
@@ -59,6 +60,7 @@ test('stocks only on an empty catalog: the warning, and no session', async ({ pa
   const warning = "⚠️ Невозможно загрузить остатки/цены: каталог товаров пуст. Сначала импортируйте каталог или выберите 'Каталог товаров' для импорта.";
   // Visible before submitting …
   await expect(page.getByRole('alert')).toHaveText(warning);
+  await docShot(page, 'import-dependency-warning');
   // … and the server says the same.
   await imp.start.click();
   await expect(imp.messages).toHaveText(warning);
@@ -103,6 +105,7 @@ test('catalog + stocks: two sessions, live progress, the summary with counts', a
   await expect(imp.panel.locator('li .kind-name')).toHaveText(['Каталог', 'Остатки']);
   await expect(imp.kindLine('catalog').getByRole('progressbar')).toBeVisible();
   await expect(imp.cancelRun).toBeVisible();
+  await docShot(page, 'import-running');
 
   const message = await imp.finalMessage();
   expect(message).toMatch(new RegExp(`^✅ Импорт завершен: Каталог \\(${ru(summary.products).replace(/\u00a0/g, ' ')} товаров`));
@@ -111,6 +114,7 @@ test('catalog + stocks: two sessions, live progress, the summary with counts', a
   await expect(imp.kindLine('catalog')).toContainText('✅ Готово');
   await expect(imp.kindLine('stocks')).toContainText('✅ Готово');
   await expect(imp.cancelRun).toHaveCount(0);
+  await docShot(page, 'import-summary');
 
   // A reload shows the same (finished) run.
   await page.reload();
@@ -123,10 +127,12 @@ test('catalog + stocks: two sessions, live progress, the summary with counts', a
   await expect(sessions.rows().nth(0)).toContainText('✅ Завершен');
   await expect(sessions.rows().nth(1)).toContainText('Каталог');
   await expect(sessions.rows().nth(1)).toContainText('✅ Завершен');
+  await docShot(page, 'monitor');
   // The session page shows its counters.
   await sessions.rows().nth(1).getByRole('link').click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(/Сессия импорта №\d+/);
   await expect(page.getByRole('row', { name: /Товары/ })).toContainText(ru(summary.products));
+  await docShot(page, 'session-detail');
 });
 
 test('two browsers start at once: one runs, the other is told an import is running', async ({ browser }) => {

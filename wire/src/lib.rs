@@ -171,6 +171,25 @@ impl RunState {
     }
 }
 
+/// What a skip reason means, for the summary.
+pub fn skip_reason_text(key: &str) -> &str {
+    match key {
+        "unknown_product" => "нет товара в каталоге",
+        "unknown_offer" => "нет предложения в каталоге",
+        "unknown_price_type" => "неизвестный тип цены",
+        "unknown_warehouse" => "неизвестный склад",
+        "missing_id" => "нет Ид",
+        "bad_number" => "неверное число",
+        "empty_number" => "пустое число",
+        "missing_price_type" => "не указан тип цены",
+        "missing_warehouse_id" => "не указан склад",
+        "bad_offer_id" => "неверный Ид предложения",
+        "bad_boolean" => "неверное логическое значение",
+        "duplicate_id" => "повтор Ид в файле",
+        other => other,
+    }
+}
+
 /// The answer to «Запустить импорт»: the run id, or the message that says why nothing started.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Started {

@@ -18,6 +18,10 @@ pub fn counter_title(key: &str) -> &str {
         "stock_rows" => "Строки остатков",
         "offers" => "Предложения (SKU)",
         "customers" => "Клиенты",
+        "properties" => "Свойства",
+        "property_values" => "Значения свойств",
+        "units" => "Единицы измерения",
+        "warehouses_created" => "Новые склады",
         "created" => "Создано",
         "updated" => "Обновлено",
         "deactivated" => "Деактивировано",
@@ -72,7 +76,7 @@ fn Detail(d: SessionDetail) -> impl IntoView {
         .report
         .pointer("/counts/skipped")
         .and_then(|c| c.as_object())
-        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.to_string())).collect())
+        .map(|o| o.iter().map(|(k, v)| (wire::skip_reason_text(k).to_owned(), v.to_string())).collect())
         .unwrap_or_default();
     view! {
         <dl class="detail">

@@ -1,6 +1,20 @@
 // Page objects: one class per page, named after what the administrator sees. New tests should
 // reach the app through these so a changed label is fixed in one place.
 import { expect } from '@playwright/test';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const DOCS_IMG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/img');
+
+/**
+ * Saves a screenshot for docs/admin-guide.md when E2E_SCREENSHOTS=1 (the committed PNGs are
+ * refreshed this way, never by a plain test run).
+ */
+export async function docShot(page, name) {
+  if (process.env.E2E_SCREENSHOTS === '1') {
+    await page.screenshot({ path: path.join(DOCS_IMG, `${name}.png`) });
+  }
+}
 import { ADMIN } from '../../playwright.config.js';
 
 export class LoginPage {

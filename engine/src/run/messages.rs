@@ -29,24 +29,7 @@ pub fn group_thousands(n: u64) -> String {
     out
 }
 
-/// What a skip reason means, for the summary.
-pub fn skip_reason_text(key: &str) -> &str {
-    match key {
-        "unknown_product" => "нет товара в каталоге",
-        "unknown_offer" => "нет предложения в каталоге",
-        "unknown_price_type" => "неизвестный тип цены",
-        "unknown_warehouse" => "неизвестный склад",
-        "missing_id" => "нет Ид",
-        "bad_number" => "неверное число",
-        "empty_number" => "пустое число",
-        "missing_price_type" => "не указан тип цены",
-        "missing_warehouse_id" => "не указан склад",
-        "bad_offer_id" => "неверный Ид предложения",
-        "bad_boolean" => "неверное логическое значение",
-        "duplicate_id" => "повтор Ид в файле",
-        other => other,
-    }
-}
+pub use wire::skip_reason_text;
 
 /// The headline count of a finished kind: products for the catalog, SKUs for stocks and prices,
 /// customers for customers.
@@ -84,9 +67,12 @@ fn skipped_text(skipped: &BTreeMap<String, u64>) -> Option<String> {
     ))
 }
 
+/// A kind that ended well: the kind, its counts and its skipped records by reason.
+pub type DoneKind = (ImportKind, BTreeMap<String, u64>, BTreeMap<String, u64>);
+
 /// «✅ Импорт завершен: Каталог (1 234 товара), Остатки (1 234 SKU, пропущено 12: нет товара в
 /// каталоге)».
-pub fn success(done: &[(ImportKind, BTreeMap<String, u64>, BTreeMap<String, u64>)]) -> String {
+pub fn success(done: &[DoneKind]) -> String {
     let parts: Vec<String> = done
         .iter()
         .map(|(kind, counts, skipped)| match skipped_text(skipped) {
