@@ -14,7 +14,8 @@ use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter,
 };
 use tokio::sync::{Mutex, broadcast};
 use wire::{ImportKind, KindPhase, RunPhase, RunState};
@@ -336,36 +337,61 @@ impl Runner {
         // instance) is alive even though the lock was free, and must not be touched.
         let now = Utc::now();
         let alive = lock::holder(&mut conn, &self.keys.lock()).await?;
-        let mut q = import_sessions::Entity::update_many()
-            .col_expr(
-                import_sessions::Column::Status,
-                Expr::value(SessionStatus::Failed.as_str()),
-            )
-            .col_expr(
-                import_sessions::Column::ErrorMessage,
-                Expr::value(INTERRUPTED),
-            )
-            .col_expr(import_sessions::Column::FinishedAt, Expr::value(now))
-            .filter(import_sessions::Column::Status.is_in([
+        let mut stale_sessions = Condition::all()
+            .add(import_sessions::Column::Status.is_in([
                 SessionStatus::Started.as_str(),
                 SessionStatus::InProgress.as_str(),
             ]))
-            .filter(import_sessions::Column::StartedAt.lt(now));
-        let mut rq = import_runs::Entity::update_many()
-            .col_expr(import_runs::Column::Status, Expr::value("failed"))
-            .col_expr(
-                import_runs::Column::Message,
-                Expr::value(format!("❌ {INTERRUPTED}.")),
-            )
-            .col_expr(import_runs::Column::FinishedAt, Expr::value(now))
-            .filter(import_runs::Column::Status.eq("running"))
-            .filter(import_runs::Column::StartedAt.lt(now));
+            .add(import_sessions::Column::StartedAt.lt(now));
+        let mut stale_runs = Condition::all()
+            .add(import_runs::Column::Status.eq("running"))
+            .add(import_runs::Column::StartedAt.lt(now));
         if let Some(id) = &alive {
-            q = q.filter(import_sessions::Column::RunId.ne(id.as_str()));
-            rq = rq.filter(import_runs::Column::Id.ne(id.as_str()));
+            stale_sessions = stale_sessions.add(import_sessions::Column::RunId.ne(id.as_str()));
+            stale_runs = stale_runs.add(import_runs::Column::Id.ne(id.as_str()));
         }
-        let n = q.exec(&self.db).await?.rows_affected;
-        rq.exec(&self.db).await?;
+        // Look before writing: on SQLite an UPDATE waits for a running import's transaction to
+        // end (a CLI started during an import would wait, then import again instead of being
+        // refused), and there is usually nothing to mark.
+        let mut n = 0;
+        if import_sessions::Entity::find()
+            .filter(stale_sessions.clone())
+            .count(&self.db)
+            .await?
+            > 0
+        {
+            n = import_sessions::Entity::update_many()
+                .col_expr(
+                    import_sessions::Column::Status,
+                    Expr::value(SessionStatus::Failed.as_str()),
+                )
+                .col_expr(
+                    import_sessions::Column::ErrorMessage,
+                    Expr::value(INTERRUPTED),
+                )
+                .col_expr(import_sessions::Column::FinishedAt, Expr::value(now))
+                .filter(stale_sessions)
+                .exec(&self.db)
+                .await?
+                .rows_affected;
+        }
+        if import_runs::Entity::find()
+            .filter(stale_runs.clone())
+            .count(&self.db)
+            .await?
+            > 0
+        {
+            import_runs::Entity::update_many()
+                .col_expr(import_runs::Column::Status, Expr::value("failed"))
+                .col_expr(
+                    import_runs::Column::Message,
+                    Expr::value(format!("❌ {INTERRUPTED}.")),
+                )
+                .col_expr(import_runs::Column::FinishedAt, Expr::value(now))
+                .filter(stale_runs)
+                .exec(&self.db)
+                .await?;
+        }
         if n > 0 {
             tracing::warn!(sessions = n, "sessions of a stopped process marked failed");
         }

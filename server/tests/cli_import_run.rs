@@ -1,0 +1,248 @@
+//! The `onec-admin import run` command as separate processes sharing one SQLite file and one
+//! Redis prefix: two started at the same moment give exactly one run (exit 0) and one refusal
+//! (exit 2, JSON status "rejected" with the «Импорт уже запущен» warning); stocks chosen on an
+//! empty catalog are refused the same way.
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use engine::entity::{import_runs, import_sessions};
+use engine::redis::{self, AsyncCommands};
+use sea_orm::EntityTrait;
+
+const ALREADY_RUNNING: &str = "⚠️ Импорт уже запущен! Дождитесь завершения текущего импорта.";
+const CATALOG_EMPTY: &str = "⚠️ Невозможно загрузить остатки/цены: каталог товаров пуст. Сначала импортируйте каталог или выберите 'Каталог товаров' для импорта.";
+const REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+fn unique(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("test-cli-{tag}-{}-{nanos}", std::process::id())
+}
+
+/// A temporary folder with the database and (optionally) an export.
+struct Setup {
+    root: PathBuf,
+    data: PathBuf,
+    db_url: String,
+    prefix: String,
+}
+
+impl Setup {
+    fn new(tag: &str) -> Setup {
+        let name = unique(tag);
+        let root = std::env::temp_dir().join(&name);
+        let data = root.join("export");
+        std::fs::create_dir_all(&data).unwrap();
+        Setup {
+            db_url: format!("sqlite://{}/onec.db?mode=rwc", root.display()),
+            root,
+            data,
+            prefix: name,
+        }
+    }
+
+    /// `onec-admin …` with this setup's environment; run from the temporary folder so that no
+    /// `.env` of the repository is read.
+    fn command(&self, args: &[&str], tag: &str) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_onec-admin"));
+        c.args(args)
+            .current_dir(&self.root)
+            .env_remove("ONEC_ADMIN_LOGIN")
+            .env_remove("ONEC_ADMIN_PASSWORD")
+            .env("DATABASE_URL", &self.db_url)
+            .env("REDIS_URL", REDIS_URL)
+            .env("ONEC_REDIS_PREFIX", &self.prefix)
+            .env("ONEC_DATA_DIR", &self.data)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(self.root.join(format!("{tag}.stderr"))).unwrap());
+        c
+    }
+
+    fn stderr(&self, tag: &str) -> String {
+        std::fs::read_to_string(self.root.join(format!("{tag}.stderr"))).unwrap_or_default()
+    }
+
+    async fn cleanup(self) {
+        let mut conn = redis_conn().await;
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", self.prefix))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if !keys.is_empty() {
+            let _: () = conn.del(keys).await.unwrap();
+        }
+        std::fs::remove_dir_all(&self.root).ok();
+    }
+}
+
+async fn redis_conn() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(REDIS_URL)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap_or_else(|e| panic!("Redis at {REDIS_URL} is required for these tests: {e}"))
+}
+
+/// Waits for a process (killing it after `limit`) and returns its exit code and stdout.
+fn wait(child: Child, limit: Duration) -> (i32, String) {
+    let started = Instant::now();
+    let mut child = child;
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if started.elapsed() > limit {
+            child.kill().ok();
+            panic!("onec-admin did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().expect("exited, not killed"),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+fn json(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("one JSON document: {e}: {stdout}"))
+}
+
+fn generate(dir: &Path, products: usize) -> gendata::Summary {
+    gendata::generate(
+        &gendata::Options {
+            products,
+            customers: 0,
+            seed: 3,
+            ..Default::default()
+        },
+        dir,
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_started_together_give_one_run_and_one_refusal() {
+    let setup = Setup::new("pair");
+    // Big enough that the catalog import lasts well over a second in a debug build.
+    let summary = generate(&setup.data, 3_000);
+    // The schema first, so that the two processes race for the lock, not for the migrations.
+    let (code, _) = wait(
+        setup.command(&["migrate"], "migrate").spawn().unwrap(),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, 0, "migrate: {}", setup.stderr("migrate"));
+
+    let args = ["import", "run", "--types", "catalog", "--json"];
+    let a = setup.command(&args, "a").spawn().unwrap();
+    let b = setup.command(&args, "b").spawn().unwrap();
+    let started = Instant::now();
+    let (ta, tb) = (
+        std::thread::spawn(move || wait(a, Duration::from_secs(120))),
+        std::thread::spawn(move || wait(b, Duration::from_secs(120))),
+    );
+    let results = [ta.join().unwrap(), tb.join().unwrap()];
+    let elapsed = started.elapsed();
+
+    let ok: Vec<_> = results.iter().filter(|(c, _)| *c == 0).collect();
+    let refused: Vec<_> = results.iter().filter(|(c, _)| *c == 2).collect();
+    assert_eq!(
+        (ok.len(), refused.len()),
+        (1, 1),
+        "exit codes {:?}; stderr a: {} b: {}",
+        results.iter().map(|(c, _)| c).collect::<Vec<_>>(),
+        setup.stderr("a"),
+        setup.stderr("b")
+    );
+
+    let done = json(&ok[0].1);
+    assert_eq!(done["status"], "completed", "{done}");
+    let message = done["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("✅ Импорт завершен: Каталог ("),
+        "{message}"
+    );
+    let sessions = done["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1, "{done}");
+    assert_eq!(sessions[0]["import_type"], "catalog");
+    assert_eq!(sessions[0]["status"], "completed");
+    assert_eq!(sessions[0]["error_message"], serde_json::Value::Null);
+    assert_eq!(sessions[0]["counts"]["products"], summary.products as u64);
+    assert_eq!(
+        sessions[0]["counts"]["stock_rows"],
+        summary.stock_rows as u64
+    );
+
+    let rejected = json(&refused[0].1);
+    assert_eq!(
+        rejected,
+        serde_json::json!({ "status": "rejected", "message": ALREADY_RUNNING, "sessions": [] })
+    );
+    assert!(
+        elapsed > Duration::from_secs(1),
+        "the run lasted long enough to overlap: {elapsed:?}"
+    );
+
+    // One run, one session, in the shared database; the lock is free again.
+    let db = engine::db::connect(&setup.db_url).await.unwrap();
+    let runs = import_runs::Entity::find().all(&db).await.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].status, "completed");
+    assert_eq!(runs[0].started_by, "cli");
+    assert_eq!(runs[0].id, done["run_id"].as_str().unwrap());
+    let sessions = import_sessions::Entity::find().all(&db).await.unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].id, done["sessions"][0]["id"].as_i64().unwrap());
+    assert_eq!(sessions[0].status, "completed");
+    assert_eq!(sessions[0].triggered_by, "cli");
+    db.close().await.ok();
+    let lock: Option<String> = redis_conn()
+        .await
+        .get(format!("{}:import:lock", setup.prefix))
+        .await
+        .unwrap();
+    assert_eq!(lock, None);
+    setup.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stocks_on_an_empty_catalog_are_refused_with_exit_2() {
+    let setup = Setup::new("empty");
+    generate(&setup.data, 10);
+    let (code, stdout) = wait(
+        setup
+            .command(&["import", "run", "--types", "stocks", "--json"], "stocks")
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, 2, "{stdout} {}", setup.stderr("stocks"));
+    assert_eq!(
+        json(&stdout),
+        serde_json::json!({ "status": "rejected", "message": CATALOG_EMPTY, "sessions": [] })
+    );
+    let db = engine::db::connect(&setup.db_url).await.unwrap();
+    assert!(
+        import_runs::Entity::find()
+            .all(&db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        import_sessions::Entity::find()
+            .all(&db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    db.close().await.ok();
+    setup.cleanup().await;
+}
