@@ -8,10 +8,16 @@ pub mod auth;
 pub mod db;
 /// sea-orm entities, one module per table.
 pub mod entity;
+/// The importers: CommerceML export files into the shop database, in one transaction each.
+pub mod import;
 /// Import kinds and session statuses, the words the monitor and the CLI speak.
 pub mod kinds;
 /// Read-only queries behind the «Сессии импорта» monitor.
 pub mod monitor;
+/// Selective runs: checks, the Redis lock, one session per kind, live state.
+pub mod run;
+/// Totals of the shop tables and one offer's prices and stock, for the CLI.
+pub mod stats;
 /// Fresh, migrated databases for tests (SQLite and PostgreSQL).
 pub mod testing;
 

@@ -258,6 +258,9 @@ mod tests {
              updated_at = CURRENT_TIMESTAMP WHERE t.name IS DISTINCT FROM excluded.name \
              RETURNING id, onec_id"
         );
-        assert!(u.sql(DbBackend::Sqlite, 1).starts_with("INSERT INTO t (onec_id, name, updated_at) VALUES (?, ?, "));
+        assert!(
+            u.sql(DbBackend::Sqlite, 1)
+                .starts_with("INSERT INTO t (onec_id, name, updated_at) VALUES (?, ?, ")
+        );
     }
 }

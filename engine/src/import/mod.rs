@@ -1,0 +1,208 @@
+//! The importers: CommerceML export files → the shop database.
+//!
+//! [`plan`] decides which files an import reads (and refuses before any write when they are
+//! missing); [`run`] streams them through the `commerceml` reader and writes everything in one
+//! database transaction, in multi-row upserts of up to a thousand rows, resolving 1C `Ид`s
+//! through maps loaded once per import. Any failure — a malformed file, a database error,
+//! cancellation — rolls the whole import back. Importing the same export twice leaves the same
+//! data and rewrites nothing (unchanged rows are filtered out in the upsert itself).
+//!
+//! Choices the product issue left open:
+//! - Stock for a warehouse `Ид` that is not in the database creates that warehouse (named by its
+//!   `Ид`) rather than dropping the stock: 1C routinely exports rests before storages. Counted in
+//!   [`ImportReport::counts`] under `warehouses_created`.
+//! - A rest or price only ever upserts the (offer, warehouse / price type) rows the file
+//!   mentions; rows it does not mention are kept.
+//! - Every imported product gets its own offer (`Ид` = the product's `Ид`) so that a bare-`Ид`
+//!   price or rest always finds it; offers of unknown products are skipped.
+//! - Property values and characteristics are stored as written (a list property's value is the
+//!   value's `Ид`); empty values are not stored.
+
+mod plan;
+mod sql;
+mod writer;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use sea_orm::{DatabaseConnection, TransactionTrait};
+
+use crate::kinds::ImportKind;
+
+pub use plan::plan;
+pub(crate) use sql::{count as sql_count, placeholders as sql_placeholders};
+pub use sql::{from_e4, to_e4};
+
+/// Which part of the catalog package `import catalog --file-type` imports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum FileType {
+    /// Everything: classifier, goods, offers, prices and rests.
+    #[default]
+    All,
+    /// The classifier kinds (groups, units, properties, price types, warehouses) and goods.
+    Goods,
+    /// Offers (variants) only.
+    Offers,
+    /// Price types and prices only.
+    Prices,
+    /// Warehouses and rests only.
+    Rests,
+}
+
+impl FileType {
+    /// Every file type, `All` first.
+    pub const ALL: [FileType; 5] = [
+        FileType::All,
+        FileType::Goods,
+        FileType::Offers,
+        FileType::Prices,
+        FileType::Rests,
+    ];
+
+    /// The CLI word: `all`, `goods`, `offers`, `prices`, `rests`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileType::All => "all",
+            FileType::Goods => "goods",
+            FileType::Offers => "offers",
+            FileType::Prices => "prices",
+            FileType::Rests => "rests",
+        }
+    }
+
+    /// Parses the CLI word (case-insensitive, trimmed).
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// What to import, from where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportRequest {
+    /// Which import.
+    pub kind: ImportKind,
+    /// The export folder (`DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// One file to read instead of discovering the folder (relative paths are taken relative
+    /// to `data_dir`; the file must lie inside it). Meant for stocks and customers.
+    pub file: Option<PathBuf>,
+    /// Which part of the catalog package (catalog only; ignored otherwise).
+    pub file_type: FileType,
+}
+
+/// Progress and cancellation, supplied by the caller.
+pub trait Progress: Send + Sync {
+    /// Called at least after every batch (and at least every ~0.25 s of work): records
+    /// processed so far, bytes read so far across all files of this import, total bytes of all
+    /// files of this import.
+    fn report(&self, records: u64, bytes_read: u64, bytes_total: u64);
+    /// Checked between batches; when true the importer stops, rolls back and returns
+    /// [`ImportError::Cancelled`].
+    fn is_cancelled(&self) -> bool;
+}
+
+/// A [`Progress`] that ignores reports and never cancels.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn report(&self, _records: u64, _bytes_read: u64, _bytes_total: u64) {}
+    fn is_cancelled(&self) -> bool {
+        false
+    }
+}
+
+/// What an import did.
+///
+/// `counts` keys — catalog: `products`, `offers` (offers defined by offers files), `variants`
+/// (those with a characteristic), `categories`, `units`, `properties`, `property_values`,
+/// `price_types`, `warehouses` (from storages), `prices`, `stock_rows`; stocks: `offers`,
+/// `stock_rows`, `warehouses`; prices: `offers`, `prices`, `price_types`; customers:
+/// `customers`. Every import also reports `created` (rows inserted), `updated` (rows whose
+/// values changed) and `deactivated` (records that landed with a deletion mark), and
+/// `warehouses_created` when rests named warehouses unknown so far. Keys with a zero count
+/// may be absent.
+///
+/// `skipped` keys: `unknown_product` (an offer whose product is unknown), `unknown_offer` (a
+/// price or rest record whose offer is unknown), `unknown_price_type` (one price),
+/// `unknown_property` (one product property value), `number_out_of_range` (a price or
+/// quantity that does not fit the column) and every [`commerceml::WarningReason::key`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImportReport {
+    /// What landed, by key (see above).
+    pub counts: BTreeMap<String, u64>,
+    /// What was skipped, by reason (see above).
+    pub skipped: BTreeMap<String, u64>,
+    /// Records read.
+    pub records: u64,
+    /// Files imported, relative to the data folder, `/`-separated, in import order.
+    pub files: Vec<String>,
+}
+
+impl ImportReport {
+    /// A count, 0 when absent.
+    pub fn count(&self, key: &str) -> u64 {
+        self.counts.get(key).copied().unwrap_or(0)
+    }
+
+    /// A skip count, 0 when absent.
+    pub fn skipped(&self, key: &str) -> u64 {
+        self.skipped.get(key).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn add(&mut self, key: &str, n: u64) {
+        if n > 0 {
+            *self.counts.entry(key.to_owned()).or_default() += n;
+        }
+    }
+
+    pub(crate) fn skip(&mut self, key: &str, n: u64) {
+        if n > 0 {
+            *self.skipped.entry(key.to_owned()).or_default() += n;
+        }
+    }
+}
+
+/// Why an import did not complete. Nothing was written in any case.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// The files are not where they should be (message in Russian). Detected before any write.
+    #[error("{0}")]
+    MissingFiles(String),
+    /// A file could not be read or parsed: the commerceml error (Russian, with file/line/element).
+    #[error("{0}")]
+    Parse(#[from] commerceml::Error),
+    /// Stopped on request (the orchestrator shows «Отменено администратором»).
+    #[error("Отменено администратором")]
+    Cancelled,
+    /// The database refused a statement.
+    #[error("Ошибка базы данных: {0}")]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// Runs one import in one transaction: plans the files, reads them in import order, writes in
+/// batches, commits. On any error the transaction is rolled back and the database is as before.
+pub async fn run(
+    db: &DatabaseConnection,
+    req: &ImportRequest,
+    progress: &dyn Progress,
+) -> Result<ImportReport, ImportError> {
+    let files = plan(req)?;
+    let root = std::fs::canonicalize(&req.data_dir).unwrap_or_else(|_| req.data_dir.clone());
+    let parts = writer::Parts::of(req);
+    let txn = db.begin().await?;
+    match writer::import(&txn, parts, &root, &files, progress).await {
+        Ok(report) => {
+            txn.commit().await?;
+            Ok(report)
+        }
+        Err(e) => {
+            // The error that stopped the import matters more than a failing rollback (the
+            // connection drops the transaction anyway).
+            txn.rollback().await.ok();
+            Err(e)
+        }
+    }
+}

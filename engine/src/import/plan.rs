@@ -1,0 +1,173 @@
+//! Which files an import reads: discovery filtered by kind, or the one file the caller named
+//! (which must lie inside the data folder), and the Russian messages when they are missing.
+use std::path::{Path, PathBuf};
+
+use commerceml::{ExportFile, Kind};
+
+use super::{FileType, ImportError, ImportRequest};
+use crate::kinds::ImportKind;
+
+/// What an import reads and how its absence is reported.
+pub(crate) struct Selection {
+    /// Kinds of files this import reads.
+    pub accepted: &'static [Kind],
+    /// At least one file of these kinds must exist.
+    pub required: &'static [Kind],
+    /// «Файл остатков» …: the subject of the «не найден» message.
+    pub what: &'static str,
+    /// The folder where the files are expected, under the data folder.
+    pub folder: &'static str,
+}
+
+const CLASSIFIER_AND_GOODS: &[Kind] = &[
+    Kind::Units,
+    Kind::Storages,
+    Kind::PriceLists,
+    Kind::Groups,
+    Kind::PropertiesGoods,
+    Kind::PropertiesOffers,
+    Kind::Import2x,
+    Kind::Goods,
+];
+const CATALOG_ALL: &[Kind] = &[
+    Kind::Units,
+    Kind::Storages,
+    Kind::PriceLists,
+    Kind::Groups,
+    Kind::PropertiesGoods,
+    Kind::PropertiesOffers,
+    Kind::Import2x,
+    Kind::Goods,
+    Kind::Offers,
+    Kind::Offers2x,
+    Kind::Prices,
+    Kind::Rests,
+];
+const GOODS: &[Kind] = &[Kind::Goods, Kind::Import2x];
+const OFFERS: &[Kind] = &[Kind::Offers, Kind::Offers2x];
+const PRICES: &[Kind] = &[Kind::PriceLists, Kind::Prices, Kind::Offers2x];
+const PRICES_REQUIRED: &[Kind] = &[Kind::Prices, Kind::Offers2x];
+const RESTS: &[Kind] = &[Kind::Storages, Kind::Rests, Kind::Offers2x];
+const RESTS_REQUIRED: &[Kind] = &[Kind::Rests, Kind::Offers2x];
+const CUSTOMERS: &[Kind] = &[Kind::Contragents];
+
+impl Selection {
+    pub(crate) fn of(req: &ImportRequest) -> Selection {
+        let catalog = |accepted| Selection {
+            accepted,
+            required: GOODS,
+            what: "Файл каталога",
+            folder: "goods",
+        };
+        let prices = Selection {
+            accepted: PRICES,
+            required: PRICES_REQUIRED,
+            what: "Файл цен",
+            folder: "prices",
+        };
+        let rests = Selection {
+            accepted: RESTS,
+            required: RESTS_REQUIRED,
+            what: "Файл остатков",
+            folder: "rests",
+        };
+        match req.kind {
+            ImportKind::Catalog => match req.file_type {
+                FileType::All => catalog(CATALOG_ALL),
+                FileType::Goods => catalog(CLASSIFIER_AND_GOODS),
+                FileType::Offers => Selection {
+                    accepted: OFFERS,
+                    required: OFFERS,
+                    what: "Файл предложений",
+                    folder: "offers",
+                },
+                FileType::Prices => prices,
+                FileType::Rests => rests,
+            },
+            ImportKind::Stocks => rests,
+            ImportKind::Prices => prices,
+            ImportKind::Customers => Selection {
+                accepted: CUSTOMERS,
+                required: CUSTOMERS,
+                what: "Файл клиентов",
+                folder: "contragents",
+            },
+        }
+    }
+
+    fn not_found(&self, path: &Path, dir: &Path) -> ImportError {
+        ImportError::MissingFiles(format!(
+            "{} не найден: {}. Убедитесь, что данные из 1С выгружены в {}",
+            self.what,
+            path.display(),
+            dir.display()
+        ))
+    }
+}
+
+/// Files this import would read, in import order, checked before a run starts.
+///
+/// Without [`ImportRequest::file`] the data folder is discovered and its files of the kinds
+/// this import reads are kept; when none of the required kinds is there the error is
+/// «Файл остатков не найден: {dir}/rests. Убедитесь, что данные из 1С выгружены в {dir}»
+/// (likewise «Файл каталога …» with `goods`, «Файл цен …» with `prices`, «Файл клиентов …» with
+/// `contragents`, «Файл предложений …» with `offers`). With a `file`, that file alone is read:
+/// it must exist, resolve (symbolic links included) inside the data folder, and be of a kind
+/// this import reads.
+pub fn plan(req: &ImportRequest) -> Result<Vec<ExportFile>, ImportError> {
+    let sel = Selection::of(req);
+    let dir = &req.data_dir;
+    match &req.file {
+        Some(file) => one_file(&sel, dir, file),
+        None => {
+            let expected = dir.join(sel.folder);
+            let package = commerceml::discover(dir).map_err(|_| sel.not_found(&expected, dir))?;
+            let files: Vec<ExportFile> = package
+                .files
+                .into_iter()
+                .filter(|f| sel.accepted.contains(&f.kind))
+                .collect();
+            if !files.iter().any(|f| sel.required.contains(&f.kind)) {
+                return Err(sel.not_found(&expected, dir));
+            }
+            Ok(files)
+        }
+    }
+}
+
+fn one_file(sel: &Selection, dir: &Path, file: &Path) -> Result<Vec<ExportFile>, ImportError> {
+    let path: PathBuf = if file.is_absolute() {
+        file.to_path_buf()
+    } else {
+        dir.join(file)
+    };
+    let meta = std::fs::metadata(&path).map_err(|_| sel.not_found(&path, dir))?;
+    if !meta.is_file() {
+        return Err(sel.not_found(&path, dir));
+    }
+    let root = std::fs::canonicalize(dir).map_err(|_| sel.not_found(&path, dir))?;
+    let real = std::fs::canonicalize(&path).map_err(|_| sel.not_found(&path, dir))?;
+    if !real.starts_with(&root) {
+        return Err(ImportError::MissingFiles(format!(
+            "Файл {} находится вне каталога выгрузки {} (с учётом символических ссылок): \
+             импорт читает только файлы из каталога выгрузки",
+            path.display(),
+            dir.display()
+        )));
+    }
+    let kind = commerceml::sniff_kind(&real)?;
+    if !sel.accepted.contains(&kind) {
+        return Err(ImportError::MissingFiles(format!(
+            "{} не найден: {} — это файл другого вида («{kind}»). Убедитесь, что данные из 1С \
+             выгружены в {}",
+            sel.what,
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(vec![ExportFile {
+        path: real,
+        kind,
+        size: meta.len(),
+    }])
+}

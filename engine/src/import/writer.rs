@@ -1,0 +1,402 @@
+//! The import loop: reads each planned file record by record, collects records in pending
+//! batches keyed by their 1C `Ид` (a repeated `Ид` replaces the earlier record), and flushes the
+//! batches in dependency order (classifier → products → offers → prices and stock → customers)
+//! whenever one is full and at the end of every file. References (a product's group, an offer's
+//! product, a price's offer and price type) are resolved at flush time, when everything they
+//! may point to has been written.
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use commerceml::{
+    Customer, ExportFile, Group, Item, Kind, Offer, PriceType, Product, Property, Record, Unit,
+    Warehouse,
+};
+use sea_orm::{DatabaseTransaction, DbBackend};
+
+use super::sql::{count, load_ids};
+use super::{FileType, ImportError, ImportReport, ImportRequest, Progress};
+use crate::kinds::ImportKind;
+
+mod catalog;
+mod customers;
+mod trade;
+
+/// Records per batch of one kind before the batches are flushed.
+pub(super) const BATCH: usize = 1_000;
+/// Progress is reported at least this often while reading.
+const REPORT_EVERY: Duration = Duration::from_millis(250);
+/// Tables whose row counts give `created` (and, with the rows written, `updated`).
+const COUNTED_TABLES: [&str; 10] = [
+    "categories",
+    "units",
+    "properties",
+    "products",
+    "offers",
+    "price_types",
+    "warehouses",
+    "prices",
+    "stocks",
+    "customers",
+];
+
+/// Which records an import applies; the others are read and ignored.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Parts {
+    /// Groups, units, properties.
+    pub classifier: bool,
+    /// Price type definitions.
+    pub price_types: bool,
+    /// Warehouse definitions.
+    pub warehouses: bool,
+    /// Products.
+    pub products: bool,
+    /// Offers in offers files (and 2.x offers) define offers.
+    pub offers: bool,
+    /// Prices of offers.
+    pub prices: bool,
+    /// Stock of offers.
+    pub stock: bool,
+    /// Customers.
+    pub customers: bool,
+}
+
+impl Parts {
+    pub(crate) fn of(req: &ImportRequest) -> Parts {
+        let prices = Parts {
+            price_types: true,
+            prices: true,
+            ..Parts::default()
+        };
+        let stock = Parts {
+            warehouses: true,
+            stock: true,
+            ..Parts::default()
+        };
+        match req.kind {
+            ImportKind::Catalog => match req.file_type {
+                FileType::All => Parts {
+                    classifier: true,
+                    price_types: true,
+                    warehouses: true,
+                    products: true,
+                    offers: true,
+                    prices: true,
+                    stock: true,
+                    customers: false,
+                },
+                FileType::Goods => Parts {
+                    classifier: true,
+                    price_types: true,
+                    warehouses: true,
+                    products: true,
+                    ..Parts::default()
+                },
+                FileType::Offers => Parts {
+                    offers: true,
+                    ..Parts::default()
+                },
+                FileType::Prices => prices,
+                FileType::Rests => stock,
+            },
+            ImportKind::Stocks => stock,
+            ImportKind::Prices => prices,
+            ImportKind::Customers => Parts {
+                customers: true,
+                ..Parts::default()
+            },
+        }
+    }
+
+    fn needs_catalog_maps(self) -> bool {
+        self.classifier
+            || self.price_types
+            || self.warehouses
+            || self.products
+            || self.offers
+            || self.prices
+            || self.stock
+    }
+}
+
+/// Records waiting to be written, in arrival order, one per key (the last one wins).
+pub(super) struct Pending<K, T> {
+    items: Vec<(K, T)>,
+    index: HashMap<K, usize>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, T> Pending<K, T> {
+    fn new() -> Self {
+        Pending {
+            items: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    /// Adds a record, replacing a pending one with the same key.
+    pub(super) fn push(&mut self, key: K, item: T) {
+        match self.index.get(&key) {
+            Some(&i) => self.items[i].1 = item,
+            None => {
+                self.index.insert(key.clone(), self.items.len());
+                self.items.push((key, item));
+            }
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Takes every pending record out, with its key.
+    pub(super) fn take_with_keys(&mut self) -> Vec<(K, T)> {
+        self.index.clear();
+        std::mem::take(&mut self.items)
+    }
+
+    /// Takes every pending record out.
+    pub(super) fn take(&mut self) -> Vec<T> {
+        self.take_with_keys().into_iter().map(|(_, t)| t).collect()
+    }
+}
+
+/// One import in progress: the transaction, the id maps, the pending batches and the report.
+pub(super) struct Importer<'a> {
+    /// The import's transaction; every statement runs in it.
+    pub txn: &'a DatabaseTransaction,
+    /// Backend of `txn`, for placeholders.
+    pub backend: DbBackend,
+    /// What this import applies.
+    pub parts: Parts,
+    progress: &'a dyn Progress,
+    /// The report being built.
+    pub report: ImportReport,
+    /// Rows inserted or changed in [`COUNTED_TABLES`].
+    pub affected: u64,
+    rows_before: u64,
+    bytes_done: u64,
+    bytes_now: u64,
+    bytes_total: u64,
+    last_report: Instant,
+
+    /// `onec_id → id` of categories (likewise the maps below), kept current as rows are written.
+    pub categories: HashMap<String, i64>,
+    pub properties: HashMap<String, i64>,
+    pub price_types: HashMap<String, i64>,
+    pub warehouses: HashMap<String, i64>,
+    pub products: HashMap<String, i64>,
+    pub offers: HashMap<String, i64>,
+
+    /// Pending records by kind (likewise below).
+    pub units_p: Pending<String, Unit>,
+    pub warehouses_p: Pending<String, Warehouse>,
+    pub price_types_p: Pending<String, PriceType>,
+    pub groups_p: Pending<String, Group>,
+    pub properties_p: Pending<String, Property>,
+    /// Values of the pending properties, to flush them in time.
+    pub property_values_pending: usize,
+    pub products_p: Pending<String, Product>,
+    /// Products were written: own offers may be missing (see `create_missing_own_offers`).
+    pub own_offers_due: bool,
+    pub offers_p: Pending<String, Offer>,
+    /// Price and rest records: they only refer to offers.
+    pub refs_p: Vec<Offer>,
+    /// `(offer, price type)` → `(price_e4, currency)`.
+    pub prices_p: Pending<(i64, i64), (i64, Option<String>)>,
+    /// `(offer, warehouse)` → `quantity_e4`.
+    pub stocks_p: Pending<(i64, i64), i64>,
+    pub customers_p: Pending<String, Customer>,
+}
+
+impl<'a> Importer<'a> {
+    async fn new(
+        txn: &'a DatabaseTransaction,
+        parts: Parts,
+        progress: &'a dyn Progress,
+        bytes_total: u64,
+    ) -> Result<Importer<'a>, ImportError> {
+        use sea_orm::ConnectionTrait;
+        let mut rows_before = 0;
+        for table in COUNTED_TABLES {
+            rows_before += count(txn, table, None).await?;
+        }
+        let catalog = parts.needs_catalog_maps();
+        let load = |table: &'static str| async move {
+            if catalog {
+                load_ids(txn, table).await
+            } else {
+                Ok(HashMap::new())
+            }
+        };
+        Ok(Importer {
+            txn,
+            backend: txn.get_database_backend(),
+            parts,
+            progress,
+            report: ImportReport::default(),
+            affected: 0,
+            rows_before,
+            bytes_done: 0,
+            bytes_now: 0,
+            bytes_total,
+            last_report: Instant::now(),
+            categories: load("categories").await?,
+            properties: load("properties").await?,
+            price_types: load("price_types").await?,
+            warehouses: load("warehouses").await?,
+            products: load("products").await?,
+            offers: load("offers").await?,
+            units_p: Pending::new(),
+            warehouses_p: Pending::new(),
+            price_types_p: Pending::new(),
+            groups_p: Pending::new(),
+            properties_p: Pending::new(),
+            property_values_pending: 0,
+            products_p: Pending::new(),
+            own_offers_due: false,
+            offers_p: Pending::new(),
+            refs_p: Vec::new(),
+            prices_p: Pending::new(),
+            stocks_p: Pending::new(),
+            customers_p: Pending::new(),
+        })
+    }
+
+    /// Queues one record. `reference`: offers of this file only refer to existing offers
+    /// (3.x prices and rests files, or an import that does not define offers).
+    fn record(&mut self, record: Record, reference: bool) {
+        let p = self.parts;
+        match record {
+            Record::Group(g) if p.classifier => self.groups_p.push(g.id.clone(), g),
+            Record::Unit(u) if p.classifier => self.units_p.push(u.id.clone(), u),
+            Record::Property(prop) if p.classifier => {
+                self.property_values_pending += prop.values.len();
+                self.properties_p.push(prop.id.clone(), prop);
+            }
+            Record::PriceType(t) if p.price_types => self.price_types_p.push(t.id.clone(), t),
+            Record::Warehouse(w) if p.warehouses => self.warehouses_p.push(w.id.clone(), w),
+            Record::Product(prod) if p.products => self.products_p.push(prod.id.clone(), prod),
+            Record::Offer(o) => {
+                if p.offers && !reference {
+                    self.offers_p.push(o.id.to_string(), o);
+                } else if (p.prices && !o.prices.is_empty()) || (p.stock && o.has_stock) {
+                    self.refs_p.push(o);
+                }
+            }
+            Record::Customer(c) if p.customers => self.customers_p.push(c.id.clone(), c),
+            _ => {}
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.units_p.len() >= BATCH
+            || self.warehouses_p.len() >= BATCH
+            || self.price_types_p.len() >= BATCH
+            || self.groups_p.len() >= BATCH
+            || self.properties_p.len() >= BATCH
+            || self.property_values_pending >= 5 * BATCH
+            || self.products_p.len() >= BATCH
+            || self.offers_p.len() >= BATCH
+            || self.refs_p.len() >= BATCH
+            || self.prices_p.len() >= BATCH
+            || self.stocks_p.len() >= BATCH
+            || self.customers_p.len() >= BATCH
+    }
+
+    /// Writes every pending batch, in dependency order, then reports progress and honours
+    /// cancellation.
+    async fn flush(&mut self) -> Result<(), ImportError> {
+        self.flush_units().await?;
+        self.flush_warehouses().await?;
+        self.flush_price_types().await?;
+        self.flush_groups().await?;
+        self.flush_properties().await?;
+        self.flush_products().await?;
+        self.flush_offers().await?;
+        self.flush_refs().await?;
+        self.flush_prices().await?;
+        self.flush_stocks().await?;
+        self.flush_customers().await?;
+        self.tick()
+    }
+
+    /// Reports progress; fails with [`ImportError::Cancelled`] when the caller asked to stop.
+    fn tick(&mut self) -> Result<(), ImportError> {
+        self.progress
+            .report(self.report.records, self.bytes_now, self.bytes_total);
+        self.last_report = Instant::now();
+        if self.progress.is_cancelled() {
+            return Err(ImportError::Cancelled);
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self) -> Result<ImportReport, ImportError> {
+        self.flush().await?;
+        self.create_missing_own_offers().await?;
+        let mut rows_after = 0;
+        for table in COUNTED_TABLES {
+            rows_after += count(self.txn, table, None).await?;
+        }
+        let created = rows_after.saturating_sub(self.rows_before);
+        self.report.counts.insert("created".to_owned(), created);
+        self.report
+            .counts
+            .insert("updated".to_owned(), self.affected.saturating_sub(created));
+        Ok(self.report)
+    }
+}
+
+/// Reads `files` in order and writes what `parts` asks for. The caller owns the transaction.
+pub(crate) async fn import(
+    txn: &DatabaseTransaction,
+    parts: Parts,
+    root: &Path,
+    files: &[ExportFile],
+    progress: &dyn Progress,
+) -> Result<ImportReport, ImportError> {
+    let total = files.iter().map(|f| f.size).sum();
+    let mut im = Importer::new(txn, parts, progress, total).await?;
+    im.tick()?;
+    for file in files {
+        im.report.files.push(relative(root, &file.path));
+        let reference = matches!(file.kind, Kind::Prices | Kind::Rests);
+        let mut reader = commerceml::open_file(&file.path)?;
+        let mut since_check = 0u32;
+        // Not a `for` loop: the reader's position is read between items.
+        #[allow(clippy::while_let_on_iterator)]
+        while let Some(item) = reader.next() {
+            match item? {
+                Item::Warning(w) => im.report.skip(w.reason.key(), 1),
+                Item::Record(r) => {
+                    im.report.records += 1;
+                    im.record(r, reference);
+                }
+            }
+            im.bytes_now = im.bytes_done + reader.bytes_read().min(file.size);
+            if im.full() {
+                im.flush().await?;
+            } else {
+                since_check += 1;
+                if since_check >= 256 {
+                    since_check = 0;
+                    if im.last_report.elapsed() >= REPORT_EVERY {
+                        im.tick()?;
+                    }
+                }
+            }
+        }
+        im.bytes_done += file.size;
+        im.bytes_now = im.bytes_done;
+        im.flush().await?;
+    }
+    im.finish().await
+}
+
+/// `path` relative to the data folder, `/`-separated.
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}

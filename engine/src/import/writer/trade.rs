@@ -1,0 +1,221 @@
+//! Flushing prices and stock: resolving the offers that price and rest records name
+//! (creating a product's own offer for a bare product `Ид` when needed), the price types and the
+//! warehouses (creating unknown ones), and upserting `prices` and `stocks`.
+use commerceml::Offer;
+use sea_orm::{ConnectionTrait, Statement, Value};
+
+use super::Importer;
+use super::catalog::{OWN_OFFERS, WAREHOUSE_ON_DEMAND};
+use crate::import::ImportError;
+use crate::import::sql::{Upsert, str_val, to_e4};
+
+const PRICES: Upsert = Upsert {
+    table: "prices",
+    cols: &["offer_id", "price_type_id", "price_e4", "currency"],
+    key: &["offer_id", "price_type_id"],
+    update: &["price_e4", "currency"],
+    stamped: true,
+    returning: false,
+};
+
+const STOCKS: Upsert = Upsert {
+    table: "stocks",
+    cols: &["offer_id", "warehouse_id", "quantity_e4"],
+    key: &["offer_id", "warehouse_id"],
+    update: &["quantity_e4"],
+    stamped: true,
+    returning: false,
+};
+
+/// Name of the warehouse row that holds stock 1C reports without a warehouse.
+pub const NO_WAREHOUSE_NAME: &str = "Без склада";
+
+impl Importer<'_> {
+    /// Resolves the pending price and rest records to offers and queues their rows.
+    pub(super) async fn flush_refs(&mut self) -> Result<(), ImportError> {
+        let refs = std::mem::take(&mut self.refs_p);
+        if !refs.is_empty() {
+            self.create_missing_own_offers().await?;
+        }
+        let count_offers = !self.parts.offers;
+        for o in refs {
+            let key = o.id.to_string();
+            let id = match self.offers.get(&key) {
+                Some(&id) => Some(id),
+                None if o.id.characteristic_id.is_none() => {
+                    match self.products.get(&o.id.product_id).copied() {
+                        Some(product_id) => Some(self.create_own_offer(&key, product_id).await?),
+                        None => None,
+                    }
+                }
+                None => None,
+            };
+            match id {
+                Some(id) => {
+                    if count_offers {
+                        self.report.add("offers", 1);
+                    }
+                    self.attach(id, &o).await?;
+                }
+                None => self.report.skip("unknown_offer", 1),
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives every product without an own offer (an offer whose `Ид` is the product's) one, in
+    /// a single statement, once products were written: run before prices and rests are
+    /// resolved and at the end of the import, so offers files define own offers first (with
+    /// their name and deletion mark) and the rest are created without a later rewrite.
+    pub(super) async fn create_missing_own_offers(&mut self) -> Result<(), ImportError> {
+        if !self.own_offers_due {
+            return Ok(());
+        }
+        self.own_offers_due = false;
+        let sql = "INSERT INTO offers (onec_id, product_id, name, is_deleted, updated_at) \
+                   SELECT p.onec_id, p.id, p.name, FALSE, CURRENT_TIMESTAMP FROM products p \
+                   WHERE NOT EXISTS (SELECT 1 FROM offers o WHERE o.onec_id = p.onec_id) \
+                   RETURNING id, onec_id";
+        let rows = self
+            .txn
+            .query_all_raw(Statement::from_string(self.backend, sql))
+            .await?;
+        self.affected += rows.len() as u64;
+        for row in rows {
+            let id: i64 = row.try_get_by_index(0)?;
+            let onec_id: String = row.try_get_by_index(1)?;
+            self.offers.insert(onec_id, id);
+        }
+        Ok(())
+    }
+
+    /// The own offer of a product that has none yet (a bare `Ид` in prices or rests).
+    async fn create_own_offer(&mut self, key: &str, product_id: i64) -> Result<i64, ImportError> {
+        let row = vec![
+            str_val(key),
+            Value::BigInt(Some(product_id)),
+            Value::String(None),
+            Value::String(None),
+            Value::Bool(Some(false)),
+        ];
+        let written = self.write(&OWN_OFFERS, vec![row]).await?;
+        let id = match written.ids.first() {
+            Some((id, _)) => *id,
+            None => self.select_id("offers", key).await?,
+        };
+        self.offers.insert(key.to_owned(), id);
+        Ok(id)
+    }
+
+    async fn select_id(&self, table: &str, onec_id: &str) -> Result<i64, ImportError> {
+        let sql = format!(
+            "SELECT id FROM {table} WHERE onec_id = {}",
+            crate::import::sql::placeholders(self.backend, 0, 1)
+        );
+        let row = self
+            .txn
+            .query_one_raw(Statement::from_sql_and_values(
+                self.backend,
+                sql,
+                [str_val(onec_id)],
+            ))
+            .await?
+            .ok_or_else(|| {
+                sea_orm::DbErr::RecordNotFound(format!("{table}.onec_id = «{onec_id}»"))
+            })?;
+        Ok(row.try_get_by_index(0)?)
+    }
+
+    /// The id of a warehouse, creating it when stock names one the database does not know
+    /// (`""` is «Без склада», any other `Ид` is named by itself and counted in
+    /// `warehouses_created`).
+    async fn warehouse_id(&mut self, onec_id: &str) -> Result<i64, ImportError> {
+        if let Some(&id) = self.warehouses.get(onec_id) {
+            return Ok(id);
+        }
+        let name = if onec_id.is_empty() {
+            NO_WAREHOUSE_NAME
+        } else {
+            onec_id
+        };
+        let row = vec![str_val(onec_id), str_val(name), Value::Bool(Some(false))];
+        let written = self.write(&WAREHOUSE_ON_DEMAND, vec![row]).await?;
+        let id = match written.ids.first() {
+            Some((id, _)) => *id,
+            None => self.select_id("warehouses", onec_id).await?,
+        };
+        if !onec_id.is_empty() && written.affected > 0 {
+            self.report.add("warehouses_created", 1);
+        }
+        self.warehouses.insert(onec_id.to_owned(), id);
+        Ok(id)
+    }
+
+    /// Queues the prices and stock of one landed offer (what this import applies of them).
+    pub(super) async fn attach(&mut self, offer_id: i64, o: &Offer) -> Result<(), ImportError> {
+        if self.parts.prices {
+            for p in &o.prices {
+                let Some(&type_id) = self.price_types.get(&p.price_type_id) else {
+                    self.report.skip("unknown_price_type", 1);
+                    continue;
+                };
+                let Some(e4) = to_e4(p.value) else {
+                    self.report.skip("number_out_of_range", 1);
+                    continue;
+                };
+                self.prices_p
+                    .push((offer_id, type_id), (e4, p.currency.clone()));
+            }
+        }
+        if self.parts.stock {
+            for s in &o.stock {
+                let Some(e4) = to_e4(s.quantity) else {
+                    self.report.skip("number_out_of_range", 1);
+                    continue;
+                };
+                let wh = self
+                    .warehouse_id(s.warehouse_id.as_deref().unwrap_or(""))
+                    .await?;
+                self.stocks_p.push((offer_id, wh), e4);
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn flush_prices(&mut self) -> Result<(), ImportError> {
+        let rows: Vec<Vec<Value>> = self
+            .prices_p
+            .take_with_keys()
+            .into_iter()
+            .map(|((offer, pt), (e4, currency))| {
+                vec![
+                    Value::BigInt(Some(offer)),
+                    Value::BigInt(Some(pt)),
+                    Value::BigInt(Some(e4)),
+                    Value::String(currency),
+                ]
+            })
+            .collect();
+        self.report.add("prices", rows.len() as u64);
+        self.write(&PRICES, rows).await?;
+        Ok(())
+    }
+
+    pub(super) async fn flush_stocks(&mut self) -> Result<(), ImportError> {
+        let rows: Vec<Vec<Value>> = self
+            .stocks_p
+            .take_with_keys()
+            .into_iter()
+            .map(|((offer, wh), e4)| {
+                vec![
+                    Value::BigInt(Some(offer)),
+                    Value::BigInt(Some(wh)),
+                    Value::BigInt(Some(e4)),
+                ]
+            })
+            .collect();
+        self.report.add("stock_rows", rows.len() as u64);
+        self.write(&STOCKS, rows).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,544 @@
+//! Stocks-only, prices-only and customers imports, the catalog in parts, and the file plan —
+//! each on SQLite and PostgreSQL.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use engine::entity::customers;
+use engine::import::{self, FileType, ImportError, ImportReport, ImportRequest, NoProgress};
+use engine::kinds::ImportKind;
+use engine::stats::{self, OfferView};
+use engine::testing::TestDb;
+use gendata::{Format, Options, Summary};
+use rust_decimal::Decimal;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+fn temp_dir(tag: &str) -> PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "import_kinds_{tag}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn generate(dir: &Path, products: usize, customers: usize, seed: u64) -> Summary {
+    gendata::generate(
+        &Options {
+            products,
+            customers,
+            seed,
+            format: Format::V31,
+            ..Default::default()
+        },
+        dir,
+    )
+    .unwrap()
+}
+
+fn request(kind: ImportKind, dir: &Path) -> ImportRequest {
+    ImportRequest {
+        kind,
+        data_dir: dir.to_path_buf(),
+        file: None,
+        file_type: FileType::All,
+    }
+}
+
+async fn run(db: &DatabaseConnection, req: &ImportRequest) -> Result<ImportReport, ImportError> {
+    import::run(db, req, &NoProgress).await
+}
+
+fn d(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap().normalize()
+}
+
+async fn offer(db: &DatabaseConnection, id: &str) -> OfferView {
+    stats::show_offer(db, id).await.unwrap().unwrap()
+}
+
+fn pairs(list: &[(String, String)]) -> BTreeMap<String, Decimal> {
+    list.iter().map(|(k, v)| (k.clone(), d(v))).collect()
+}
+
+/// A 3.1 `ПакетПредложений` file with the given `Предложение` bodies.
+fn offers_package(records: &[String]) -> String {
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<КоммерческаяИнформация \
+         xmlns=\"urn:1C.ru:commerceml_3\" ВерсияСхемы=\"3.1\" ДатаФормирования=\"2026-11-21T10:00:00\">\n\
+         <ПакетПредложений СодержитТолькоИзменения=\"true\"><Ид>pkg</Ид><Наименование>Пакет</Наименование>\
+         <Предложения>\n",
+    );
+    for r in records {
+        s.push_str("<Предложение>");
+        s.push_str(r);
+        s.push_str("</Предложение>\n");
+    }
+    s.push_str("</Предложения></ПакетПредложений></КоммерческаяИнформация>\n");
+    s
+}
+
+fn rest(warehouse: &str, qty: &str) -> String {
+    format!("<Остаток><Склад><Ид>{warehouse}</Ид><Количество>{qty}</Количество></Склад></Остаток>")
+}
+
+fn price(type_id: &str, value: &str) -> String {
+    format!(
+        "<Цена><Представление>{value} руб</Представление><ИдТипаЦены>{type_id}</ИдТипаЦены>\
+         <ЦенаЗаЕдиницу>{value}</ЦенаЗаЕдиницу><Валюта>RUB</Валюта></Цена>"
+    )
+}
+
+#[tokio::test]
+async fn a_stocks_import_changes_what_the_file_says_and_keeps_the_rest() {
+    let catalog_dir = temp_dir("stock_catalog");
+    let sum = generate(&catalog_dir, 60, 0, 8);
+    let variant = sum.example_variant.clone().unwrap();
+    let own = sum.example_own_offer.clone().unwrap();
+    let other = sum.example_empty_tail_offer.clone().unwrap();
+    let warehouses: Vec<&String> = variant.stock.iter().map(|(w, _)| w).collect();
+    assert_eq!(warehouses.len(), 3);
+
+    let dir = temp_dir("stock");
+    std::fs::create_dir_all(dir.join("rests")).unwrap();
+    let file = offers_package(&[
+        format!(
+            "<Ид>{}</Ид><Остатки>{}{}{}</Остатки>",
+            variant.id,
+            rest(warehouses[0], "0"),
+            rest(warehouses[1], "12.5"),
+            rest("new-warehouse-7", "3")
+        ),
+        format!(
+            "<Ид>{}</Ид><Остатки><Остаток><Количество>7</Количество></Остаток></Остатки>",
+            own.id
+        ),
+        format!(
+            "<Ид>no-such-offer</Ид><Остатки>{}</Остатки>",
+            rest(warehouses[0], "1")
+        ),
+    ]);
+    std::fs::write(dir.join("rests/rests.xml"), file).unwrap();
+    // A 2.x offers file: a bare total becomes the «Без склада» row.
+    let dir2x = temp_dir("stock2x");
+    std::fs::write(
+        dir2x.join("offers.xml"),
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<КоммерческаяИнформация ВерсияСхемы=\"2.08\" \
+             ДатаФормирования=\"2026-11-21T10:00:00\"><ПакетПредложений><Ид>p</Ид><Наименование>p</Наименование>\
+             <Предложения><Предложение><Ид>{}</Ид><Наименование>x</Наименование>\
+             <Количество>9</Количество></Предложение></Предложения></ПакетПредложений>\
+             </КоммерческаяИнформация>\n",
+            own.id
+        ),
+    )
+    .unwrap();
+
+    for t in TestDb::each().await {
+        let db = &t.db;
+        run(db, &request(ImportKind::Catalog, &catalog_dir))
+            .await
+            .unwrap();
+        let before = stats::stats(db).await.unwrap();
+        let other_before = offer(db, &other.id).await;
+        assert_eq!(offer(db, &variant.id).await.stock, pairs(&variant.stock));
+
+        let mut req = request(ImportKind::Stocks, &dir);
+        req.file = Some(PathBuf::from("rests/rests.xml"));
+        let report = run(db, &req).await.unwrap();
+        assert_eq!(report.files, vec!["rests/rests.xml"]);
+        assert_eq!(report.count("offers"), 2);
+        assert_eq!(report.count("stock_rows"), 4);
+        assert_eq!(report.count("warehouses_created"), 1);
+        assert_eq!(report.skipped("unknown_offer"), 1);
+        assert_eq!(report.count("created"), 4, "2 stock rows + 2 warehouses");
+
+        let v = offer(db, &variant.id).await;
+        let mut want = pairs(&variant.stock);
+        want.insert(warehouses[0].clone(), Decimal::ZERO);
+        want.insert(warehouses[1].clone(), d("12.5"));
+        want.insert("new-warehouse-7".into(), d("3"));
+        assert_eq!(v.stock, want, "{}", t.url);
+        assert_eq!(
+            v.stock_total,
+            want.values().copied().sum::<Decimal>().normalize()
+        );
+        let o = offer(db, &own.id).await;
+        let mut want = pairs(&own.stock);
+        want.insert(String::new(), d("7"));
+        assert_eq!(o.stock, want);
+        assert_eq!(
+            offer(db, &other.id).await,
+            other_before,
+            "offers not in the file keep stock"
+        );
+
+        let after = stats::stats(db).await.unwrap();
+        assert_eq!(after.stock_rows, before.stock_rows + 2);
+        assert_eq!(
+            after.warehouses,
+            before.warehouses + 1,
+            "the «Без склада» row is not counted"
+        );
+        let delta = d("12.5") + d("3") + d("7") - d(&variant.stock[0].1) - d(&variant.stock[1].1);
+        assert_eq!(after.stock_units, (before.stock_units + delta).normalize());
+        let name: String = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT name FROM warehouses WHERE onec_id = ''",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index(0)
+            .unwrap();
+        assert_eq!(name, "Без склада");
+
+        let again = run(db, &req).await.unwrap();
+        assert_eq!((again.count("created"), again.count("updated")), (0, 0));
+
+        let report = run(db, &request(ImportKind::Stocks, &dir2x)).await.unwrap();
+        assert_eq!(
+            (report.count("stock_rows"), report.count("updated")),
+            (1, 1)
+        );
+        assert_eq!(offer(db, &own.id).await.stock.get(""), Some(&d("9")));
+        t.drop_db().await;
+    }
+    for p in [catalog_dir, dir, dir2x] {
+        std::fs::remove_dir_all(p).ok();
+    }
+}
+
+#[tokio::test]
+async fn a_prices_import_changes_what_the_file_says_and_keeps_the_rest() {
+    let catalog_dir = temp_dir("price_catalog");
+    let sum = generate(&catalog_dir, 60, 0, 12);
+    let variant = sum.example_variant.clone().unwrap();
+    let own = sum.example_own_offer.clone().unwrap();
+    let other = sum.example_empty_tail_offer.clone().unwrap();
+    let types: Vec<&String> = variant.prices.iter().map(|(t, _)| t).collect();
+
+    let dir = temp_dir("price");
+    std::fs::create_dir_all(dir.join("prices")).unwrap();
+    let file = offers_package(&[
+        format!(
+            "<Ид>{}</Ид><Цены>{}{}</Цены>",
+            variant.id,
+            price(types[0], "1234.56785"),
+            price("no-such-price-type", "10")
+        ),
+        format!("<Ид>{}</Ид><Цены>{}</Цены>", own.id, price(types[1], "0")),
+        format!(
+            "<Ид>no-such-offer#x</Ид><Цены>{}</Цены>",
+            price(types[0], "5")
+        ),
+    ]);
+    std::fs::write(dir.join("prices/prices.xml"), file).unwrap();
+
+    for t in TestDb::each().await {
+        let db = &t.db;
+        run(db, &request(ImportKind::Catalog, &catalog_dir))
+            .await
+            .unwrap();
+        let before = stats::stats(db).await.unwrap();
+        let other_before = offer(db, &other.id).await;
+        // A product whose own offer row is gone: a bare-Ид price recreates it.
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            match db.get_database_backend() {
+                sea_orm::DbBackend::Postgres => "DELETE FROM offers WHERE onec_id = $1",
+                _ => "DELETE FROM offers WHERE onec_id = ?",
+            },
+            [own.normalized_id.clone().into()],
+        ))
+        .await
+        .unwrap();
+
+        let report = run(db, &request(ImportKind::Prices, &dir)).await.unwrap();
+        assert_eq!(report.files, vec!["prices/prices.xml"]);
+        assert_eq!(report.count("offers"), 2);
+        assert_eq!(report.count("prices"), 2);
+        assert_eq!(report.skipped("unknown_offer"), 1);
+        assert_eq!(report.skipped("unknown_price_type"), 1);
+
+        let v = offer(db, &variant.id).await;
+        let mut want = pairs(&variant.prices);
+        // Rounded half-even to four places.
+        want.insert(types[0].clone(), d("1234.5678"));
+        assert_eq!(v.prices, want, "{}", t.url);
+        assert_eq!(v.stock, pairs(&variant.stock), "stock untouched");
+        let o = offer(db, &own.id).await;
+        assert_eq!(
+            o.prices,
+            BTreeMap::from([(types[1].clone(), Decimal::ZERO)])
+        );
+        assert!(o.stock.is_empty());
+        assert_eq!(offer(db, &other.id).await, other_before);
+        let after = stats::stats(db).await.unwrap();
+        assert_eq!(
+            after.prices,
+            before.prices - pairs(&own.prices).len() as u64 + 1
+        );
+
+        let again = run(db, &request(ImportKind::Prices, &dir)).await.unwrap();
+        assert_eq!((again.count("created"), again.count("updated")), (0, 0));
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(catalog_dir).ok();
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn expected_customer(dir: &Path, id: &str) -> commerceml::Customer {
+    let file = dir.join("contragents/contragents.xml");
+    for item in commerceml::open_file(&file).unwrap() {
+        if let commerceml::Item::Record(commerceml::Record::Customer(c)) = item.unwrap()
+            && c.id == id
+        {
+            return c;
+        }
+    }
+    panic!("customer {id} not in {}", file.display());
+}
+
+#[tokio::test]
+async fn customers_land_with_their_requisites_and_json_columns() {
+    let dir = temp_dir("customers");
+    let sum = generate(&dir, 10, 30, 21);
+    let ex = sum.example_customer.clone().unwrap();
+    let c = expected_customer(&dir, &ex.id);
+    assert!(!c.contacts.is_empty() && !c.addresses.is_empty() && !c.bank_accounts.is_empty());
+    for t in TestDb::each().await {
+        let db = &t.db;
+        let report = run(db, &request(ImportKind::Customers, &dir))
+            .await
+            .unwrap();
+        assert_eq!(report.count("customers"), 30);
+        assert_eq!(report.count("created"), 30);
+        assert_eq!(report.count("deactivated"), sum.customers_deleted as u64);
+        assert_eq!(report.files, vec!["contragents/contragents.xml"]);
+        let st = stats::stats(db).await.unwrap();
+        assert_eq!(st.customers_total, sum.customers as u64);
+        assert_eq!(st.customers_deleted, sum.customers_deleted as u64);
+        assert_eq!(
+            st.products_total, 0,
+            "a customers import touches nothing else"
+        );
+
+        let row = customers::Entity::find()
+            .filter(customers::Column::OnecId.eq(ex.id.as_str()))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.name, ex.name);
+        assert_eq!(row.inn.as_deref(), Some(ex.inn.as_str()));
+        assert_eq!(row.full_name, c.full_name);
+        assert_eq!(row.role, c.role);
+        assert_eq!(row.kpp, c.kpp);
+        assert_eq!(row.okpo, c.okpo);
+        assert!(!row.is_deleted);
+
+        let contacts: serde_json::Value = serde_json::from_str(&row.contacts).unwrap();
+        let want: Vec<serde_json::Value> = c
+            .contacts
+            .iter()
+            .map(|(k, v)| serde_json::json!({"type": k, "value": v}))
+            .collect();
+        assert_eq!(contacts, serde_json::Value::Array(want));
+        assert!(
+            row.contacts.contains('@'),
+            "an e-mail among {}",
+            row.contacts
+        );
+
+        let accounts: serde_json::Value = serde_json::from_str(&row.bank_accounts).unwrap();
+        let a = &c.bank_accounts[0];
+        assert_eq!(accounts[0]["number"], a.number.as_str());
+        assert_eq!(accounts[0]["bik"], a.bik.as_deref().unwrap());
+        assert_eq!(accounts[0]["bank_name"], a.bank_name.as_deref().unwrap());
+        assert_eq!(a.number.len(), 20);
+
+        let addresses: serde_json::Value = serde_json::from_str(&row.addresses).unwrap();
+        assert_eq!(addresses.as_array().unwrap().len(), c.addresses.len());
+        assert_eq!(addresses[0]["kind"], c.addresses[0].kind.as_str());
+        assert_eq!(
+            addresses[0]["presentation"],
+            c.addresses[0].presentation.as_deref().unwrap()
+        );
+        assert_eq!(
+            addresses[0]["fields"].as_array().unwrap().len(),
+            c.addresses[0].fields.len()
+        );
+
+        let again = run(db, &request(ImportKind::Customers, &dir))
+            .await
+            .unwrap();
+        assert_eq!((again.count("created"), again.count("updated")), (0, 0));
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn the_catalog_in_parts_equals_the_whole() {
+    let dir = temp_dir("parts");
+    let sum = generate(&dir, 80, 0, 31);
+    for t in TestDb::each().await {
+        let db = &t.db;
+        let mut req = request(ImportKind::Catalog, &dir);
+        req.file_type = FileType::Goods;
+        let goods = run(db, &req).await.unwrap();
+        assert!(goods.files.iter().all(|f| !f.starts_with("offers")
+            && !f.starts_with("prices")
+            && !f.starts_with("rests")));
+        let st = stats::stats(db).await.unwrap();
+        assert_eq!(
+            (st.products_total, st.variants, st.prices),
+            (sum.products as u64, 0, 0)
+        );
+        assert_eq!(st.price_types, sum.price_types as u64);
+        for (ft, folder) in [
+            (FileType::Offers, "offers"),
+            (FileType::Prices, "prices"),
+            (FileType::Rests, "rests"),
+        ] {
+            req.file_type = ft;
+            let r = run(db, &req).await.unwrap();
+            assert!(
+                r.files.iter().any(|f| f.starts_with(folder)),
+                "{:?}",
+                r.files
+            );
+        }
+        let st = stats::stats(db).await.unwrap();
+        assert_eq!(st.variants, sum.variants as u64);
+        assert_eq!(st.prices, sum.price_rows as u64);
+        assert_eq!(st.stock_rows, sum.stock_rows as u64);
+        assert_eq!(st.stock_units, d(&sum.stock_total));
+        let whole = run(db, &request(ImportKind::Catalog, &dir)).await.unwrap();
+        assert_eq!(whole.count("created"), 0, "{whole:?}");
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn missing(err: ImportError) -> String {
+    match err {
+        ImportError::MissingFiles(m) => m,
+        other => panic!("expected MissingFiles, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn plan_names_the_expected_place_and_refuses_files_outside() {
+    let empty = temp_dir("empty");
+    let d_ = empty.display().to_string();
+    for (kind, text) in [
+        (
+            ImportKind::Catalog,
+            format!("Файл каталога не найден: {d_}/goods"),
+        ),
+        (
+            ImportKind::Stocks,
+            format!("Файл остатков не найден: {d_}/rests"),
+        ),
+        (
+            ImportKind::Prices,
+            format!("Файл цен не найден: {d_}/prices"),
+        ),
+        (
+            ImportKind::Customers,
+            format!("Файл клиентов не найден: {d_}/contragents"),
+        ),
+    ] {
+        let msg = missing(import::plan(&request(kind, &empty)).unwrap_err());
+        assert_eq!(
+            msg,
+            format!("{text}. Убедитесь, что данные из 1С выгружены в {d_}")
+        );
+    }
+    let nowhere = empty.join("no-such-folder");
+    let msg = missing(import::plan(&request(ImportKind::Stocks, &nowhere)).unwrap_err());
+    assert_eq!(
+        msg,
+        format!(
+            "Файл остатков не найден: {n}/rests. Убедитесь, что данные из 1С выгружены в {n}",
+            n = nowhere.display()
+        )
+    );
+
+    let dir = temp_dir("plan");
+    generate(&dir, 5, 3, 1);
+    let files = import::plan(&request(ImportKind::Catalog, &dir)).unwrap();
+    let kinds: Vec<commerceml::Kind> = files.iter().map(|f| f.kind).collect();
+    assert!(
+        kinds
+            .windows(2)
+            .all(|w| w[0].import_rank() <= w[1].import_rank())
+    );
+    assert!(!kinds.contains(&commerceml::Kind::Contragents));
+    let mut rests = request(ImportKind::Catalog, &dir);
+    rests.file_type = FileType::Rests;
+    let kinds: Vec<commerceml::Kind> = import::plan(&rests)
+        .unwrap()
+        .iter()
+        .map(|f| f.kind)
+        .collect();
+    assert_eq!(kinds, [commerceml::Kind::Storages, commerceml::Kind::Rests]);
+    // Without rests the stocks import has nothing to read.
+    std::fs::remove_dir_all(dir.join("rests")).unwrap();
+    let msg = missing(import::plan(&request(ImportKind::Stocks, &dir)).unwrap_err());
+    assert!(msg.starts_with(&format!(
+        "Файл остатков не найден: {}/rests.",
+        dir.display()
+    )));
+
+    // One named file: it must exist and lie inside the data folder, symlinks resolved.
+    let outside = temp_dir("outside");
+    generate(&outside, 5, 3, 2);
+    let mut req = request(ImportKind::Customers, &dir);
+    req.file = Some(outside.join("contragents/contragents.xml"));
+    let msg = missing(import::plan(&req).unwrap_err());
+    assert!(msg.contains("вне каталога выгрузки"), "{msg}");
+    std::os::unix::fs::symlink(
+        outside.join("contragents/contragents.xml"),
+        dir.join("link.xml"),
+    )
+    .unwrap();
+    req.file = Some(PathBuf::from("link.xml"));
+    let msg = missing(import::plan(&req).unwrap_err());
+    assert!(msg.contains("вне каталога выгрузки"), "{msg}");
+    req.file = Some(PathBuf::from("../outside.xml"));
+    let msg = missing(import::plan(&req).unwrap_err());
+    assert!(msg.starts_with("Файл клиентов не найден: "), "{msg}");
+    req.file = Some(PathBuf::from("contragents/contragents.xml"));
+    assert_eq!(import::plan(&req).unwrap().len(), 1);
+    req.file = Some(PathBuf::from("units/units.xml"));
+    let msg = missing(import::plan(&req).unwrap_err());
+    assert!(msg.contains("другого вида"), "{msg}");
+
+    // run() refuses before touching the database.
+    for t in TestDb::each().await {
+        let err = run(&t.db, &request(ImportKind::Stocks, &empty))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ImportError::MissingFiles(_)));
+        assert_eq!(stats::stats(&t.db).await.unwrap(), stats::Stats::default());
+        t.drop_db().await;
+    }
+    assert_eq!(FileType::parse(" Rests "), Some(FileType::Rests));
+    assert_eq!(FileType::parse("all"), Some(FileType::All));
+    assert_eq!(FileType::parse("orders"), None);
+    assert!(
+        FileType::ALL
+            .iter()
+            .all(|t| FileType::parse(t.as_str()) == Some(*t))
+    );
+    for p in [empty, dir, outside] {
+        std::fs::remove_dir_all(p).ok();
+    }
+}
