@@ -65,6 +65,10 @@ pub struct SessionRow {
 pub struct SessionDetail {
     pub row: SessionRow,
     pub report: serde_json::Value,
+    /// The final message of the run this session belongs to.
+    pub run_message: Option<String>,
+    /// Who cancelled the run, if someone did.
+    pub cancelled_by: Option<String>,
 }
 
 /// One page of the monitor.

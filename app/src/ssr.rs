@@ -226,12 +226,37 @@ pub(crate) async fn list_sessions(
     let (rows, total) = monitor::list_sessions(&st.db, &filter, page, PER_PAGE)
         .await
         .map_err(internal)?;
+    let mut rows: Vec<SessionRow> = rows.into_iter().map(row).collect();
+    // A running session's row is written only when its state changes; its live progress is in
+    // the run state in Redis.
+    if rows.iter().any(|r| r.status == "in_progress")
+        && let Ok(Some(live)) = st.runner.latest().await
+    {
+        overlay_progress(&mut rows, &live);
+    }
     Ok(SessionPage {
-        rows: rows.into_iter().map(row).collect(),
+        rows,
         total,
         page,
         per_page: PER_PAGE,
     })
+}
+
+/// Copies processed/total of running kinds onto their rows.
+pub fn overlay_progress(rows: &mut [SessionRow], live: &wire::RunState) {
+    for k in live
+        .kinds
+        .iter()
+        .filter(|k| k.phase == wire::KindPhase::Running)
+    {
+        if let Some(r) = rows
+            .iter_mut()
+            .find(|r| Some(r.id) == k.session_id && r.status == "in_progress")
+        {
+            r.processed = k.processed as i64;
+            r.total = k.total as i64;
+        }
+    }
 }
 
 pub(crate) async fn session_detail(id: i64) -> Result<SessionDetail, ApiError> {
@@ -242,9 +267,12 @@ pub(crate) async fn session_detail(id: i64) -> Result<SessionDetail, ApiError> {
         .map_err(internal)?
         .ok_or_else(|| ApiError::Message(format!("⚠️ Сессия импорта №{id} не найдена.")))?;
     let report = serde_json::from_str(&m.report).unwrap_or(serde_json::Value::Null);
+    let run = monitor::run(&st.db, &m.run_id).await.map_err(internal)?;
     Ok(SessionDetail {
         row: row(m),
         report,
+        run_message: run.as_ref().and_then(|r| r.message.clone()),
+        cancelled_by: run.and_then(|r| r.cancelled_by),
     })
 }
 
@@ -330,6 +358,38 @@ mod tests {
         assert!(is_tls(&h, true));
         h.insert("x-forwarded-proto", HeaderValue::from_static("HTTPS"));
         assert!(is_tls(&h, false));
+    }
+
+    #[test]
+    fn live_progress_lands_on_running_rows_only() {
+        let mk = |id, status: &str| SessionRow {
+            id,
+            run_id: "r".into(),
+            import_type: "catalog".into(),
+            status: status.into(),
+            started_at: String::new(),
+            finished_at: None,
+            processed: 0,
+            total: 0,
+            error_message: None,
+            triggered_by: "cli".into(),
+        };
+        let mut rows = vec![mk(1, "in_progress"), mk(2, "completed")];
+        let mut live = wire::RunState::new(
+            "r".into(),
+            &[wire::ImportKind::Catalog, wire::ImportKind::Stocks],
+            "a".into(),
+            "t".into(),
+        );
+        live.kinds[0].phase = wire::KindPhase::Running;
+        live.kinds[0].session_id = Some(1);
+        live.kinds[0].processed = 40;
+        live.kinds[0].total = 100;
+        live.kinds[1].session_id = Some(2);
+        live.kinds[1].processed = 7;
+        overlay_progress(&mut rows, &live);
+        assert_eq!((rows[0].processed, rows[0].total), (40, 100));
+        assert_eq!((rows[1].processed, rows[1].total), (0, 0));
     }
 
     #[test]

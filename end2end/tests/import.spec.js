@@ -77,7 +77,7 @@ test('a broken goods file: catalog fails, stocks do not run, one failed session'
   const imp = new ImportPage(page);
   await imp.goto();
   await imp.choose(['catalog', 'stocks']);
-  await imp.start.click();
+  expect(await imp.startRun()).not.toBeNull();
   const message = await imp.finalMessage();
   expect(message).toMatch(/^❌ Ошибка импорта каталога: /);
   expect(message).toContain(broken);
@@ -99,7 +99,7 @@ test('catalog + stocks: two sessions, live progress, the summary with counts', a
   const imp = new ImportPage(page);
   await imp.goto();
   await imp.choose(['stocks', 'catalog']);
-  await imp.start.click();
+  expect(await imp.startRun()).not.toBeNull();
   // Live: the panel lists both kinds in run order while the catalog works.
   await expect(imp.panel).toBeVisible();
   await expect(imp.panel.locator('li .kind-name')).toHaveText(['Каталог', 'Остатки']);
@@ -146,14 +146,15 @@ test('two browsers start at once: one runs, the other is told an import is runni
     await imp.goto();
     pages.push(imp);
   }
-  await Promise.all(pages.map((imp) => imp.start.click()));
+  const started = await Promise.all(pages.map((imp) => imp.startRun()));
+  expect(started.filter((id) => id !== null)).toHaveLength(1);
   const busy = '⚠️ Импорт уже запущен! Дождитесь завершения текущего импорта.';
   await expect.poll(async () => {
     const texts = await Promise.all(pages.map((imp) => imp.messages.textContent()));
     return texts.filter((t) => t.includes(busy)).length;
   }).toBe(1);
   // The other one runs; let it finish so the next test starts clean.
-  const runner = (await pages[0].messages.textContent()).includes(busy) ? pages[1] : pages[0];
+  const runner = started[0] !== null ? pages[0] : pages[1];
   await expect(runner.panel).toBeVisible();
   expect(await runner.finalMessage()).toMatch(/^✅ Импорт завершен: Каталог/);
 });
@@ -163,7 +164,7 @@ test('cancelling a running import rolls the kind back and stops the chain', asyn
   const imp = new ImportPage(page);
   await imp.goto();
   await imp.choose(['catalog', 'prices']);
-  await imp.start.click();
+  expect(await imp.startRun()).not.toBeNull();
   await expect(imp.kindLine('catalog').getByRole('progressbar')).toBeVisible();
   await imp.cancelRun.click();
   const message = await imp.finalMessage();
@@ -174,6 +175,10 @@ test('cancelling a running import rolls the kind back and stops the chain', asyn
   await sessions.goto();
   await expect(sessions.rows().first()).toContainText('❌ Ошибка');
   await expect(sessions.rows().first()).toContainText('Каталог');
+  // The session page records who cancelled.
+  await sessions.rows().first().getByRole('link').click();
+  await expect(page.locator('dl.detail')).toContainText('Отменилqa-admin');
+  await expect(page.locator('dl.detail')).toContainText('Запустилqa-admin');
 });
 
 test('the monitor follows a run live, without reloading', async ({ context }) => {
@@ -184,12 +189,12 @@ test('the monitor follows a run live, without reloading', async ({ context }) =>
   const imp = new ImportPage(starter);
   await imp.goto();
   await imp.choose(['catalog']);
-  await imp.start.click();
+  expect(await imp.startRun()).not.toBeNull();
   // The new session appears on the monitor while it runs, then turns completed.
   await expect(sessions.rows()).toHaveCount(before + 1);
   await expect(sessions.rows().first()).toContainText('Каталог');
   await expect(sessions.rows().first()).toContainText('✅ Завершен', { timeout: 120_000 });
-  await expect(imp.runMessage).toHaveText(/^✅ Импорт завершен/);
+  expect(await imp.finalMessage()).toMatch(/^✅ Импорт завершен/);
 });
 
 test('an anonymous visitor never sees the import pages or streams', async ({ page, request }) => {

@@ -199,10 +199,17 @@ pub async fn session_admin(
         return Ok(None);
     }
     if now - session.last_seen_at > Duration::minutes(1) {
+        // In the background: on SQLite a running import holds the write lock, and a page must
+        // not wait for it just to slide an expiry forward.
+        let db = db.clone();
         let mut active: web_sessions::ActiveModel = session.clone().into();
         active.last_seen_at = Set(now);
         active.expires_at = Set(now + SESSION_TTL);
-        active.update(db).await?;
+        tokio::spawn(async move {
+            if let Err(e) = active.update(&db).await {
+                tracing::debug!(error = %e, "session expiry not extended");
+            }
+        });
     }
     admins::Entity::find_by_id(session.admin_id).one(db).await
 }

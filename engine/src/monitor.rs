@@ -3,7 +3,7 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 
-use crate::entity::import_sessions;
+use crate::entity::{import_runs, import_sessions};
 use crate::kinds::{ImportKind, SessionStatus};
 
 /// What the monitor's filters ask for; every field is optional.
@@ -53,4 +53,9 @@ pub async fn session(
     id: i64,
 ) -> Result<Option<import_sessions::Model>, DbErr> {
     import_sessions::Entity::find_by_id(id).one(db).await
+}
+
+/// One run by id.
+pub async fn run(db: &DatabaseConnection, id: &str) -> Result<Option<import_runs::Model>, DbErr> {
+    import_runs::Entity::find_by_id(id.to_owned()).one(db).await
 }

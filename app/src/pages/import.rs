@@ -92,7 +92,13 @@ pub fn ImportPage() -> impl IntoView {
     });
     Effect::new(move |_| match start.value().get() {
         Some(Ok(started)) => follow(started.run_id),
-        Some(Err(ApiError::Rejected(m))) => messages.push(m),
+        Some(Err(ApiError::Rejected(m))) => {
+            // Someone else's run holds the lock: show it here.
+            if m.contains("уже запущен") {
+                latest.refetch();
+            }
+            messages.push(m)
+        }
         Some(Err(e)) => report_error(&e),
         None => {}
     });
@@ -199,7 +205,8 @@ pub fn RunPanel(
         })
         .collect_view();
     view! {
-        <section class="run-panel" aria-labelledby="run-title" data-testid="run-panel" data-phase=format!("{:?}", state.phase).to_lowercase()>
+        <section class="run-panel" aria-labelledby="run-title" data-testid="run-panel"
+            data-run=state.run_id.clone() data-phase=format!("{:?}", state.phase).to_lowercase()>
             <h2 id="run-title">{title}</h2>
             <ol class="run-kinds">{rows}</ol>
             {state.message.clone().map(|m| {

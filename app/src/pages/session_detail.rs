@@ -76,7 +76,11 @@ fn Detail(d: SessionDetail) -> impl IntoView {
         .report
         .pointer("/counts/skipped")
         .and_then(|c| c.as_object())
-        .map(|o| o.iter().map(|(k, v)| (wire::skip_reason_text(k).to_owned(), v.to_string())).collect())
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (wire::skip_reason_text(k).to_owned(), v.to_string()))
+                .collect()
+        })
         .unwrap_or_default();
     view! {
         <dl class="detail">
@@ -87,9 +91,11 @@ fn Detail(d: SessionDetail) -> impl IntoView {
             <dt>"Длительность"</dt><dd>{row_duration(&row)}</dd>
             <dt>"Обработано"</dt><dd>{format!("{} из {}", thousands(row.processed.max(0) as u64), thousands(row.total.max(0) as u64))}</dd>
             <dt>"Запустил"</dt><dd>{row.triggered_by.clone()}</dd>
+            {d.cancelled_by.clone().map(|by| view! { <dt>"Отменил"</dt><dd>{by}</dd> })}
             <dt>"Запуск"</dt><dd><code>{row.run_id.clone()}</code></dd>
         </dl>
         {row.error_message.clone().map(|e| view! { <h2>"Ошибка"</h2><p class="message error">{e}</p> })}
+        {d.run_message.clone().map(|m| view! { <h2>"Итог запуска"</h2><p class="run-summary">{m}</p> })}
         <h2>"Счётчики"</h2>
         {if counts.is_empty() {
             view! { <p class="empty">"Нет данных."</p> }.into_any()

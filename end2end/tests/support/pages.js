@@ -101,9 +101,25 @@ export class ImportPage {
     return this.panel.locator(`li[data-kind="${kind}"]`);
   }
 
-  /** Waits for the run to end and returns its final message. */
+  /**
+   * Clicks «Запустить импорт». Returns the id of the run it started (read from the server's
+   * answer), or null when the server refused (the reason is then in the messages area).
+   */
+  async startRun() {
+    const [response] = await Promise.all([
+      this.page.waitForResponse((r) => r.url().endsWith('/api/start_import')),
+      this.start.click(),
+    ]);
+    this.runId = response.ok() ? (await response.json()).run_id : null;
+    return this.runId;
+  }
+
+  /** Waits for the run started by startRun() to end and returns its final message. */
   async finalMessage() {
-    await expect(this.runMessage).toBeVisible({ timeout: 120_000 });
-    return (await this.runMessage.textContent()).replace(/\u00a0/g, ' ');
+    const panel = this.runId ? this.page.locator(`[data-testid="run-panel"][data-run="${this.runId}"]`) : this.panel;
+    await expect(panel).not.toHaveAttribute('data-phase', 'running', { timeout: 120_000 });
+    const message = panel.getByTestId('run-message');
+    await expect(message).toBeVisible();
+    return (await message.textContent()).replace(/\u00a0/g, ' ');
   }
 }
