@@ -110,28 +110,10 @@ pub fn SessionsPage() -> impl IntoView {
             </form>
             <div class="toolbar">
                 <form class="filters" role="search" aria-label="Фильтры" on:submit=|ev| ev.prevent_default()>
-                    <label>
-                        "Статус "
-                        <select name="status" prop:value=move || param("status")
-                            on:change=move |ev| go1(event_target_value(&ev), param("kind"), param("date"))>
-                            <option value="">"Все"</option>
-                            <option value="completed">"Завершен"</option>
-                            <option value="in_progress">"В процессе"</option>
-                            <option value="failed">"Ошибка"</option>
-                            <option value="started">"Начат"</option>
-                        </select>
-                    </label>
-                    <label>
-                        "Тип импорта "
-                        <select name="kind" prop:value=move || param("kind")
-                            on:change=move |ev| go2(param("status"), event_target_value(&ev), param("date"))>
-                            <option value="">"Все"</option>
-                            <option value="catalog">"Каталог"</option>
-                            <option value="stocks">"Остатки"</option>
-                            <option value="prices">"Цены"</option>
-                            <option value="customers">"Клиенты"</option>
-                        </select>
-                    </label>
+                    <FilterSelect label="Статус" value=Signal::derive(move || param("status")) options=STATUS_OPTIONS
+                        on_change=move |v| go1(v, param("kind"), param("date")) />
+                    <FilterSelect label="Тип импорта" value=Signal::derive(move || param("kind")) options=KIND_OPTIONS
+                        on_change=move |v| go2(param("status"), v, param("date")) />
                     <label>
                         "Дата "
                         <input type="date" name="date" prop:value=move || param("date")
@@ -158,6 +140,41 @@ pub fn SessionsPage() -> impl IntoView {
                 }}
             </Transition>
         </Shell>
+    }
+}
+
+/// The status filter's choices: (value, text).
+const STATUS_OPTIONS: &[(&str, &str)] = &[
+    ("completed", "Завершен"),
+    ("in_progress", "В процессе"),
+    ("failed", "Ошибка"),
+    ("started", "Начат"),
+];
+
+/// The import type filter's choices, in run order.
+const KIND_OPTIONS: &[(&str, &str)] = &[
+    ("catalog", "Каталог"),
+    ("stocks", "Остатки"),
+    ("prices", "Цены"),
+    ("customers", "Клиенты"),
+];
+
+/// A labelled filter `<select>` with «Все» first.
+#[component]
+fn FilterSelect(
+    label: &'static str,
+    value: Signal<String>,
+    options: &'static [(&'static str, &'static str)],
+    on_change: impl Fn(String) + 'static,
+) -> impl IntoView {
+    view! {
+        <label>
+            {label} " "
+            <select prop:value=move || value.get() on:change=move |ev| on_change(event_target_value(&ev))>
+                <option value="">"Все"</option>
+                {options.iter().map(|(v, t)| view! { <option value=*v>{*t}</option> }).collect_view()}
+            </select>
+        </label>
     }
 }
 
@@ -272,6 +289,18 @@ mod tests {
             "/?status=failed&date=2026-11-25&page=2"
         );
         assert_eq!(crate::api::PER_PAGE, 50);
+    }
+
+    #[test]
+    fn filter_choices_match_the_domain_words() {
+        let kinds: Vec<_> = wire::ImportKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.title()))
+            .collect();
+        assert_eq!(KIND_OPTIONS, kinds.as_slice());
+        for (v, text) in STATUS_OPTIONS {
+            assert!(status_title(v).0.ends_with(text), "{v}");
+        }
     }
 
     #[test]
