@@ -197,6 +197,26 @@ test('the monitor follows a run live, without reloading', async ({ context }) =>
   expect(await imp.finalMessage()).toMatch(/^✅ Импорт завершен/);
 });
 
+test('the monitor filters by status, type and date', async ({ page }) => {
+  const sessions = await logInAsAdmin(page);
+  const all = await sessions.rows().count();
+  expect(all).toBeGreaterThanOrEqual(5);
+  await page.getByLabel('Статус').selectOption('failed');
+  await expect(page).toHaveURL(/\?status=failed$/);
+  await expect(sessions.rows()).toHaveCount(2);
+  for (const row of await sessions.rows().all()) await expect(row).toContainText('❌ Ошибка');
+  await page.getByLabel('Статус').selectOption('');
+  await page.getByLabel('Тип импорта').selectOption('stocks');
+  await expect(sessions.rows()).toHaveCount(1);
+  await expect(sessions.rows().first()).toContainText('Остатки');
+  await page.getByLabel('Тип импорта').selectOption('');
+  await page.getByLabel('Дата').fill('2001-01-01');
+  await expect(page.getByTestId('empty-state')).toBeVisible();
+  const today = new Date().toISOString().slice(0, 10);
+  await page.getByLabel('Дата').fill(today);
+  await expect(sessions.rows()).toHaveCount(all);
+});
+
 test('an anonymous visitor never sees the import pages or streams', async ({ page, request }) => {
   await page.goto('/import');
   await expect(page).toHaveURL(/\/login\?next=\/import$/);
