@@ -75,6 +75,9 @@ impl Application {
                 tracing::warn!(error = %e, "could not check for interrupted imports (Redis down?)")
             }
         }
+        // A process killed mid-run still holds its lock for up to its TTL: look again until it
+        // has expired, so that run is marked failed without waiting for the next restart.
+        state.runner.spawn_recovery_watch();
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("не удалось занять адрес {} (ONEC_BIND)", config.bind))?;

@@ -1,27 +1,23 @@
 //! The event stream over a real socket: a browser that connects during a run sees the current
 //! state first and then every change in order; one that connects after the end gets the final
 //! state at once and the stream closes. The real server (`Application`), SQLite and Redis.
-use std::collections::HashMap;
+mod support;
+
 use std::time::Duration;
 
-use server::config::Config;
-use server::startup::Application;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use support::{ServerEnv, TempDir, login, read_states, request};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 use wire::{KindPhase, RunPhase, RunState};
 
+/// A server in this process on a fresh SQLite file, with an export of `products` products.
 struct Server {
     addr: std::net::SocketAddr,
-    dir: std::path::PathBuf,
+    _dir: TempDir,
 }
 
 async fn spawn_server(products: usize) -> Server {
-    let dir = std::env::temp_dir().join(format!(
-        "onec-events-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
-    let data = dir.join("1c");
+    let dir = TempDir::new("events");
+    let data = dir.path().join("1c");
     gendata::generate(
         &gendata::Options {
             products,
@@ -32,106 +28,9 @@ async fn spawn_server(products: usize) -> Server {
         &data,
     )
     .unwrap();
-    let db = format!("sqlite://{}/app.db?mode=rwc", dir.display());
-    let prefix = format!("events-test-{}", rand_suffix());
-    let data_s = data.display().to_string();
-    let env: HashMap<&str, &str> = HashMap::from([
-        ("DATABASE_URL", db.as_str()),
-        ("ONEC_BIND", "127.0.0.1:0"),
-        ("ONEC_DATA_DIR", data_s.as_str()),
-        ("ONEC_REDIS_PREFIX", prefix.as_str()),
-        ("ONEC_ADMIN_LOGIN", "admin"),
-        ("ONEC_ADMIN_PASSWORD", "s3cret-pass"),
-        ("ONEC_DIST_DIR", "/nonexistent"),
-    ]);
-    let config = Config::from_env(&env).unwrap();
-    let app = Application::build(config).await.unwrap();
-    let addr = app.local_addr();
-    tokio::spawn(app.run_until_stopped());
-    Server { addr, dir }
-}
-
-fn rand_suffix() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u8(1);
-    format!("{:x}", h.finish())
-}
-
-/// One HTTP/1.0 request (the server then ends the body by closing); returns head and stream.
-async fn request(
-    addr: std::net::SocketAddr,
-    method: &str,
-    path: &str,
-    cookie: Option<&str>,
-    body: &str,
-) -> (String, BufReader<TcpStream>) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: text/event-stream, application/json\r\n"
-    );
-    if let Some(c) = cookie {
-        req.push_str(&format!("Cookie: {c}\r\n"));
-    }
-    if !body.is_empty() {
-        req.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut r = BufReader::new(s);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        r.read_line(&mut line).await.unwrap();
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        head.push_str(&line);
-    }
-    (head, r)
-}
-
-async fn login(addr: std::net::SocketAddr) -> String {
-    let (head, _) = request(
-        addr,
-        "POST",
-        "/api/login",
-        None,
-        "login=admin&password=s3cret-pass",
-    )
-    .await;
-    let line = head
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
-        .expect("cookie");
-    line.split_once(':')
-        .unwrap()
-        .1
-        .trim()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
-/// Reads SSE `data:` frames until the stream ends or `limit` passes.
-async fn read_states(r: &mut BufReader<TcpStream>, limit: Duration) -> Vec<RunState> {
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(limit, async {
-        let mut line = String::new();
-        while r.read_line(&mut line).await.unwrap_or(0) > 0 {
-            if let Some(json) = line.trim_end().strip_prefix("data:") {
-                out.push(serde_json::from_str::<RunState>(json.trim()).unwrap());
-            }
-            line.clear();
-        }
-    })
-    .await;
-    out
+    let env = ServerEnv::new(&dir.sqlite_url(), &data, "events");
+    let addr = support::spawn_in_process(&env).await;
+    Server { addr, _dir: dir }
 }
 
 #[tokio::test]
@@ -210,7 +109,6 @@ async fn a_run_is_seen_live_and_a_late_subscriber_gets_the_final_state() {
     );
     let (head, _) = request(srv.addr, "GET", &format!("/events/runs/{run_id}"), None, "").await;
     assert!(head.contains(" 401 "), "{head}");
-    std::fs::remove_dir_all(&srv.dir).ok();
 }
 
 #[tokio::test]
@@ -248,5 +146,4 @@ async fn the_monitor_stream_carries_every_run() {
     })
     .await;
     assert!(finished, "the monitor stream delivered the run's end");
-    std::fs::remove_dir_all(&srv.dir).ok();
 }

@@ -2,8 +2,8 @@
 //! only by its owner (compare-and-expire, compare-and-delete in Lua, atomic in Redis).
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncCommands, Script};
+use redis::Script;
+use redis::aio::ConnectionLike;
 
 /// How long the lock lives without renewal: short, so a crashed process frees it quickly.
 pub const LOCK_TTL: Duration = Duration::from_secs(30);
@@ -38,8 +38,8 @@ impl ImportLock {
     }
 
     /// Tries to take the lock for `run_id`. `Ok(None)`: someone else holds it.
-    pub async fn acquire(
-        conn: &mut MultiplexedConnection,
+    pub async fn acquire<C: ConnectionLike + Send>(
+        conn: &mut C,
         key: &str,
         run_id: &str,
         ttl: Duration,
@@ -61,7 +61,10 @@ impl ImportLock {
     }
 
     /// Extends the TTL if the lock is still ours (or takes it back if the key vanished).
-    pub async fn renew(&self, conn: &mut MultiplexedConnection) -> redis::RedisResult<Renewal> {
+    pub async fn renew<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+    ) -> redis::RedisResult<Renewal> {
         let code: i64 = Script::new(
             r#"local v = redis.call("GET", KEYS[1])
                if v == ARGV[1] then redis.call("PEXPIRE", KEYS[1], ARGV[2]) return 1 end
@@ -81,7 +84,10 @@ impl ImportLock {
     }
 
     /// Deletes the key only if it still holds our token. True when it did.
-    pub async fn release(&self, conn: &mut MultiplexedConnection) -> redis::RedisResult<bool> {
+    pub async fn release<C: ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+    ) -> redis::RedisResult<bool> {
         let n: i64 = Script::new(
             r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
                return 0"#,
@@ -95,10 +101,24 @@ impl ImportLock {
 }
 
 /// The run id of whoever holds the lock at `key`, if anyone does.
-pub async fn holder(
-    conn: &mut MultiplexedConnection,
+pub async fn holder<C: ConnectionLike + Send>(
+    conn: &mut C,
     key: &str,
 ) -> redis::RedisResult<Option<String>> {
-    let v: Option<String> = conn.get(key).await?;
+    let v: Option<String> = redis::cmd("GET").arg(key).query_async(conn).await?;
     Ok(v.map(|t| t.split(':').next().unwrap_or_default().to_owned()))
+}
+
+/// How long the Redis server has been up (`INFO server`), when it says. A lock that vanished
+/// because Redis restarted empty is taken back by its live owner at the next renewal; until
+/// Redis has been up for a lock TTL, a missing lock does not prove that its owner is gone.
+pub async fn redis_uptime<C: ConnectionLike + Send>(
+    conn: &mut C,
+) -> redis::RedisResult<Option<Duration>> {
+    let info: String = redis::cmd("INFO").arg("server").query_async(conn).await?;
+    Ok(info
+        .lines()
+        .find_map(|l| l.strip_prefix("uptime_in_seconds:"))
+        .and_then(|v| v.trim().parse().ok())
+        .map(Duration::from_secs))
 }

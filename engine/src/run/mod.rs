@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures::FutureExt;
 use redis::AsyncCommands;
-use redis::aio::MultiplexedConnection;
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
@@ -35,6 +37,9 @@ use lock::{ImportLock, LOCK_TTL, RENEW_EVERY, Renewal};
 pub const DEFAULT_PREFIX: &str = "onec";
 /// How long a run's state stays readable in Redis after it ended.
 const STATE_TTL_SECS: u64 = 24 * 3600;
+/// How often the server looks again for runs of a dead process (see
+/// [`Runner::spawn_recovery_watch`]).
+pub const RECOVERY_POLL: Duration = Duration::from_secs(1);
 /// How often live progress is published while a kind works.
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(400);
 
@@ -202,6 +207,31 @@ impl Runner {
         self.local.subscribe()
     }
 
+    /// A run's own connection: it reconnects by itself when Redis restarts, so the watchdog can
+    /// take the lock back and the run's states keep reaching every instance.
+    async fn run_conn(&self) -> Result<ConnectionManager, redis::RedisError> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(3)))
+            .set_response_timeout(Some(Duration::from_secs(3)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_secs(1));
+        self.redis.get_connection_manager_with_config(config).await
+    }
+
+    /// Whether Redis started less than a lock TTL ago: a lock may then have vanished with the
+    /// restart while its owner still runs (it takes it back at its next renewal). `false` when
+    /// Redis does not say.
+    async fn redis_just_restarted<C: ConnectionLike + Send>(&self, conn: &mut C) -> bool {
+        match lock::redis_uptime(conn).await {
+            Ok(Some(up)) => up < self.lock_ttl.max(LOCK_TTL),
+            Ok(None) => false,
+            Err(e) => {
+                tracing::debug!(error = %e, "Redis uptime unknown");
+                false
+            }
+        }
+    }
+
     async fn conn(&self) -> Result<MultiplexedConnection, redis::RedisError> {
         tokio::time::timeout(
             Duration::from_secs(3),
@@ -252,6 +282,37 @@ impl Runner {
             .await
             .map_err(|e| StartError::Redis(e.to_string()))?
             .ok_or(StartError::AlreadyRunning)?;
+        // Runs still marked running although nobody held the lock are either dead (their
+        // process was killed or lost the database before it could write the end: marked failed
+        // here), or alive with a lock that vanished in a Redis restart — then this start is
+        // refused until Redis has been up for a lock TTL (the owner takes its lock back sooner).
+        let unfinished = import_runs::Entity::find()
+            .filter(import_runs::Column::Status.eq("running"))
+            .count(&self.db)
+            .await;
+        match unfinished {
+            Ok(0) => {}
+            Ok(_) if self.redis_just_restarted(&mut conn).await => {
+                let _ = lock.release(&mut conn).await;
+                return Err(StartError::AlreadyRunning);
+            }
+            Ok(_) => {
+                if let Err(e) = self.recover_interrupted().await {
+                    tracing::warn!(error = %e, "could not mark interrupted runs before a start");
+                }
+            }
+            Err(e) => {
+                let _ = lock.release(&mut conn).await;
+                return Err(StartError::Db(e.to_string()));
+            }
+        }
+        let run_conn = match self.run_conn().await {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = lock.release(&mut conn).await;
+                return Err(StartError::Redis(e.to_string()));
+            }
+        };
 
         let now = Utc::now();
         let row = import_runs::ActiveModel {
@@ -282,7 +343,7 @@ impl Runner {
         let updates = self.local.subscribe();
         let run = Run {
             runner: self.clone(),
-            conn,
+            conn: run_conn,
             lock,
             state: Arc::new(Mutex::new(state)),
             requests,
@@ -332,11 +393,49 @@ impl Runner {
     /// Marks sessions and runs left unfinished by a process that died. A run whose lock is still
     /// held (alive on another instance) is left alone.
     pub async fn recover_interrupted(&self) -> Result<u64, anyhow::Error> {
+        Ok(self.recover().await?.0)
+    }
+
+    /// Recovers again every [`RECOVERY_POLL`] for as long as there may be a dead run to mark that
+    /// could not be told from a live one yet: a process killed mid-run keeps its lock until the
+    /// lock expires (at most [`LOCK_TTL`]), and for a lock TTL after Redis restarted a missing
+    /// lock proves nothing. Started by the server after its start-up recovery; ends by itself.
+    pub fn spawn_recovery_watch(&self) -> tokio::task::JoinHandle<()> {
+        let runner = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RECOVERY_POLL).await;
+                match runner.recover().await {
+                    Ok((n, waiting)) => {
+                        if n > 0 {
+                            tracing::warn!(
+                                sessions = n,
+                                "interrupted import sessions marked failed"
+                            );
+                        }
+                        if !waiting {
+                            return;
+                        }
+                    }
+                    Err(e) => tracing::debug!(error = %e, "interrupted-run check failed; retrying"),
+                }
+            }
+        })
+    }
+
+    /// [`Runner::recover_interrupted`], and whether a run was spared that may turn out dead
+    /// later (one holds the lock, or Redis has just restarted).
+    async fn recover(&self) -> Result<(u64, bool), anyhow::Error> {
         let mut conn = self.conn().await?;
+        if self.redis_just_restarted(&mut conn).await {
+            // A live run's lock may have vanished with Redis; its owner takes it back soon.
+            return Ok((0, true));
+        }
         // Taken before the lock is looked at: a run that starts after that (on another
         // instance) is alive even though the lock was free, and must not be touched.
         let now = Utc::now();
         let alive = lock::holder(&mut conn, &self.keys.lock()).await?;
+        let waiting = alive.is_some();
         let mut stale_sessions = Condition::all()
             .add(import_sessions::Column::Status.is_in([
                 SessionStatus::Started.as_str(),
@@ -375,12 +474,14 @@ impl Runner {
                 .await?
                 .rows_affected;
         }
-        if import_runs::Entity::find()
+        let stale: Vec<String> = import_runs::Entity::find()
             .filter(stale_runs.clone())
-            .count(&self.db)
+            .all(&self.db)
             .await?
-            > 0
-        {
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        if !stale.is_empty() {
             import_runs::Entity::update_many()
                 .col_expr(import_runs::Column::Status, Expr::value("failed"))
                 .col_expr(
@@ -392,10 +493,51 @@ impl Runner {
                 .exec(&self.db)
                 .await?;
         }
+        for run_id in &stale {
+            self.publish_interrupted(&mut conn, run_id).await;
+        }
         if n > 0 {
             tracing::warn!(sessions = n, "sessions of a stopped process marked failed");
         }
-        Ok(n)
+        Ok((n, waiting))
+    }
+
+    /// Ends the live state of a run whose process died, as the database now says: browsers
+    /// watching it (and the latest-run panel) see it failed instead of running for ever.
+    async fn publish_interrupted(&self, conn: &mut MultiplexedConnection, run_id: &str) {
+        let Ok(Some(mut s)) = self.state(run_id).await else {
+            return;
+        };
+        if s.is_finished() {
+            return;
+        }
+        for k in &mut s.kinds {
+            match k.phase {
+                KindPhase::Running => {
+                    k.phase = KindPhase::Failed;
+                    k.error = Some(INTERRUPTED.to_owned());
+                }
+                KindPhase::Waiting => k.phase = KindPhase::NotRun,
+                _ => {}
+            }
+        }
+        s.phase = RunPhase::Failed;
+        s.message = Some(format!("❌ {INTERRUPTED}."));
+        s.seq += 1;
+        let Ok(json) = serde_json::to_string(&s) else {
+            return;
+        };
+        // Not `latest`: a newer run may be the latest by now.
+        let res: redis::RedisResult<()> = redis::pipe()
+            .set_ex(self.keys.state(run_id), &json, STATE_TTL_SECS)
+            .ignore()
+            .publish(self.keys.events(), &json)
+            .ignore()
+            .query_async(conn)
+            .await;
+        if let Err(e) = res {
+            tracing::warn!(error = %e, run_id, "interrupted run's state not published");
+        }
     }
 }
 
@@ -461,7 +603,7 @@ fn estimate_total(records: u64, bytes_read: u64, bytes_total: u64) -> u64 {
 
 struct Run {
     runner: Runner,
-    conn: MultiplexedConnection,
+    conn: ConnectionManager,
     lock: ImportLock,
     state: Arc<Mutex<RunState>>,
     requests: Vec<ImportRequest>,
@@ -511,15 +653,22 @@ impl Run {
             .to_owned();
         tokio::spawn(async move {
             let mut last_renewal = Instant::now();
+            // Set when Redis failed to answer: it may have restarted empty, so the lock is renewed
+            // (re-established) at the next tick instead of at the next period.
+            let mut renew_now = false;
             let mut tick = tokio::time::interval(Duration::from_millis(250));
             loop {
                 tick.tick().await;
-                if last_renewal.elapsed() >= RENEW_EVERY.min(runner.lock_ttl / 3) {
+                if renew_now || last_renewal.elapsed() >= RENEW_EVERY.min(runner.lock_ttl / 3) {
                     match lock.renew(&mut conn).await {
-                        Ok(Renewal::Renewed) => last_renewal = Instant::now(),
+                        Ok(Renewal::Renewed) => {
+                            last_renewal = Instant::now();
+                            renew_now = false;
+                        }
                         Ok(Renewal::Reestablished) => {
                             tracing::warn!(%run_id, "import lock re-established (Redis lost it)");
                             last_renewal = Instant::now();
+                            renew_now = false;
                         }
                         Ok(Renewal::Lost) => {
                             tracing::error!(%run_id, "import lock taken by someone else: stopping");
@@ -536,10 +685,13 @@ impl Run {
                         }
                     }
                 }
-                if let Ok(Some(by)) = conn
+                let asked = conn
                     .get::<_, Option<String>>(runner.keys.cancel(&run_id))
-                    .await
-                {
+                    .await;
+                if asked.is_err() {
+                    renew_now = true;
+                }
+                if let Ok(Some(by)) = asked {
                     let mut s = state.lock().await;
                     if s.cancel_requested_by.is_none() {
                         s.cancel_requested_by = Some(by);
@@ -827,7 +979,7 @@ async fn set_status(
         .map(|_| ())
 }
 
-async fn publish_state(runner: &Runner, conn: &mut MultiplexedConnection, state: &RunState) {
+async fn publish_state<C: ConnectionLike + Send>(runner: &Runner, conn: &mut C, state: &RunState) {
     let _ = runner.local.send(state.clone());
     let Ok(json) = serde_json::to_string(state) else {
         return;
