@@ -92,6 +92,17 @@ impl ExportPackage {
 /// Unreadable `.xml` files are listed in [`ExportPackage::skipped`]; a
 /// directory without any CommerceML file is an error.
 pub fn discover(dir: &Path) -> Result<ExportPackage, Error> {
+    let package = scan(dir)?;
+    if package.files.is_empty() {
+        return Err(Error::new(ErrorKind::NoExportFiles).with_file(Some(dir.to_path_buf())));
+    }
+    Ok(package)
+}
+
+/// Like [`discover`], but a directory without any readable CommerceML file is an empty
+/// package rather than an error, so that the caller can still see the `.xml` files that were
+/// [`ExportPackage::skipped`] (an importer reports a broken goods file instead of «not found»).
+pub fn scan(dir: &Path) -> Result<ExportPackage, Error> {
     let dir_error = |kind| Error::new(kind).with_file(Some(dir.to_path_buf()));
     let meta = fs::symlink_metadata(dir).map_err(|e| io_error(dir, e))?;
     if !meta.is_dir() {
@@ -113,9 +124,6 @@ pub fn discover(dir: &Path) -> Result<ExportPackage, Error> {
             Ok(kind) => files.push(ExportFile { path, kind, size }),
             Err(error) => skipped.push(SkippedFile { path, error }),
         }
-    }
-    if files.is_empty() {
-        return Err(dir_error(ErrorKind::NoExportFiles));
     }
     files.sort_by(|a, b| {
         a.kind

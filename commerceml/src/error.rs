@@ -15,7 +15,7 @@ pub const MAX_RECORD_BYTES: usize = 256 * 1024 * 1024;
 #[non_exhaustive]
 pub enum ErrorKind {
     /// The file could not be opened or read.
-    #[error("ошибка чтения: {0}")]
+    #[error("ошибка чтения: {}", io_text(.0))]
     Io(#[source] std::io::Error),
     /// Zero bytes or whitespace only.
     #[error("файл пуст")]
@@ -70,6 +70,23 @@ pub enum ErrorKind {
     /// The path given as an export directory is not a directory.
     #[error("это не каталог")]
     NotADirectory,
+}
+
+/// The Russian text of an I/O error: the common causes in words, anything else as the
+/// system's own text in quotes.
+fn io_text(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    let text = match e.kind() {
+        K::NotFound => "файл не найден",
+        K::PermissionDenied => "нет прав на чтение файла",
+        K::IsADirectory => "это каталог, а не файл",
+        K::UnexpectedEof => "файл обрывается",
+        K::InvalidData => "недопустимые данные в файле",
+        K::Interrupted | K::TimedOut | K::WouldBlock => "чтение файла прервано",
+        K::OutOfMemory => "не хватает памяти для чтения файла",
+        _ => return format!("«{e}»"),
+    };
+    text.to_owned()
 }
 
 /// A fatal problem with one file (or export directory), with its position.

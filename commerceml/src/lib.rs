@@ -32,7 +32,7 @@ mod reader;
 mod source;
 mod tags;
 
-pub use discover::{ExportFile, ExportPackage, SkippedFile, discover, open_file, sniff_kind};
+pub use discover::{ExportFile, ExportPackage, SkippedFile, discover, open_file, scan, sniff_kind};
 pub use error::{Error, ErrorKind, MAX_DEPTH, MAX_RECORD_BYTES, Warning, WarningReason};
 pub use model::{
     Address, BankAccount, Customer, Group, Header, Item, Kind, Offer, OfferId, Price, PriceType,

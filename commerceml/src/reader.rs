@@ -256,9 +256,14 @@ impl<R: BufRead> RecordReader<R> {
             Ok(Event::Eof) => st.eof(pos),
             Err(e) => {
                 let failure = self.xml.get_mut().take_failure();
-                let pos = Pos {
-                    line: pos.line,
-                    byte: self.xml.error_position() + self.xml.get_ref().bom_len(),
+                // Syntax errors have their own offset; others (bad UTF-8 in a text …) are
+                // placed where the reader stopped.
+                let pos = match self.xml.error_position() {
+                    0 => pos,
+                    at => Pos {
+                        line: pos.line,
+                        byte: at + self.xml.get_ref().bom_len(),
+                    },
                 };
                 Err(self.st.xml_error(e, failure, pos))
             }
@@ -294,6 +299,17 @@ impl<R: BufRead> std::fmt::Debug for RecordReader<R> {
             .field("bytes_read", &self.bytes_read())
             .finish()
     }
+}
+
+/// The first few names of a very deep element path, `…` and the innermost name.
+fn abbreviated_path(path: &str, innermost: &str) -> String {
+    const HEAD: usize = 6;
+    let mut head: Vec<&str> = path.split('/').take(HEAD + 1).collect();
+    if head.len() <= HEAD {
+        return format!("{path}/{innermost}");
+    }
+    head.truncate(HEAD);
+    format!("{}/…/{innermost}", head.join("/"))
 }
 
 impl State {
@@ -355,7 +371,10 @@ impl State {
             Phase::InRoot => {}
         }
         if self.stack.len() >= MAX_DEPTH {
-            return Err(self.error(ErrorKind::TooDeep, pos));
+            // The full path would be MAX_DEPTH names long: name the start and the repeated tail.
+            let mut err = self.error(ErrorKind::TooDeep, pos);
+            err.path = abbreviated_path(&self.path, name);
+            return Err(err);
         }
         let path_len = self.path.len() as u32;
         if !self.path.is_empty() {

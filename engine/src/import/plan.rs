@@ -2,7 +2,7 @@
 //! (which must lie inside the data folder), and the Russian messages when they are missing.
 use std::path::{Path, PathBuf};
 
-use commerceml::{ExportFile, Kind};
+use commerceml::{ErrorKind, ExportFile, Kind, SkippedFile};
 
 use super::{FileType, ImportError, ImportRequest};
 use crate::kinds::ImportKind;
@@ -95,6 +95,26 @@ impl Selection {
         }
     }
 
+    /// Whether a file discovery could not read is one this import would have read: named (by
+    /// its folder or name under the data folder) like a kind it reads, or named like no kind
+    /// but broken after a CommerceML start (a DTD, a cut, bad bytes …). A well-formed XML file
+    /// of another kind of document, like `notes.xml` at the top, or a CommerceML file without
+    /// any list to tell its kind, is not.
+    fn would_read(&self, root: &Path, file: &SkippedFile) -> bool {
+        let rel = file.path.strip_prefix(root).unwrap_or(&file.path);
+        match Kind::hint_from_path(rel) {
+            Some(kind) => self.accepted.contains(&kind),
+            None => !matches!(
+                file.error.kind(),
+                ErrorKind::WrongRoot(_)
+                    | ErrorKind::NotXml
+                    | ErrorKind::Empty
+                    | ErrorKind::Io(_)
+                    | ErrorKind::UnknownKind
+            ),
+        }
+    }
+
     fn not_found(&self, path: &Path, dir: &Path) -> ImportError {
         ImportError::MissingFiles(format!(
             "{} не найден: {}. Убедитесь, что данные из 1С выгружены в {}",
@@ -111,7 +131,11 @@ impl Selection {
 /// this import reads are kept; when none of the required kinds is there the error is
 /// «Файл остатков не найден: {dir}/rests. Убедитесь, что данные из 1С выгружены в {dir}»
 /// (likewise «Файл каталога …» with `goods`, «Файл цен …» with `prices`, «Файл клиентов …» with
-/// `contragents`, «Файл предложений …» with `offers`). With a `file`, that file alone is read:
+/// `contragents`, «Файл предложений …» with `offers`). An `.xml` file this import would read
+/// (see `Selection::would_read`) that cannot be read as CommerceML — empty, not XML, wrongly
+/// rooted, cut before its first record, with a DTD … — fails the plan with its
+/// [`ImportError::Parse`] error (naming the file and position) rather than being left out
+/// silently. With a `file`, that file alone is read:
 /// it must exist, resolve (symbolic links included) inside the data folder, and be of a kind
 /// this import reads.
 pub fn plan(req: &ImportRequest) -> Result<Vec<ExportFile>, ImportError> {
@@ -121,7 +145,15 @@ pub fn plan(req: &ImportRequest) -> Result<Vec<ExportFile>, ImportError> {
         Some(file) => one_file(&sel, dir, file),
         None => {
             let expected = dir.join(sel.folder);
-            let package = commerceml::discover(dir).map_err(|_| sel.not_found(&expected, dir))?;
+            let package = commerceml::scan(dir).map_err(|_| sel.not_found(&expected, dir))?;
+            let root = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+            if let Some(broken) = package
+                .skipped
+                .into_iter()
+                .find(|f| sel.would_read(&root, f))
+            {
+                return Err(ImportError::Parse(broken.error));
+            }
             let files: Vec<ExportFile> = package
                 .files
                 .into_iter()

@@ -1,0 +1,1578 @@
+//! Bad input: what an import does with broken, hostile or odd export files.
+//!
+//! Every case runs on SQLite and PostgreSQL, each time on a database that already holds a good
+//! import (a generated 3.1 catalog and its customers). Before and after a failing import the
+//! test takes a snapshot — `stats()` plus a SHA-256 over every row of every shop table — so
+//! "the data as it was before" is checked row by row. In the error cases a *valid* goods
+//! segment (it adds a product and renames one) comes before the broken one: when the error is
+//! found while reading ("run"), that segment was already written inside the transaction, so the
+//! unchanged snapshot proves the rollback; when discovery cannot read the broken file's
+//! beginning ("plan"), the import is refused before anything starts. Messages are checked for
+//! the file, the line and element where the reader knows them, and for being Russian (no
+//! English word outside paths and «quotes»). Fixtures are written at run time into temporary
+//! folders.
+//!
+//! | case | outcome |
+//! |---|---|
+//! | whitespace-only file | plan: `Parse` «Файл …/goods_1_2_….xml: файл пуст» |
+//! | zero-byte file | plan: `Parse` «файл пуст» |
+//! | an XML declaration and nothing else | plan: `Parse` «файл пуст» |
+//! | a root with no records (an empty goods list) | `Ok`, the file is read, nothing comes from it |
+//! | plain text | plan: `Parse` «…, строка 1: это не XML-документ» |
+//! | a ZIP archive named `.xml` | plan: `Parse` «это не XML-документ» |
+//! | cut in the middle of a record | run: `Parse` «…, строка 7, элемент …/Товар/Описание: файл обрывается посреди записи» |
+//! | wrong root element (`<html>`) | plan: `Parse` «…, строка 2, элемент html: корневой элемент «html», ожидался «КоммерческаяИнформация»» |
+//! | a mismatched closing tag | run: `Parse` «закрывающий тег «Артикл» не соответствует открытому «Артикул»», line, element |
+//! | content after the root | run: `Parse` «данные после закрывающего тега корневого элемента», line |
+//! | 5 000 nested elements | run: `Parse` «слишком глубокая вложенность элементов (больше 256)», element path abbreviated, no stack overflow |
+//! | a rests file inside `goods/` | content decides: read as rests in a full catalog import (its stock lands), not read by a goods-only one |
+//! | a 2.x `import.xml` among 3.x files | both are read, each by its own rules (2.x first by kind); the 2.x product lands |
+//! | UTF-8 with BOM / without BOM | Cyrillic, `&lt;`/`&amp;` and «» land exactly |
+//! | windows-1251, declared | Cyrillic (Ё, «», №) lands exactly |
+//! | windows-1251 bytes, nothing declared (invalid UTF-8) | run: `Parse` «…, строка 6, элемент …/Товар/Наименование: недопустимые байты для кодировки UTF-8 (байт N)» |
+//! | billion laughs DTD | plan: `Parse` «строка 2: объявление <!DOCTYPE> (DTD) не допускается, сущности не раскрываются»; never expanded, < 1 s |
+//! | external entity `SYSTEM "file:///etc/passwd"` | plan: the same DOCTYPE refusal; the file is never read |
+//! | an undeclared `&xxe;` reference | run: `Parse` «неизвестная сущность «&xxe;» (DTD не поддерживается)», line, element |
+//! | a ~64 MB rests file | `Ok`, streamed: peak RSS grows < 32 MB (about 1 MB seen); the last record lands |
+//! | records without `Ид` (empty, zero GUID, absent) | `Ok`, skipped `missing_id` = 3, the rest lands |
+//! | the same `Ид` twice in one file | `Ok`, no warning, the last one wins: `records` = 2, `products` = 1 |
+//! | an unknown price type | `Ok`, skipped `unknown_price_type` = 1, the other price lands |
+//! | a negative quantity | `Ok`, stored as is (-3.5: 1C's oversold stock), no warning |
+//! | an empty quantity | `Ok`, skipped `empty_number` = 1, the stored quantity is kept |
+//! | a non-numeric quantity | `Ok`, skipped `bad_number` = 1, the stored quantity is kept |
+//! | `1 234,50` with U+00A0 | `Ok`, price exactly 1234.50 (`price_e4` 12 345 000) |
+//! | a 5 MB description | `Ok`, stored byte for byte (the reader's limit is 256 MB per record) |
+//! | a segment deleted after `plan()` | run: `Parse` «Файл …: ошибка чтения: файл не найден» |
+//! | a segment replaced by a directory after `plan()` | run: `Parse` «ошибка чтения: это каталог, а не файл» |
+//! | symlinks (file, folder) out of the data folder | not followed by discovery; named as `file`: `MissingFiles` «… находится вне каталога выгрузки … (с учётом символических ссылок) …» |
+//! | `file` with `..` (or absolute) out of the data folder | `MissingFiles` «вне каталога выгрузки» |
+//! | a folder without 1C files | `MissingFiles` «Файл каталога не найден: {dir}/goods. Убедитесь, что данные из 1С выгружены в {dir}» (stocks: «Файл остатков …/rests») |
+//! | a broken file the import does not read | ignored (an empty goods file does not stop a stocks import); the only rests file empty: its own error, not «не найден» |
+//! | offers of an unknown product | `Ok`, skipped `unknown_product` = 1 |
+//! | rests for unknown offers | `Ok`, skipped `unknown_offer` = 2 |
+//!
+//! Not covered here: a real 1 GB export (the benchmark imports one; ~64 MB with a flat memory
+//! peak shows the reader streams), and files unreadable by permissions (the tests run as root,
+//! which ignores `chmod 000`; deletion and a directory in the file's place stand in for it).
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use engine::entity::{
+    categories, customers, offer_characteristics, offers, price_types, prices,
+    product_property_values, products, properties, property_values, stocks, units, warehouses,
+};
+use engine::import::{
+    self, FileType, ImportError, ImportReport, ImportRequest, NoProgress, Progress,
+};
+use engine::kinds::ImportKind;
+use engine::stats::{self, Stats};
+use engine::testing::TestDb;
+use gendata::{Format, Options, Summary};
+use rust_decimal::Decimal;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sha2::{Digest, Sha256};
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------------------------
+
+/// The good export every database starts from (generated once per test binary).
+struct Base {
+    dir: PathBuf,
+    sum: Summary,
+}
+
+fn base() -> &'static Base {
+    static BASE: OnceLock<Base> = OnceLock::new();
+    BASE.get_or_init(|| {
+        remove_stale_bases();
+        let dir = temp_dir("base");
+        let sum = gendata::generate(
+            &Options {
+                products: 30,
+                customers: 5,
+                seed: 20261125,
+                format: Format::V31,
+                goods_per_segment: 0,
+            },
+            &dir,
+        )
+        .unwrap();
+        Base { dir, sum }
+    })
+}
+
+/// The shared base export outlives every test; the next run removes those of finished runs.
+fn remove_stale_bases() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("bad_input_base_")
+            .and_then(|rest| rest.split('_').next())
+        else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            std::fs::remove_dir_all(entry.path()).ok();
+        }
+    }
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "bad_input_{tag}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+const HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+const ROOT_OPEN: &str = "<КоммерческаяИнформация xmlns=\"urn:1C.ru:commerceml_3\" \
+                         ВерсияСхемы=\"3.1\" ДатаФормирования=\"2026-11-25T10:00:00\">\n";
+
+/// A 3.1 goods file holding the given `Товар` bodies, one per line, from line 5 on.
+fn goods_file(products: &[String]) -> String {
+    let mut s = format!(
+        "{HEAD}{ROOT_OPEN}<Каталог СодержитТолькоИзменения=\"true\"><Ид>cat</Ид>\
+         <ИдКлассификатора>cat</ИдКлассификатора><Наименование>Товары</Наименование>\n<Товары>\n"
+    );
+    for p in products {
+        s.push_str("<Товар>");
+        s.push_str(p);
+        s.push_str("</Товар>\n");
+    }
+    s.push_str("</Товары>\n</Каталог>\n</КоммерческаяИнформация>\n");
+    s
+}
+
+fn product(id: &str, name: &str) -> String {
+    format!(
+        "<Ид>{id}</Ид><Артикул>ART-{}</Артикул><Наименование>{name}</Наименование>\
+         <БазоваяЕдиница>796 </БазоваяЕдиница>",
+        id.len()
+    )
+}
+
+/// A 3.1 `ПакетПредложений` file with the given `Предложение` bodies, one per line.
+fn offers_file(records: &[String]) -> String {
+    let mut s = format!(
+        "{HEAD}{ROOT_OPEN}<ПакетПредложений СодержитТолькоИзменения=\"true\"><Ид>pkg</Ид>\
+         <Наименование>Пакет</Наименование>\n<Предложения>\n"
+    );
+    for r in records {
+        s.push_str("<Предложение>");
+        s.push_str(r);
+        s.push_str("</Предложение>\n");
+    }
+    s.push_str("</Предложения>\n</ПакетПредложений>\n</КоммерческаяИнформация>\n");
+    s
+}
+
+fn rest(offer: &str, warehouse: &str, qty: &str) -> String {
+    format!(
+        "<Ид>{offer}</Ид><Остатки><Остаток><Склад><Ид>{warehouse}</Ид>\
+         <Количество>{qty}</Количество></Склад></Остаток></Остатки>"
+    )
+}
+
+fn price(type_id: &str, value: &str) -> String {
+    format!(
+        "<Цена><Представление>{value} руб</Представление><ИдТипаЦены>{type_id}</ИдТипаЦены>\
+         <ЦенаЗаЕдиницу>{value}</ЦенаЗаЕдиницу><Валюта>RUB</Валюта></Цена>"
+    )
+}
+
+/// Ид of the product the good segment adds.
+const NEW_PRODUCT: &str = "bad0bad0-0000-4000-8000-000000000001";
+const GOOD_SEGMENT: &str = "goods/goods_1_1_bad0bad0-0000-4000-8000-0000000000a1.xml";
+const BAD_SEGMENT: &str = "goods/goods_1_2_bad0bad0-0000-4000-8000-0000000000a2.xml";
+
+/// A folder whose first goods segment is valid — it adds a product and renames an existing one,
+/// so a partial commit would show — and whose second segment is `bad`.
+fn broken_catalog(tag: &str, bad: impl AsRef<[u8]>) -> (PathBuf, PathBuf) {
+    let dir = temp_dir(tag);
+    let renamed = base().sum.example_product.as_ref().unwrap();
+    write(
+        &dir,
+        GOOD_SEGMENT,
+        goods_file(&[
+            product(NEW_PRODUCT, "Новый товар"),
+            product(&renamed.id, "Переименованный товар"),
+        ]),
+    );
+    let bad = write(&dir, BAD_SEGMENT, bad);
+    (dir, bad)
+}
+
+fn request(kind: ImportKind, dir: &Path) -> ImportRequest {
+    ImportRequest {
+        kind,
+        data_dir: dir.to_path_buf(),
+        file: None,
+        file_type: FileType::All,
+    }
+}
+
+fn catalog(dir: &Path) -> ImportRequest {
+    request(ImportKind::Catalog, dir)
+}
+
+async fn run(db: &DatabaseConnection, req: &ImportRequest) -> Result<ImportReport, ImportError> {
+    import::run(db, req, &NoProgress).await
+}
+
+fn d(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap().normalize()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Databases and snapshots
+// ---------------------------------------------------------------------------------------------
+
+/// Both backends, each holding the good import of [`base`] (catalog and customers).
+async fn prepared() -> [TestDb; 2] {
+    let base = base();
+    let dbs = TestDb::each().await;
+    for t in &dbs {
+        let report = run(&t.db, &catalog(&base.dir)).await.unwrap();
+        assert_eq!(report.count("products"), base.sum.products as u64);
+        run(&t.db, &request(ImportKind::Customers, &base.dir))
+            .await
+            .unwrap();
+    }
+    dbs
+}
+
+/// The data of the shop tables: figures and a checksum over every row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Snapshot {
+    stats: Stats,
+    rows: usize,
+    sha256: String,
+}
+
+async fn rows_of<E>(db: &DatabaseConnection, out: &mut Vec<String>)
+where
+    E: EntityTrait,
+    E::Model: serde::Serialize,
+{
+    for row in E::find().all(db).await.unwrap() {
+        out.push(format!(
+            "{}:{}",
+            E::default().table_name(),
+            serde_json::to_string(&row).unwrap()
+        ));
+    }
+}
+
+async fn snapshot(db: &DatabaseConnection) -> Snapshot {
+    let mut rows = Vec::new();
+    rows_of::<categories::Entity>(db, &mut rows).await;
+    rows_of::<units::Entity>(db, &mut rows).await;
+    rows_of::<properties::Entity>(db, &mut rows).await;
+    rows_of::<property_values::Entity>(db, &mut rows).await;
+    rows_of::<products::Entity>(db, &mut rows).await;
+    rows_of::<product_property_values::Entity>(db, &mut rows).await;
+    rows_of::<offers::Entity>(db, &mut rows).await;
+    rows_of::<offer_characteristics::Entity>(db, &mut rows).await;
+    rows_of::<price_types::Entity>(db, &mut rows).await;
+    rows_of::<prices::Entity>(db, &mut rows).await;
+    rows_of::<warehouses::Entity>(db, &mut rows).await;
+    rows_of::<stocks::Entity>(db, &mut rows).await;
+    rows_of::<customers::Entity>(db, &mut rows).await;
+    rows.sort();
+    let mut hash = Sha256::new();
+    for r in &rows {
+        hash.update(r.as_bytes());
+        hash.update(b"\n");
+    }
+    Snapshot {
+        stats: stats::stats(db).await.unwrap(),
+        rows: rows.len(),
+        sha256: hex::encode(hash.finalize()),
+    }
+}
+
+async fn product_name(db: &DatabaseConnection, onec_id: &str) -> Option<String> {
+    products::Entity::find()
+        .filter(products::Column::OnecId.eq(onec_id))
+        .one(db)
+        .await
+        .unwrap()
+        .map(|p| p.name)
+}
+
+async fn product_row(db: &DatabaseConnection, onec_id: &str) -> products::Model {
+    products::Entity::find()
+        .filter(products::Column::OnecId.eq(onec_id))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("product {onec_id} not imported"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes
+// ---------------------------------------------------------------------------------------------
+
+/// The parse error of a failed import (anything else fails the test).
+fn parse_error(result: Result<ImportReport, ImportError>) -> commerceml::Error {
+    match result {
+        Err(ImportError::Parse(e)) => e,
+        other => panic!("expected ImportError::Parse, got {other:?}"),
+    }
+}
+
+fn missing_files<T: std::fmt::Debug>(result: Result<T, ImportError>) -> String {
+    match result {
+        Err(ImportError::MissingFiles(m)) => m,
+        other => panic!("expected ImportError::MissingFiles, got {other:?}"),
+    }
+}
+
+/// The message is Russian: Cyrillic, and no English word outside the file path and «quotes».
+fn assert_russian(msg: &str, dir: &Path) {
+    // File paths (any word with a `/`) are not language.
+    let mut text: String = msg
+        .replace(&dir.display().to_string(), "")
+        .split(' ')
+        .filter(|w| !w.contains('/') || w.contains("КоммерческаяИнформация"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    while let (Some(a), Some(b)) = (text.find('«'), text.find('»')) {
+        if b < a {
+            break;
+        }
+        text.replace_range(a..b + '»'.len_utf8(), "");
+    }
+    assert!(
+        text.chars().any(|c| ('а'..='я').contains(&c)),
+        "not Russian: {msg}"
+    );
+    const TERMS: [&str; 6] = ["UTF", "XML", "DTD", "DOCTYPE", "CommerceML", "windows"];
+    for word in text.split(|c: char| !c.is_ascii_alphabetic()) {
+        assert!(
+            word.len() < 4 || TERMS.contains(&word),
+            "English word «{word}» in: {msg}"
+        );
+    }
+}
+
+/// What a parse error must say: the file, the line (when given), the start of the element path
+/// (when given) and the Russian explanation. Returns the message.
+fn check_error(
+    e: &commerceml::Error,
+    dir: &Path,
+    file: &Path,
+    line: Option<u64>,
+    element: Option<&str>,
+    explanation: &str,
+) -> String {
+    let msg = e.to_string();
+    let name = file.file_name().unwrap().to_str().unwrap();
+    assert!(
+        e.file
+            .as_deref()
+            .is_some_and(|f| f.ends_with(file.strip_prefix(dir).unwrap_or(file))),
+        "error names {:?}, expected {}: {msg}",
+        e.file,
+        file.display()
+    );
+    assert!(msg.starts_with("Файл "), "{msg}");
+    assert!(msg.contains(name), "no file name in: {msg}");
+    if let Some(line) = line {
+        assert_eq!(e.line, line, "{msg}");
+        assert!(msg.contains(&format!("строка {line}")), "{msg}");
+    }
+    if let Some(element) = element {
+        assert!(e.path.starts_with(element), "element {} in: {msg}", e.path);
+        assert!(msg.contains(&format!("элемент {element}")), "{msg}");
+    }
+    assert!(msg.contains(explanation), "«{explanation}» not in: {msg}");
+    assert_russian(&msg.replace(&e.path, ""), dir);
+    msg
+}
+
+/// Where a broken file is caught.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// By `plan()`: discovery could not read the file's beginning, nothing was started.
+    Plan,
+    /// While reading, after the good segment was written in the transaction: rolled back.
+    Run,
+}
+
+/// Remembers the most records an import reported.
+#[derive(Default)]
+struct Seen(AtomicU64);
+
+impl Progress for Seen {
+    fn report(&self, records: u64, _bytes_read: u64, _bytes_total: u64) {
+        self.0.fetch_max(records, Ordering::SeqCst);
+    }
+    fn is_cancelled(&self) -> bool {
+        false
+    }
+}
+
+/// A failed import of a folder with a good segment and the broken one.
+struct Failure {
+    dir: PathBuf,
+    bad: PathBuf,
+    /// The error of each backend.
+    errors: Vec<commerceml::Error>,
+    /// The longest failing `run()`.
+    slowest: Duration,
+}
+
+/// Runs a catalog import of a folder with a good segment and the broken one: it must fail at
+/// `stage` with a parse error of the broken file and leave the data as it was.
+async fn broken_catalog_fails(tag: &str, bad: impl AsRef<[u8]>, stage: Stage) -> Failure {
+    let (dir, bad) = broken_catalog(tag, bad);
+    let req = catalog(&dir);
+    match (stage, import::plan(&req)) {
+        (Stage::Plan, Err(ImportError::Parse(_))) => {}
+        (Stage::Run, Ok(files)) => assert_eq!(files.len(), 2),
+        (stage, other) => panic!("{stage:?}: plan() gave {other:?}"),
+    }
+    let mut errors = Vec::new();
+    let mut slowest = Duration::ZERO;
+    for t in prepared().await {
+        let before = snapshot(&t.db).await;
+        let seen = Seen::default();
+        let started = Instant::now();
+        let e = parse_error(import::run(&t.db, &req, &seen).await);
+        slowest = slowest.max(started.elapsed());
+        if stage == Stage::Run {
+            assert!(
+                seen.0.load(Ordering::SeqCst) >= 2,
+                "the good segment was written before the failure"
+            );
+        }
+        assert_eq!(
+            snapshot(&t.db).await,
+            before,
+            "data changed after «{e}» on {}",
+            t.url
+        );
+        assert_eq!(product_name(&t.db, NEW_PRODUCT).await, None);
+        errors.push(e);
+        t.drop_db().await;
+    }
+    Failure {
+        dir,
+        bad,
+        errors,
+        slowest,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Empty and not-XML files
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_whitespace_only_file_is_an_error_naming_it() {
+    let Failure {
+        dir, bad, errors, ..
+    } = broken_catalog_fails("blank", "\n   \n\t\n", Stage::Plan).await;
+    for e in &errors {
+        assert!(matches!(e.kind(), commerceml::ErrorKind::Empty), "{e}");
+        check_error(e, &dir, &bad, None, None, "файл пуст");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn a_zero_byte_file_is_an_error_naming_it() {
+    let Failure {
+        dir, bad, errors, ..
+    } = broken_catalog_fails("zero", "", Stage::Plan).await;
+    for e in &errors {
+        assert!(matches!(e.kind(), commerceml::ErrorKind::Empty), "{e}");
+        check_error(e, &dir, &bad, None, None, "файл пуст");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn an_xml_declaration_without_a_root_is_an_empty_file() {
+    let Failure {
+        dir, bad, errors, ..
+    } = broken_catalog_fails("decl_only", HEAD, Stage::Plan).await;
+    for e in &errors {
+        check_error(e, &dir, &bad, None, None, "файл пуст");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn a_root_without_records_imports_nothing_from_that_file() {
+    let (dir, _) = broken_catalog(
+        "no_records",
+        format!("{HEAD}{ROOT_OPEN}<Каталог><Товары/></Каталог></КоммерческаяИнформация>\n"),
+    );
+    for t in prepared().await {
+        let before = snapshot(&t.db).await;
+        let report = run(&t.db, &catalog(&dir)).await.unwrap();
+        assert_eq!(report.files, vec![GOOD_SEGMENT, BAD_SEGMENT]);
+        assert_eq!(report.records, 2, "the two products of the good segment");
+        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+        let after = snapshot(&t.db).await;
+        assert_eq!(after.stats.products_total, before.stats.products_total + 1);
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn plain_text_is_not_xml() {
+    let Failure {
+        dir, bad, errors, ..
+    } = broken_catalog_fails(
+        "text",
+        "Выгрузка не удалась, повторите позже.\n",
+        Stage::Plan,
+    )
+    .await;
+    for e in &errors {
+        assert!(matches!(e.kind(), commerceml::ErrorKind::NotXml), "{e}");
+        check_error(e, &dir, &bad, Some(1), None, "это не XML-документ");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn a_zip_archive_named_xml_is_not_xml() {
+    let mut zip = b"PK\x03\x04\x14\x00\x00\x00\x08\x00".to_vec();
+    zip.extend((0..2000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
+    let Failure {
+        dir, bad, errors, ..
+    } = broken_catalog_fails("zip", zip, Stage::Plan).await;
+    for e in &errors {
+        assert!(matches!(e.kind(), commerceml::ErrorKind::NotXml), "{e}");
+        check_error(e, &dir, &bad, None, None, "это не XML-документ");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Malformed XML
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_file_cut_in_the_middle_of_a_record_names_the_last_line_and_element() {
+    let full = goods_file(&[
+        product("cut00000-0000-4000-8000-000000000001", "Первый"),
+        "<Ид>cut00000-0000-4000-8000-000000000002</Ид><Наименование>Второй</Наименование>\n\
+         <Описание>Описание, которое обрывается"
+            .to_owned(),
+    ]);
+    let cut = &full[..full.find("обрывается").unwrap()];
+    let last_line = cut.matches('\n').count() as u64 + 1;
+    assert_eq!(last_line, 7);
+    let Failure {
+        dir, bad, errors, ..
+    } = broken_catalog_fails("truncated", cut, Stage::Run).await;
+    for e in &errors {
+        assert!(matches!(e.kind(), commerceml::ErrorKind::Truncated), "{e}");
+        check_error(
+            e,
+            &dir,
+            &bad,
+            Some(last_line),
+            Some("КоммерческаяИнформация/Каталог/Товары/Товар/Описание"),
+            "файл обрывается посреди записи",
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn a_wrong_root_element_is_named() {
+    let Failure {
+        dir, bad, errors, ..
+    } = broken_catalog_fails(
+        "wrong_root",
+        format!("{HEAD}<html><body>502 Bad Gateway</body></html>\n"),
+        Stage::Plan,
+    )
+    .await;
+    for e in &errors {
+        assert!(
+            matches!(e.kind(), commerceml::ErrorKind::WrongRoot(r) if r == "html"),
+            "{e}"
+        );
+        check_error(
+            e,
+            &dir,
+            &bad,
+            Some(2),
+            Some("html"),
+            "корневой элемент «html», ожидался «КоммерческаяИнформация»",
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn a_mismatched_closing_tag_is_named() {
+    let body = goods_file(&[product("mm000000-0000-4000-8000-000000000001", "Товар")])
+        .replace("</Артикул>", "</Артикл>");
+    let Failure {
+        dir, bad, errors, ..
+    } = broken_catalog_fails("mismatch", body, Stage::Run).await;
+    for e in &errors {
+        check_error(
+            e,
+            &dir,
+            &bad,
+            Some(5),
+            Some("КоммерческаяИнформация/Каталог/Товары/Товар/Артикул"),
+            "закрывающий тег «Артикл» не соответствует открытому «Артикул»",
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn content_after_the_root_is_an_error() {
+    let mut body = goods_file(&[product("tc000000-0000-4000-8000-000000000001", "Товар")]);
+    body.push_str("<КоммерческаяИнформация/>\n");
+    let Failure {
+        dir, bad, errors, ..
+    } = broken_catalog_fails("trailing", body, Stage::Run).await;
+    for e in &errors {
+        check_error(
+            e,
+            &dir,
+            &bad,
+            Some(9),
+            None,
+            "данные после закрывающего тега корневого элемента",
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn deep_nesting_is_refused_without_stack_overflow() {
+    let depth = 5_000;
+    let mut body = String::from("<Ид>deep0000-0000-4000-8000-000000000001</Ид><Описание>");
+    body.push_str(&"<Вложение>".repeat(depth));
+    body.push_str(&"</Вложение>".repeat(depth));
+    body.push_str("</Описание>");
+    let Failure {
+        dir, bad, errors, ..
+    } = broken_catalog_fails("deep", goods_file(&[body]), Stage::Run).await;
+    for e in &errors {
+        assert!(matches!(e.kind(), commerceml::ErrorKind::TooDeep), "{e}");
+        let msg = check_error(
+            e,
+            &dir,
+            &bad,
+            Some(5),
+            Some("КоммерческаяИнформация/Каталог/Товары/Товар/Описание/Вложение"),
+            "слишком глубокая вложенность элементов (больше 256)",
+        );
+        assert!(msg.len() < 16 * 1024, "message of {} bytes", msg.len());
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kinds and generations
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_rests_file_inside_goods_is_read_as_rests() {
+    let base = base();
+    let own = base.sum.example_own_offer.clone().unwrap();
+    let warehouse = own.stock[0].0.clone();
+    let dir = temp_dir("rests_in_goods");
+    write(
+        &dir,
+        GOOD_SEGMENT,
+        goods_file(&[product(NEW_PRODUCT, "Новый товар")]),
+    );
+    write(
+        &dir,
+        BAD_SEGMENT,
+        offers_file(&[rest(&own.id, &warehouse, "42")]),
+    );
+    for t in prepared().await {
+        let before = stats::show_offer(&t.db, &own.id).await.unwrap().unwrap();
+        assert_ne!(before.stock[&warehouse], d("42"));
+        let report = run(&t.db, &catalog(&dir)).await.unwrap();
+        assert_eq!(report.files, vec![GOOD_SEGMENT, BAD_SEGMENT]);
+        assert_eq!(report.count("stock_rows"), 1, "{report:?}");
+        let after = stats::show_offer(&t.db, &own.id).await.unwrap().unwrap();
+        assert_eq!(after.stock[&warehouse], d("42"));
+        // A goods-only import does not read it: its kind (rests) is not among the goods kinds.
+        let mut goods_only = catalog(&dir);
+        goods_only.file_type = FileType::Goods;
+        let report = run(&t.db, &goods_only).await.unwrap();
+        assert_eq!(report.files, vec![GOOD_SEGMENT]);
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn a_2x_file_among_3x_files_is_read_by_its_own_rules() {
+    let dir = temp_dir("mixed_2x");
+    write(
+        &dir,
+        GOOD_SEGMENT,
+        goods_file(&[product(NEW_PRODUCT, "Новый товар")]),
+    );
+    let id_2x = "bad0bad0-0000-4000-8000-000000000002";
+    write(
+        &dir,
+        "import.xml",
+        format!(
+            "{HEAD}<КоммерческаяИнформация ВерсияСхемы=\"2.08\" ДатаФормирования=\"2026-11-25\">\n\
+             <Каталог><Ид>c2</Ид><Наименование>Каталог 2.x</Наименование><Товары>\n\
+             <Товар><Ид>{id_2x}</Ид><Наименование>Товар из 2.x</Наименование>\
+             <БазоваяЕдиница Код=\"796 \">шт</БазоваяЕдиница></Товар>\n\
+             </Товары></Каталог></КоммерческаяИнформация>\n"
+        ),
+    );
+    for t in prepared().await {
+        let before = snapshot(&t.db).await;
+        let report = run(&t.db, &catalog(&dir)).await.unwrap();
+        // Import order by kind: the 2.x import (classifier + catalog) before 3.x goods.
+        assert_eq!(report.files, vec!["import.xml", GOOD_SEGMENT]);
+        assert_eq!(report.count("products"), 2);
+        assert_eq!(
+            product_name(&t.db, id_2x).await.as_deref(),
+            Some("Товар из 2.x")
+        );
+        assert_eq!(product_row(&t.db, id_2x).await.unit.as_deref(), Some("796"));
+        assert_eq!(
+            snapshot(&t.db).await.stats.products_total,
+            before.stats.products_total + 2
+        );
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encodings
+// ---------------------------------------------------------------------------------------------
+
+const CYRILLIC_NAME: &str = "Ёлочная игрушка «Шар» №5, ёж и Щука";
+
+async fn cyrillic_lands(tag: &str, bytes: Vec<u8>) {
+    let dir = temp_dir(tag);
+    write(&dir, GOOD_SEGMENT, bytes);
+    for t in prepared().await {
+        let report = run(&t.db, &catalog(&dir)).await.unwrap();
+        assert_eq!(report.records, 1);
+        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+        let row = product_row(&t.db, NEW_PRODUCT).await;
+        assert_eq!(row.name, CYRILLIC_NAME);
+        assert_eq!(
+            row.description.as_deref(),
+            Some("Описание: <b>жирный</b> & «кавычки»")
+        );
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn cyrillic_goods(declaration: &str) -> String {
+    goods_file(&[format!(
+        "<Ид>{NEW_PRODUCT}</Ид><Наименование>{CYRILLIC_NAME}</Наименование>\
+         <Описание>Описание: &lt;b&gt;жирный&lt;/b&gt; &amp; «кавычки»</Описание>"
+    )])
+    .replacen(HEAD, declaration, 1)
+}
+
+/// windows-1251 for the characters these tests use.
+fn to_cp1251(s: &str) -> Vec<u8> {
+    s.chars()
+        .map(|c| match c {
+            c if c.is_ascii() => c as u8,
+            'А'..='я' => (c as u32 - 'А' as u32 + 0xC0) as u8,
+            'Ё' => 0xA8,
+            'ё' => 0xB8,
+            '«' => 0xAB,
+            '»' => 0xBB,
+            '№' => 0xB9,
+            other => panic!("{other} not in the test's windows-1251 table"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn utf8_with_bom_lands_exactly() {
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(cyrillic_goods(HEAD).into_bytes());
+    cyrillic_lands("bom", bytes).await;
+}
+
+#[tokio::test]
+async fn utf8_without_bom_lands_exactly() {
+    cyrillic_lands("no_bom", cyrillic_goods(HEAD).into_bytes()).await;
+}
+
+#[tokio::test]
+async fn declared_windows_1251_lands_exactly() {
+    let text = cyrillic_goods("<?xml version=\"1.0\" encoding=\"windows-1251\"?>\n");
+    let bytes = to_cp1251(&text);
+    assert!(std::str::from_utf8(&bytes).is_err(), "really not UTF-8");
+    cyrillic_lands("cp1251", bytes).await;
+}
+
+#[tokio::test]
+async fn undeclared_windows_1251_is_an_encoding_error_with_its_position() {
+    // 1C wrote windows-1251 but the file declares nothing (so UTF-8): the first product is ASCII,
+    // the second one's name is windows-1251.
+    let text = goods_file(&[
+        product("enc00000-0000-4000-8000-000000000001", "Plain ASCII"),
+        "<Ид>enc00000-0000-4000-8000-000000000002</Ид><Наименование>Шапка</Наименование>"
+            .to_owned(),
+    ])
+    .replace(HEAD, "<?xml version=\"1.0\"?>\n");
+    let split = text.find("Шапка").unwrap();
+    let mut bytes = text.as_bytes()[..split].to_vec();
+    bytes.extend(to_cp1251("Шапка"));
+    bytes.extend(&text.as_bytes()[split + "Шапка".len()..]);
+    let Failure {
+        dir, bad, errors, ..
+    } = broken_catalog_fails("undeclared", bytes, Stage::Run).await;
+    for e in &errors {
+        assert!(
+            matches!(e.kind(), commerceml::ErrorKind::Encoding(_)),
+            "{e}"
+        );
+        check_error(
+            e,
+            &dir,
+            &bad,
+            Some(6),
+            Some("КоммерческаяИнформация/Каталог/Товары/Товар/Наименование"),
+            "недопустимые байты для кодировки UTF-8",
+        );
+        // Placed just after the bad bytes (the end of the text they are in).
+        let end_of_bad = (split + "Шапка".chars().count()) as u64;
+        assert_eq!(e.byte, end_of_bad, "{e}");
+        assert!(
+            e.to_string().ends_with(&format!("(байт {end_of_bad})")),
+            "{e}"
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entities and DTDs
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_billion_laughs_dtd_is_refused_unexpanded() {
+    let mut dtd = String::from("<!DOCTYPE КоммерческаяИнформация [\n<!ENTITY lol \"lol\">\n");
+    for i in 1..=9 {
+        let prev = if i == 1 {
+            "lol".to_owned()
+        } else {
+            format!("lol{}", i - 1)
+        };
+        dtd.push_str(&format!(
+            "<!ENTITY lol{i} \"{}\">\n",
+            format!("&{prev};").repeat(10)
+        ));
+    }
+    dtd.push_str("]>\n");
+    let body =
+        goods_file(&[product(NEW_PRODUCT, "&lol9;")]).replacen(HEAD, &format!("{HEAD}{dtd}"), 1);
+    let Failure {
+        dir,
+        bad,
+        errors,
+        slowest,
+    } = broken_catalog_fails("laughs", body, Stage::Plan).await;
+    for e in &errors {
+        assert!(matches!(e.kind(), commerceml::ErrorKind::Doctype), "{e}");
+        check_error(
+            e,
+            &dir,
+            &bad,
+            Some(2),
+            None,
+            "объявление <!DOCTYPE> (DTD) не допускается",
+        );
+    }
+    // Refused at the `<!DOCTYPE`: an expansion (10^9 "lol", gigabytes) would take far longer.
+    assert!(slowest < Duration::from_secs(5), "{slowest:?}");
+    let started = Instant::now();
+    let e = commerceml::open_file(&bad).unwrap_err();
+    assert!(matches!(e.kind(), commerceml::ErrorKind::Doctype), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn an_external_entity_is_refused_and_never_fetched() {
+    let body = goods_file(&[product(NEW_PRODUCT, "&xxe;")]).replacen(
+        HEAD,
+        &format!(
+            "{HEAD}<!DOCTYPE КоммерческаяИнформация [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n"
+        ),
+        1,
+    );
+    let Failure {
+        dir, bad, errors, ..
+    } = broken_catalog_fails("xxe", body, Stage::Plan).await;
+    for e in &errors {
+        assert!(matches!(e.kind(), commerceml::ErrorKind::Doctype), "{e}");
+        let msg = check_error(e, &dir, &bad, Some(2), None, "сущности не раскрываются");
+        assert!(!msg.contains("root:"), "{msg}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn an_undeclared_entity_reference_is_an_error() {
+    let body = goods_file(&[product(NEW_PRODUCT, "До &xxe; после")]);
+    let Failure {
+        dir, bad, errors, ..
+    } = broken_catalog_fails("undeclared_entity", body, Stage::Run).await;
+    for e in &errors {
+        check_error(
+            e,
+            &dir,
+            &bad,
+            Some(5),
+            Some("КоммерческаяИнформация/Каталог/Товары/Товар/Наименование"),
+            "неизвестная сущность «&xxe;» (DTD не поддерживается)",
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Size
+// ---------------------------------------------------------------------------------------------
+
+/// Serializes the memory-hungry cases so that one's allocations do not count as the other's.
+static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// `VmRSS` / `VmHWM` of this process, in KiB.
+fn proc_status(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/self/status"))
+}
+
+#[tokio::test]
+async fn a_large_file_is_streamed_in_bounded_memory() {
+    use std::io::Write;
+    const TARGET: u64 = 64 * 1024 * 1024;
+    let base = base();
+    let own = base.sum.example_own_offer.clone().unwrap();
+    let warehouse = own.stock[0].0.clone();
+    let dir = temp_dir("large");
+    let path = dir.join("rests/rests.xml");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let frame = offers_file(&["@".to_owned()]);
+    let (open, close) = frame.split_once("<Предложение>@</Предложение>\n").unwrap();
+    out.write_all(open.as_bytes()).unwrap();
+    let mut written = open.len() as u64;
+    let mut unknown = 0u64;
+    // Records of ~1 KB (a long name), so that the test is about bytes more than records.
+    let name = "Длинное наименование предложения для проверки потокового чтения; ".repeat(8);
+    while written < TARGET {
+        let id = format!("00000000-ffff-4000-8000-{unknown:012}");
+        let line = format!(
+            "<Предложение><Наименование>{name}</Наименование>{}</Предложение>\n",
+            rest(&id, &warehouse, "1")
+        );
+        out.write_all(line.as_bytes()).unwrap();
+        written += line.len() as u64;
+        unknown += 1;
+    }
+    // The last record is a known offer: the import read the file to its end.
+    let last = format!(
+        "<Предложение>{}</Предложение>\n",
+        rest(&own.id, &warehouse, "77")
+    );
+    out.write_all(last.as_bytes()).unwrap();
+    out.write_all(close.as_bytes()).unwrap();
+    out.into_inner().unwrap().sync_all().unwrap();
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size >= TARGET, "{size}");
+
+    for t in prepared().await {
+        let _heavy = HEAVY.lock().await;
+        let before = snapshot(&t.db).await;
+        // Reset the peak to the current size (Linux ≥ 4.0), then run.
+        std::fs::write("/proc/self/clear_refs", "5").unwrap();
+        let rss_before = proc_status("VmRSS");
+        let started = Instant::now();
+        let report = run(&t.db, &request(ImportKind::Stocks, &dir))
+            .await
+            .unwrap();
+        let elapsed = started.elapsed();
+        let growth_kib = proc_status("VmHWM").saturating_sub(rss_before);
+        eprintln!(
+            "{}: {} MB in {elapsed:?}, peak RSS growth {} MB",
+            t.url,
+            size / 1024 / 1024,
+            growth_kib / 1024
+        );
+        assert!(
+            growth_kib < 32 * 1024,
+            "peak RSS grew by {} MB reading a {} MB file",
+            growth_kib / 1024,
+            size / 1024 / 1024
+        );
+        assert_eq!(report.records, unknown + 1);
+        assert_eq!(report.skipped("unknown_offer"), unknown);
+        assert_eq!(report.count("stock_rows"), 1);
+        let after = snapshot(&t.db).await;
+        assert_eq!(after.stats.stock_rows, before.stats.stock_rows);
+        let offer = stats::show_offer(&t.db, &own.id).await.unwrap().unwrap();
+        assert_eq!(offer.stock[&warehouse], d("77"));
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn a_five_megabyte_description_imports_whole() {
+    let mut description = "Очень длинное описание товара. ".repeat(5 * 1024 * 1024 / 57 + 1);
+    description.push_str("Конец.");
+    assert!(description.len() >= 5 * 1024 * 1024);
+    let dir = temp_dir("huge_text");
+    write(
+        &dir,
+        GOOD_SEGMENT,
+        goods_file(&[format!(
+            "{}<Описание>{description}</Описание>",
+            product(NEW_PRODUCT, "Товар с длинным описанием")
+        )]),
+    );
+    for t in prepared().await {
+        let _heavy = HEAVY.lock().await;
+        let report = run(&t.db, &catalog(&dir)).await.unwrap();
+        assert_eq!(report.records, 1);
+        let row = product_row(&t.db, NEW_PRODUCT).await;
+        assert_eq!(
+            row.description.as_deref().map(str::len),
+            Some(description.len())
+        );
+        assert!(row.description.as_deref() == Some(description.as_str()));
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records the reader skips or merges
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn records_without_an_id_are_counted_and_the_rest_imported() {
+    let dir = temp_dir("missing_id");
+    write(
+        &dir,
+        GOOD_SEGMENT,
+        goods_file(&[
+            product(NEW_PRODUCT, "С Ид"),
+            product("", "Пустой Ид"),
+            product("00000000-0000-0000-0000-000000000000", "Нулевой Ид"),
+            "<Наименование>Без Ид вовсе</Наименование>".to_owned(),
+        ]),
+    );
+    for t in prepared().await {
+        let before = snapshot(&t.db).await;
+        let report = run(&t.db, &catalog(&dir)).await.unwrap();
+        assert_eq!(
+            report.skipped,
+            BTreeMap::from([("missing_id".to_owned(), 3)])
+        );
+        assert_eq!(report.records, 1);
+        assert_eq!(
+            product_name(&t.db, NEW_PRODUCT).await.as_deref(),
+            Some("С Ид")
+        );
+        let after = snapshot(&t.db).await;
+        assert_eq!(after.stats.products_total, before.stats.products_total + 1);
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn the_same_id_twice_in_one_file_the_last_wins() {
+    let dir = temp_dir("same_id");
+    write(
+        &dir,
+        GOOD_SEGMENT,
+        goods_file(&[
+            product(NEW_PRODUCT, "Первая версия"),
+            product(NEW_PRODUCT, "Вторая версия"),
+        ]),
+    );
+    for t in prepared().await {
+        let before = snapshot(&t.db).await;
+        let report = run(&t.db, &catalog(&dir)).await.unwrap();
+        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+        assert_eq!(report.records, 2, "both records are read");
+        assert_eq!(report.count("products"), 1, "one product is written");
+        assert_eq!(
+            product_name(&t.db, NEW_PRODUCT).await.as_deref(),
+            Some("Вторая версия")
+        );
+        let after = snapshot(&t.db).await;
+        assert_eq!(after.stats.products_total, before.stats.products_total + 1);
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn an_unknown_price_type_is_skipped_and_counted() {
+    let variant = base().sum.example_variant.clone().unwrap();
+    let known = variant.prices[0].0.clone();
+    let dir = temp_dir("unknown_price_type");
+    write(
+        &dir,
+        "prices/prices.xml",
+        offers_file(&[format!(
+            "<Ид>{}</Ид><Цены>{}{}</Цены>",
+            variant.id,
+            price(&known, "555.5"),
+            price("no-such-price-type", "10")
+        )]),
+    );
+    for t in prepared().await {
+        let report = run(&t.db, &request(ImportKind::Prices, &dir))
+            .await
+            .unwrap();
+        assert_eq!(
+            report.skipped,
+            BTreeMap::from([("unknown_price_type".to_owned(), 1)])
+        );
+        assert_eq!(report.count("prices"), 1);
+        let offer = stats::show_offer(&t.db, &variant.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(offer.prices[&known], d("555.5"));
+        assert!(!offer.prices.contains_key("no-such-price-type"));
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A stocks import of one rest of the example own offer: returns the report and the offer's
+/// stock at that warehouse before and after, per backend.
+async fn one_rest(tag: &str, qty: &str) -> Vec<(ImportReport, Decimal, Decimal)> {
+    let own = base().sum.example_own_offer.clone().unwrap();
+    let warehouse = own.stock[0].0.clone();
+    let dir = temp_dir(tag);
+    write(
+        &dir,
+        "rests/rests.xml",
+        offers_file(&[rest(&own.id, &warehouse, qty)]),
+    );
+    let mut out = Vec::new();
+    for t in prepared().await {
+        let before = stats::show_offer(&t.db, &own.id).await.unwrap().unwrap();
+        let report = run(&t.db, &request(ImportKind::Stocks, &dir))
+            .await
+            .unwrap();
+        let after = stats::show_offer(&t.db, &own.id).await.unwrap().unwrap();
+        out.push((report, before.stock[&warehouse], after.stock[&warehouse]));
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+    out
+}
+
+#[tokio::test]
+async fn a_negative_quantity_is_stored_as_is() {
+    for (report, _, after) in one_rest("negative", "-3.5").await {
+        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+        assert_eq!(report.count("stock_rows"), 1);
+        assert_eq!(after, d("-3.5"));
+    }
+}
+
+#[tokio::test]
+async fn an_empty_quantity_is_counted_and_the_stock_kept() {
+    for (report, before, after) in one_rest("empty_qty", "").await {
+        assert_eq!(
+            report.skipped,
+            BTreeMap::from([("empty_number".to_owned(), 1)])
+        );
+        assert_eq!(report.count("stock_rows"), 0);
+        assert_eq!(after, before);
+    }
+}
+
+#[tokio::test]
+async fn a_non_numeric_quantity_is_counted_and_the_stock_kept() {
+    for (report, before, after) in one_rest("bad_qty", "много").await {
+        assert_eq!(
+            report.skipped,
+            BTreeMap::from([("bad_number".to_owned(), 1)])
+        );
+        assert_eq!(report.count("stock_rows"), 0);
+        assert_eq!(after, before);
+    }
+}
+
+#[tokio::test]
+async fn a_price_with_a_decimal_comma_and_no_break_spaces_is_exact() {
+    let own = base().sum.example_own_offer.clone().unwrap();
+    let type_id = own.prices[0].0.clone();
+    let dir = temp_dir("nbsp");
+    write(
+        &dir,
+        "prices/prices.xml",
+        offers_file(&[format!(
+            "<Ид>{}</Ид><Цены>{}</Цены>",
+            own.id,
+            price(&type_id, "1\u{a0}234,50")
+        )]),
+    );
+    for t in prepared().await {
+        let report = run(&t.db, &request(ImportKind::Prices, &dir))
+            .await
+            .unwrap();
+        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+        let offer = stats::show_offer(&t.db, &own.id).await.unwrap().unwrap();
+        assert_eq!(offer.prices[&type_id], Decimal::new(123450, 2));
+        let row = prices::Entity::find().all(&t.db).await.unwrap();
+        assert!(row.iter().any(|p| p.price_e4 == 12_345_000));
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Partial packages
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn offers_of_an_unknown_product_are_skipped_and_counted() {
+    let variant = base().sum.example_variant.clone().unwrap();
+    let dir = temp_dir("unknown_product");
+    write(
+        &dir,
+        "offers/offers.xml",
+        offers_file(&[
+            format!(
+                "<Ид>{}</Ид><Наименование>Известное</Наименование>",
+                variant.id
+            ),
+            "<Ид>bad0bad0-0000-4000-8000-0000000000ff#c1</Ид><Наименование>Сирота</Наименование>"
+                .to_owned(),
+        ]),
+    );
+    for t in prepared().await {
+        let before = snapshot(&t.db).await;
+        let mut req = catalog(&dir);
+        req.file_type = FileType::Offers;
+        let report = run(&t.db, &req).await.unwrap();
+        assert_eq!(
+            report.skipped,
+            BTreeMap::from([("unknown_product".to_owned(), 1)])
+        );
+        assert_eq!(report.count("offers"), 1);
+        let after = snapshot(&t.db).await;
+        assert_eq!(after.stats.variants, before.stats.variants);
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn rests_for_unknown_offers_are_skipped_and_counted() {
+    let own = base().sum.example_own_offer.clone().unwrap();
+    let warehouse = own.stock[0].0.clone();
+    let dir = temp_dir("unknown_offer");
+    write(
+        &dir,
+        "rests/rests.xml",
+        offers_file(&[
+            rest(&own.id, &warehouse, "5"),
+            rest("bad0bad0-0000-4000-8000-0000000000fe", &warehouse, "1"),
+            rest(
+                &format!("{}#no-such-characteristic", own.id),
+                &warehouse,
+                "1",
+            ),
+        ]),
+    );
+    for t in prepared().await {
+        let before = snapshot(&t.db).await;
+        let report = run(&t.db, &request(ImportKind::Stocks, &dir))
+            .await
+            .unwrap();
+        assert_eq!(
+            report.skipped,
+            BTreeMap::from([("unknown_offer".to_owned(), 2)])
+        );
+        assert_eq!(report.count("offers"), 1);
+        let after = snapshot(&t.db).await;
+        assert_eq!(after.stats.stock_rows, before.stats.stock_rows);
+        assert_eq!(after.stats.products_total, before.stats.products_total);
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file system
+// ---------------------------------------------------------------------------------------------
+
+/// Breaks a planned file as soon as the import reports its start (after `plan()`, before any
+/// file is read).
+struct Sabotage {
+    victim: PathBuf,
+    into_directory: bool,
+    done: AtomicBool,
+}
+
+impl Progress for Sabotage {
+    fn report(&self, _records: u64, _bytes_read: u64, _bytes_total: u64) {
+        if !self.done.swap(true, Ordering::SeqCst) {
+            std::fs::remove_file(&self.victim).unwrap();
+            if self.into_directory {
+                std::fs::create_dir(&self.victim).unwrap();
+            }
+        }
+    }
+    fn is_cancelled(&self) -> bool {
+        false
+    }
+}
+
+async fn vanishing_segment(tag: &str, into_directory: bool, explanation: &str) {
+    let good = goods_file(&[product(
+        "vv000000-0000-4000-8000-000000000001",
+        "Второй сегмент",
+    )]);
+    let dir = temp_dir(tag);
+    for t in prepared().await {
+        let (dir_t, bad) = {
+            let d = dir.join(t.url.split(':').next().unwrap());
+            let renamed = base().sum.example_product.as_ref().unwrap();
+            write(
+                &d,
+                GOOD_SEGMENT,
+                goods_file(&[
+                    product(NEW_PRODUCT, "Новый товар"),
+                    product(&renamed.id, "Переименованный товар"),
+                ]),
+            );
+            let bad = write(&d, BAD_SEGMENT, &good);
+            (d, bad)
+        };
+        let req = catalog(&dir_t);
+        assert_eq!(import::plan(&req).unwrap().len(), 2);
+        let before = snapshot(&t.db).await;
+        let sabotage = Sabotage {
+            victim: bad.clone(),
+            into_directory,
+            done: AtomicBool::new(false),
+        };
+        let e = parse_error(import::run(&t.db, &req, &sabotage).await);
+        assert!(sabotage.done.load(Ordering::SeqCst));
+        assert!(matches!(e.kind(), commerceml::ErrorKind::Io(_)), "{e}");
+        check_error(&e, &dir_t, &bad, None, None, explanation);
+        assert_eq!(snapshot(&t.db).await, before, "data changed after «{e}»");
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn a_segment_deleted_after_planning_fails_naming_it() {
+    vanishing_segment("vanish", false, "файл не найден").await;
+}
+
+#[tokio::test]
+async fn a_segment_replaced_by_a_directory_after_planning_fails_naming_it() {
+    vanishing_segment("dir_swap", true, "это каталог, а не файл").await;
+}
+
+#[tokio::test]
+async fn symlinks_out_of_the_data_folder_are_not_followed() {
+    let outside = temp_dir("outside");
+    let secret = "bad0bad0-0000-4000-8000-0000000000ee";
+    write(
+        &outside,
+        "goods/goods.xml",
+        goods_file(&[product(secret, "Чужой товар")]),
+    );
+    let own = base().sum.example_own_offer.clone().unwrap();
+    write(
+        &outside,
+        "rests/rests.xml",
+        offers_file(&[rest(&own.id, "w", "9")]),
+    );
+    let dir = temp_dir("symlink");
+    write(
+        &dir,
+        GOOD_SEGMENT,
+        goods_file(&[product(NEW_PRODUCT, "Новый товар")]),
+    );
+    std::os::unix::fs::symlink(
+        outside.join("goods/goods.xml"),
+        dir.join("goods/linked.xml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.join("goods"), dir.join("linked_goods")).unwrap();
+    std::os::unix::fs::symlink(outside.join("rests"), dir.join("rests")).unwrap();
+    for t in prepared().await {
+        // Discovery skips both links: only the real segment is read.
+        let report = run(&t.db, &catalog(&dir)).await.unwrap();
+        assert_eq!(report.files, vec![GOOD_SEGMENT]);
+        assert_eq!(product_name(&t.db, secret).await, None);
+        // Naming the link as `file` is refused before anything is read.
+        let before = snapshot(&t.db).await;
+        let mut req = request(ImportKind::Stocks, &dir);
+        req.file = Some(PathBuf::from("rests/rests.xml"));
+        let msg = missing_files(run(&t.db, &req).await);
+        assert!(msg.contains("вне каталога выгрузки"), "{msg}");
+        assert!(
+            msg.contains(&dir.join("rests/rests.xml").display().to_string()),
+            "{msg}"
+        );
+        assert_russian(&msg, &dir);
+        let msg = missing_files(import::plan(&req));
+        assert!(msg.contains("символических ссылок"), "{msg}");
+        assert_eq!(snapshot(&t.db).await, before);
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+    std::fs::remove_dir_all(outside).ok();
+}
+
+#[tokio::test]
+async fn a_file_with_dot_dot_out_of_the_data_folder_is_refused() {
+    let root = temp_dir("dotdot");
+    let own = base().sum.example_own_offer.clone().unwrap();
+    write(
+        &root,
+        "elsewhere/rests.xml",
+        offers_file(&[rest(&own.id, "w", "9")]),
+    );
+    let dir = root.join("data");
+    write(
+        &dir,
+        "rests/rests.xml",
+        offers_file(&[rest(&own.id, "w", "1")]),
+    );
+    for t in prepared().await {
+        let before = snapshot(&t.db).await;
+        for file in [
+            PathBuf::from("../elsewhere/rests.xml"),
+            PathBuf::from("rests/../../elsewhere/rests.xml"),
+            root.join("elsewhere/rests.xml"),
+        ] {
+            let mut req = request(ImportKind::Stocks, &dir);
+            req.file = Some(file.clone());
+            let msg = missing_files(run(&t.db, &req).await);
+            assert!(msg.contains("вне каталога выгрузки"), "{file:?}: {msg}");
+            assert!(msg.contains("rests.xml"), "{msg}");
+            assert_russian(&msg, &root);
+        }
+        assert_eq!(snapshot(&t.db).await, before);
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(root).ok();
+}
+
+#[tokio::test]
+async fn a_folder_without_1c_files_is_missing_files_naming_the_folder() {
+    let dir = temp_dir("no_files");
+    write(&dir, "readme.txt", "Здесь будет выгрузка");
+    write(
+        &dir,
+        "notes.xml",
+        format!("{HEAD}<notes>не выгрузка</notes>\n"),
+    );
+    std::fs::create_dir_all(dir.join("goods")).unwrap();
+    for t in prepared().await {
+        let before = snapshot(&t.db).await;
+        let msg = missing_files(run(&t.db, &catalog(&dir)).await);
+        assert_eq!(
+            msg,
+            format!(
+                "Файл каталога не найден: {}. Убедитесь, что данные из 1С выгружены в {}",
+                dir.join("goods").display(),
+                dir.display()
+            )
+        );
+        let msg = missing_files(run(&t.db, &request(ImportKind::Stocks, &dir)).await);
+        assert!(msg.starts_with("Файл остатков не найден: "), "{msg}");
+        assert!(
+            msg.contains(&dir.join("rests").display().to_string()),
+            "{msg}"
+        );
+        assert_eq!(snapshot(&t.db).await, before);
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn a_broken_file_fails_only_the_imports_that_read_it() {
+    let own = base().sum.example_own_offer.clone().unwrap();
+    let warehouse = own.stock[0].0.clone();
+    let dir = temp_dir("only_readers");
+    let goods = write(&dir, "goods/goods.xml", "");
+    let rests = write(
+        &dir,
+        "rests/rests.xml",
+        offers_file(&[rest(&own.id, &warehouse, "8")]),
+    );
+    for t in prepared().await {
+        // A stocks import does not read goods: the empty goods file does not concern it.
+        let report = run(&t.db, &request(ImportKind::Stocks, &dir))
+            .await
+            .unwrap();
+        assert_eq!(report.files, vec!["rests/rests.xml"]);
+        // The catalog import would read it: refused before anything is written.
+        let before = snapshot(&t.db).await;
+        let e = parse_error(run(&t.db, &catalog(&dir)).await);
+        check_error(&e, &dir, &goods, None, None, "файл пуст");
+        // The only rests file broken: its own error, not «Файл остатков не найден».
+        std::fs::write(&rests, "").unwrap();
+        let e = parse_error(run(&t.db, &request(ImportKind::Stocks, &dir)).await);
+        check_error(&e, &dir, &rests, None, None, "файл пуст");
+        assert_eq!(snapshot(&t.db).await, before);
+        std::fs::write(&rests, offers_file(&[rest(&own.id, &warehouse, "8")])).unwrap();
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
