@@ -25,6 +25,13 @@ cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo clippy -p frontend -p app --features app/csr --target wasm32-unknown-unknown -- -D warnings
 
+step "the browser bundle holds no server crate"
+if cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none \
+    | grep -E '^(tokio|axum|sea-orm|sqlx|redis|quick-xml|engine|argon2) '; then
+  echo "server-only crates in the wasm dependency tree" >&2
+  exit 1
+fi
+
 step "Rust tests (SQLite and PostgreSQL, Redis)"
 cargo test 2>&1 | tee -a "$LOG"
 
