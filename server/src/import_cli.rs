@@ -219,7 +219,11 @@ impl ProgressLine {
     }
 
     fn show(&mut self, s: &RunState) {
-        let Some(k) = s.kinds.iter().find(|k| k.phase == KindPhase::Running && k.total > 0) else {
+        let Some(k) = s
+            .kinds
+            .iter()
+            .find(|k| k.phase == KindPhase::Running && k.total > 0)
+        else {
             return;
         };
         if !self.tty
@@ -230,7 +234,9 @@ impl ProgressLine {
             return;
         }
         self.last = Some(Instant::now());
-        let pct = (k.processed.min(k.total) * 100).checked_div(k.total).unwrap_or(0);
+        let pct = (k.processed.min(k.total) * 100)
+            .checked_div(k.total)
+            .unwrap_or(0);
         let line = format!(
             "{}: {pct:>3}% ({}/{})",
             k.kind.title(),
