@@ -37,7 +37,12 @@ export default defineConfig({
         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     },
   },
-  projects: [{ name: 'chromium' }],
+  // One server and one database for the whole run: the login checks (which expect an empty
+  // monitor) run first, the import steps after them.
+  projects: [
+    { name: 'login', testMatch: /login\.spec\.js/ },
+    { name: 'import', testMatch: /import\.spec\.js/, dependencies: ['login'] },
+  ],
   webServer: {
     // Paths are relative to cwd (the repository root). A fresh SQLite file every run.
     command: `rm -rf ${WORK} && mkdir -p ${WORK}/1c && exec ${SERVER_BIN} serve`,
