@@ -41,6 +41,9 @@ pub enum Command {
     /// Show one imported record.
     #[command(subcommand)]
     Show(Show),
+    /// Benchmark helpers for scripts/bench.sh: parse only, the monitor's query path.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,6 +117,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Command::Show(Show::Offer { id, .. }) => {
                     crate::import_cli::show_offer(config, &id).await
                 }
+                Command::Bench(cmd) => crate::bench::bench(config, cmd).await,
                 Command::GenData(_) => unreachable!("handled above"),
             };
             match result {

@@ -1,6 +1,8 @@
 //! The `onec-admin` binary's library: configuration, start-up, the router and its middleware,
 //! live events and the CLI. `main.rs` only parses the command line; tests build the same
 //! application in-process.
+/// `bench`: parse-only and monitor timings for scripts/bench.sh.
+pub mod bench;
 /// Subcommands and their handlers.
 pub mod cli;
 /// Settings from the environment (and an optional `.env`), checked before anything starts.

@@ -1,11 +1,14 @@
 //! Multi-row upserts written per backend, id maps, and exact decimal conversion.
 //!
 //! Every write of the importers goes through [`Upsert::run`]: one
-//! `INSERT … VALUES (…), (…) ON CONFLICT (…) DO UPDATE SET … WHERE <something changed>`
-//! per chunk of rows, so an unchanged row is neither rewritten nor returned. The SQL is
-//! written here rather than with sea-query because the change filter (`IS DISTINCT FROM`,
-//! which SQLite ≥ 3.39 and PostgreSQL both accept), `excluded.` references and `RETURNING`
-//! are the whole point and are easiest to keep identical on both backends by hand.
+//! `INSERT … ON CONFLICT (…) DO UPDATE SET … WHERE <something changed>` per chunk of rows, so
+//! an unchanged row is neither rewritten nor returned. On SQLite the rows are a multi-row
+//! `VALUES (…), (…)` list bound value by value; on PostgreSQL they travel as one JSON parameter
+//! (`SELECT … FROM json_to_recordset($1::json)`), so a batch is one bind and the SQL text is the
+//! same for every batch of a table (parsed and planned once per connection). The SQL is written
+//! here rather than with sea-query because the change filter (`IS DISTINCT FROM`, which
+//! SQLite ≥ 3.39 and PostgreSQL both accept), `excluded.` references and `RETURNING` are the
+//! whole point and are easiest to keep identical on both backends by hand.
 use std::collections::HashMap;
 
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -42,8 +45,8 @@ pub(crate) struct Written {
 }
 
 impl Upsert {
-    fn sql(&self, backend: DbBackend, rows: usize) -> String {
-        let mut sql = String::with_capacity(64 + rows * self.cols.len() * 6);
+    /// `INSERT INTO t (cols[, updated_at])`.
+    fn head(&self, sql: &mut String) {
         sql.push_str("INSERT INTO ");
         sql.push_str(self.table);
         sql.push_str(" (");
@@ -51,7 +54,14 @@ impl Upsert {
         if self.stamped {
             sql.push_str(", updated_at");
         }
-        sql.push_str(") VALUES ");
+        sql.push(')');
+    }
+
+    /// The statement for `rows` rows bound value by value (SQLite).
+    fn sql(&self, backend: DbBackend, rows: usize) -> String {
+        let mut sql = String::with_capacity(64 + rows * self.cols.len() * 6);
+        self.head(&mut sql);
+        sql.push_str(" VALUES ");
         let mut n = 0;
         for r in 0..rows {
             if r > 0 {
@@ -76,6 +86,38 @@ impl Upsert {
             }
             sql.push(')');
         }
+        self.tail(&mut sql);
+        sql
+    }
+
+    /// The statement for any number of rows passed as one JSON array of objects (PostgreSQL):
+    /// one parameter instead of one per value, and one SQL text per table, so the server parses
+    /// and plans it once per connection rather than once per batch. `types`: the SQL type of
+    /// each column.
+    fn json_sql(&self, types: &[&str]) -> String {
+        let mut sql = String::with_capacity(256);
+        self.head(&mut sql);
+        sql.push_str(" SELECT ");
+        let cols: Vec<String> = self.cols.iter().map(|c| format!("x.{c}")).collect();
+        sql.push_str(&cols.join(", "));
+        if self.stamped {
+            sql.push_str(", CURRENT_TIMESTAMP");
+        }
+        sql.push_str(" FROM json_to_recordset($1::json) AS x(");
+        let defs: Vec<String> = self
+            .cols
+            .iter()
+            .zip(types)
+            .map(|(c, t)| format!("{c} {t}"))
+            .collect();
+        sql.push_str(&defs.join(", "));
+        sql.push(')');
+        self.tail(&mut sql);
+        sql
+    }
+
+    /// `ON CONFLICT … DO UPDATE … WHERE <changed>` and `RETURNING`.
+    fn tail(&self, sql: &mut String) {
         if !self.key.is_empty() {
             sql.push_str(" ON CONFLICT (");
             sql.push_str(&self.key.join(", "));
@@ -105,7 +147,6 @@ impl Upsert {
         if self.returning {
             sql.push_str(" RETURNING id, onec_id");
         }
-        sql
     }
 
     /// Writes `rows` (each `cols.len()` values) in as few statements as the bind limits allow.
@@ -119,6 +160,11 @@ impl Upsert {
             return Ok(out);
         }
         let backend = txn.get_database_backend();
+        if backend == DbBackend::Postgres
+            && let Some(types) = json_types(&rows[0])
+        {
+            return self.run_json(txn, rows, &types).await;
+        }
         let per_chunk = (MAX_BINDS / self.cols.len().max(1)).clamp(1, MAX_ROWS);
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
@@ -145,6 +191,118 @@ impl Upsert {
         }
         Ok(out)
     }
+}
+
+impl Upsert {
+    /// [`Upsert::run`] on PostgreSQL: chunks of [`JSON_ROWS`] rows, each one JSON parameter.
+    async fn run_json(
+        &self,
+        txn: &DatabaseTransaction,
+        rows: Vec<Vec<Value>>,
+        types: &[&'static str],
+    ) -> Result<Written, DbErr> {
+        let mut out = Written::default();
+        let sql = self.json_sql(types);
+        for chunk in rows.chunks(JSON_ROWS) {
+            let json = rows_json(self.cols, chunk)?;
+            let stmt = Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                sql.as_str(),
+                [Value::from(json)],
+            );
+            if self.returning {
+                for row in txn.query_all_raw(stmt).await? {
+                    let id: i64 = row.try_get_by_index(0)?;
+                    let onec_id: String = row.try_get_by_index(1)?;
+                    out.ids.push((id, onec_id));
+                }
+            } else {
+                out.affected += txn.execute_raw(stmt).await?.rows_affected();
+            }
+        }
+        if self.returning {
+            out.affected = out.ids.len() as u64;
+        }
+        Ok(out)
+    }
+}
+
+/// Rows per statement when rows travel as JSON (PostgreSQL).
+const JSON_ROWS: usize = 5_000;
+
+/// The SQL type of each value of a row, when every one is a kind [`rows_json`] writes
+/// (integer, boolean, text); `None` otherwise.
+fn json_types(row: &[Value]) -> Option<Vec<&'static str>> {
+    row.iter()
+        .map(|v| match v {
+            Value::BigInt(_) => Some("bigint"),
+            Value::Bool(_) => Some("boolean"),
+            Value::String(_) => Some("text"),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `[{"col": value, …}, …]`: the rows as a JSON array of objects keyed by column name.
+fn rows_json(cols: &[&str], rows: &[Vec<Value>]) -> Result<String, DbErr> {
+    let mut out = String::with_capacity(rows.len() * cols.len() * 24);
+    out.push('[');
+    for (r, row) in rows.iter().enumerate() {
+        if r > 0 {
+            out.push(',');
+        }
+        out.push('{');
+        for (c, (col, v)) in cols.iter().zip(row).enumerate() {
+            if c > 0 {
+                out.push(',');
+            }
+            out.push('"');
+            out.push_str(col);
+            out.push_str("\":");
+            match v {
+                Value::BigInt(Some(i)) => out.push_str(&i.to_string()),
+                Value::Bool(Some(b)) => out.push_str(if *b { "true" } else { "false" }),
+                Value::String(Some(s)) => json_str(&mut out, s),
+                Value::BigInt(None) | Value::Bool(None) | Value::String(None) => {
+                    out.push_str("null")
+                }
+                other => {
+                    return Err(DbErr::Custom(format!(
+                        "{col}: значение {other:?} не передаётся в JSON"
+                    )));
+                }
+            }
+        }
+        out.push('}');
+    }
+    out.push(']');
+    Ok(out)
+}
+
+/// Appends `s` as a JSON string literal.
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, ch) in s.char_indices() {
+        let esc = match ch {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            c if (c as u32) < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            out.push_str(&format!("\\u{:04x}", ch as u32));
+        } else {
+            out.push_str(esc);
+        }
+        start = i + ch.len_utf8();
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 /// Placeholder list `?, ?, …` / `$k, $k+1, …` for `n` values starting after `offset` binds.
@@ -262,5 +420,39 @@ mod tests {
             u.sql(DbBackend::Sqlite, 1)
                 .starts_with("INSERT INTO t (onec_id, name, updated_at) VALUES (?, ?, ")
         );
+    }
+
+    #[test]
+    fn json_upsert_sql_and_rows() {
+        let u = Upsert {
+            table: "t",
+            cols: &["onec_id", "n", "gone"],
+            key: &["onec_id"],
+            update: &["n", "gone"],
+            stamped: true,
+            returning: false,
+        };
+        let row = vec![
+            str_val("a\"b\\c\nd\u{1}й"),
+            Value::BigInt(Some(-5)),
+            Value::Bool(None),
+        ];
+        let types = json_types(&row).unwrap();
+        assert_eq!(
+            u.json_sql(&types),
+            "INSERT INTO t (onec_id, n, gone, updated_at) SELECT x.onec_id, x.n, x.gone, \
+             CURRENT_TIMESTAMP FROM json_to_recordset($1::json) AS x(onec_id text, n bigint, \
+             gone boolean) ON CONFLICT (onec_id) DO UPDATE SET n = excluded.n, gone = \
+             excluded.gone, updated_at = CURRENT_TIMESTAMP WHERE t.n IS DISTINCT FROM excluded.n \
+             OR t.gone IS DISTINCT FROM excluded.gone"
+        );
+        let json = rows_json(u.cols, &[row]).unwrap();
+        assert_eq!(
+            json,
+            r#"[{"onec_id":"a\"b\\c\nd\u0001й","n":-5,"gone":null}]"#
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(parsed[0]["onec_id"], "a\"b\\c\nd\u{1}й");
+        assert!(json_types(&[Value::Int(Some(1))]).is_none());
     }
 }

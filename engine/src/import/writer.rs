@@ -108,6 +108,27 @@ impl Parts {
         }
     }
 
+    /// The [`COUNTED_TABLES`] this import can add rows to (a superset): only they are counted
+    /// for `created`, so that, say, a customers import does not scan the prices table twice.
+    fn counted_tables(self) -> Vec<&'static str> {
+        let offers = self.products || self.offers || self.prices || self.stock;
+        COUNTED_TABLES
+            .into_iter()
+            .filter(|&t| match t {
+                "categories" | "units" | "properties" => self.classifier,
+                "price_types" => self.price_types,
+                "warehouses" => self.warehouses || self.stock,
+                "products" => self.products,
+                "offers" => offers,
+                "prices" => self.prices,
+                "stocks" => self.stock,
+                "customers" => self.customers,
+                // A table added to COUNTED_TABLES without a rule here is always counted.
+                _ => true,
+            })
+            .collect()
+    }
+
     fn needs_catalog_maps(self) -> bool {
         self.classifier
             || self.price_types
@@ -171,7 +192,7 @@ pub(super) struct Importer<'a> {
     progress: &'a dyn Progress,
     /// The report being built.
     pub report: ImportReport,
-    /// Rows inserted or changed in [`COUNTED_TABLES`].
+    /// Rows inserted or changed in [`COUNTED_TABLES`] (those of [`Parts::counted_tables`]).
     pub affected: u64,
     rows_before: u64,
     bytes_done: u64,
@@ -217,7 +238,7 @@ impl<'a> Importer<'a> {
     ) -> Result<Importer<'a>, ImportError> {
         use sea_orm::ConnectionTrait;
         let mut rows_before = 0;
-        for table in COUNTED_TABLES {
+        for table in parts.counted_tables() {
             rows_before += count(txn, table, None).await?;
         }
         let catalog = parts.needs_catalog_maps();
@@ -335,7 +356,7 @@ impl<'a> Importer<'a> {
         self.flush().await?;
         self.create_missing_own_offers().await?;
         let mut rows_after = 0;
-        for table in COUNTED_TABLES {
+        for table in self.parts.counted_tables() {
             rows_after += count(self.txn, table, None).await?;
         }
         let created = rows_after.saturating_sub(self.rows_before);
@@ -345,6 +366,79 @@ impl<'a> Importer<'a> {
             .insert("updated".to_owned(), self.affected.saturating_sub(created));
         Ok(self.report)
     }
+}
+
+/// Items per chunk the reader thread sends.
+const CHUNK: usize = 256;
+/// Chunks the reader thread may run ahead of the writer (bounds memory: a few MB).
+const CHUNKS_AHEAD: usize = 8;
+
+/// A run of items from the reader thread, and the reader's position after the last of them.
+struct Chunk {
+    items: Vec<Item>,
+    bytes_read: u64,
+}
+
+/// Parses `path` on a thread of its own, so that parsing (CPU) overlaps with the database
+/// round trips of the writer: items come in chunks through a bounded channel, a parse error
+/// comes last. Dropping the receiver stops the thread at its next send.
+fn read_ahead(
+    path: &Path,
+) -> Result<tokio::sync::mpsc::Receiver<Result<Chunk, commerceml::Error>>, ImportError> {
+    let (tx, rx) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
+    let path = path.to_path_buf();
+    let work = move || {
+        let mut reader = match commerceml::open_file(&path) {
+            Ok(r) => r,
+            Err(e) => {
+                tx.blocking_send(Err(e)).ok();
+                return;
+            }
+        };
+        let mut items = Vec::with_capacity(CHUNK);
+        // Not a `for` loop: the reader's position is read between items.
+        #[allow(clippy::while_let_on_iterator)]
+        while let Some(item) = reader.next() {
+            match item {
+                Ok(item) => items.push(item),
+                Err(e) => {
+                    if !items.is_empty() {
+                        let items = std::mem::take(&mut items);
+                        let chunk = Chunk {
+                            items,
+                            bytes_read: reader.bytes_read(),
+                        };
+                        if tx.blocking_send(Ok(chunk)).is_err() {
+                            return;
+                        }
+                    }
+                    tx.blocking_send(Err(e)).ok();
+                    return;
+                }
+            }
+            if items.len() >= CHUNK {
+                let chunk = Chunk {
+                    items: std::mem::replace(&mut items, Vec::with_capacity(CHUNK)),
+                    bytes_read: reader.bytes_read(),
+                };
+                if tx.blocking_send(Ok(chunk)).is_err() {
+                    return;
+                }
+            }
+        }
+        if !items.is_empty() {
+            let chunk = Chunk {
+                items,
+                bytes_read: reader.bytes_read(),
+            };
+            tx.blocking_send(Ok(chunk)).ok();
+        }
+    };
+    std::thread::Builder::new()
+        .name("commerceml-reader".to_owned())
+        .spawn(work)
+        .map_err(|e| ImportError::Thread(e.to_string()))?;
+    Ok(rx)
 }
 
 /// Reads `files` in order and writes what `parts` asks for. The caller owns the transaction.
@@ -361,27 +455,28 @@ pub(crate) async fn import(
     for file in files {
         im.report.files.push(relative(root, &file.path));
         let reference = matches!(file.kind, Kind::Prices | Kind::Rests);
-        let mut reader = commerceml::open_file(&file.path)?;
+        let mut chunks = read_ahead(&file.path)?;
         let mut since_check = 0u32;
-        // Not a `for` loop: the reader's position is read between items.
-        #[allow(clippy::while_let_on_iterator)]
-        while let Some(item) = reader.next() {
-            match item? {
-                Item::Warning(w) => im.report.skip(w.reason.key(), 1),
-                Item::Record(r) => {
-                    im.report.records += 1;
-                    im.record(r, reference);
+        while let Some(chunk) = chunks.recv().await {
+            let chunk = chunk?;
+            im.bytes_now = im.bytes_done + chunk.bytes_read.min(file.size);
+            for item in chunk.items {
+                match item {
+                    Item::Warning(w) => im.report.skip(w.reason.key(), 1),
+                    Item::Record(r) => {
+                        im.report.records += 1;
+                        im.record(r, reference);
+                    }
                 }
-            }
-            im.bytes_now = im.bytes_done + reader.bytes_read().min(file.size);
-            if im.full() {
-                im.flush().await?;
-            } else {
-                since_check += 1;
-                if since_check >= 256 {
-                    since_check = 0;
-                    if im.last_report.elapsed() >= REPORT_EVERY {
-                        im.tick()?;
+                if im.full() {
+                    im.flush().await?;
+                } else {
+                    since_check += 1;
+                    if since_check >= 256 {
+                        since_check = 0;
+                        if im.last_report.elapsed() >= REPORT_EVERY {
+                            im.tick()?;
+                        }
                     }
                 }
             }
