@@ -29,20 +29,12 @@ const CLASSIFIER_AND_GOODS: &[Kind] = &[
     Kind::Import2x,
     Kind::Goods,
 ];
-const CATALOG_ALL: &[Kind] = &[
-    Kind::Units,
-    Kind::Storages,
-    Kind::PriceLists,
-    Kind::Groups,
-    Kind::PropertiesGoods,
-    Kind::PropertiesOffers,
-    Kind::Import2x,
-    Kind::Goods,
-    Kind::Offers,
-    Kind::Offers2x,
-    Kind::Prices,
-    Kind::Rests,
-];
+/// Every kind but customers, in import order (checked at compile time: `Kind::ALL` ends with
+/// `Contragents`).
+const CATALOG_ALL: &[Kind] = match Kind::ALL.split_last() {
+    Some((Kind::Contragents, rest)) => rest,
+    _ => panic!("Kind::ALL must end with Contragents"),
+};
 const GOODS: &[Kind] = &[Kind::Goods, Kind::Import2x];
 const OFFERS: &[Kind] = &[Kind::Offers, Kind::Offers2x];
 const PRICES: &[Kind] = &[Kind::PriceLists, Kind::Prices, Kind::Offers2x];
