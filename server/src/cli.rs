@@ -65,14 +65,10 @@ pub struct CreateAdmin {
     pub login: Option<String>,
     /// Password (default: ONEC_ADMIN_PASSWORD). Prefer --password-stdin: arguments are visible
     /// to other users of the machine.
-    #[arg(
-        long,
-        env = "ONEC_ADMIN_PASSWORD",
-        hide_env_values = true,
-        conflicts_with = "password_stdin"
-    )]
+    #[arg(long, env = "ONEC_ADMIN_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
-    /// Read the password from the first line of standard input.
+    /// Read the password from the first line of standard input (wins over --password and
+    /// ONEC_ADMIN_PASSWORD).
     #[arg(long)]
     pub password_stdin: bool,
 }

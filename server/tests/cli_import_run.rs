@@ -246,3 +246,49 @@ async fn stocks_on_an_empty_catalog_are_refused_with_exit_2() {
     db.close().await.ok();
     setup.cleanup().await;
 }
+
+/// `create-admin --password-stdin` works even when ONEC_ADMIN_PASSWORD is set (as `run.sh`
+/// exports it), and the password read from stdin is the one that logs in.
+#[tokio::test]
+async fn create_admin_reads_the_password_from_stdin_over_the_environment() {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("onec-create-admin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/app.db?mode=rwc", dir.display());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_onec-admin"))
+        .args(["create-admin", "--login", "admin", "--password-stdin"])
+        .env("DATABASE_URL", &url)
+        .env("ONEC_ADMIN_LOGIN", "admin")
+        .env("ONEC_ADMIN_PASSWORD", "from-the-environment")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from-stdin-123\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "Администратор «admin» создан."
+    );
+    let db = engine::db::connect(&url).await.unwrap();
+    assert!(
+        engine::auth::authenticate(&db, "admin", "from-stdin-123")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        engine::auth::authenticate(&db, "admin", "from-the-environment")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    db.close().await.ok();
+    std::fs::remove_dir_all(&dir).ok();
+}
