@@ -176,15 +176,7 @@ impl Upsert {
                 count += 1;
             }
             let stmt = Statement::from_sql_and_values(backend, self.sql(backend, count), values);
-            if self.returning {
-                for row in txn.query_all_raw(stmt).await? {
-                    let id: i64 = row.try_get_by_index(0)?;
-                    let onec_id: String = row.try_get_by_index(1)?;
-                    out.ids.push((id, onec_id));
-                }
-            } else {
-                out.affected += txn.execute_raw(stmt).await?.rows_affected();
-            }
+            self.execute(txn, stmt, &mut out).await?;
         }
         if self.returning {
             out.affected = out.ids.len() as u64;
@@ -194,6 +186,26 @@ impl Upsert {
 }
 
 impl Upsert {
+    /// Runs one statement: collects `(id, onec_id)` when the upsert returns ids, else counts
+    /// the rows it touched.
+    async fn execute(
+        &self,
+        txn: &DatabaseTransaction,
+        stmt: Statement,
+        out: &mut Written,
+    ) -> Result<(), DbErr> {
+        if self.returning {
+            for row in txn.query_all_raw(stmt).await? {
+                let id: i64 = row.try_get_by_index(0)?;
+                let onec_id: String = row.try_get_by_index(1)?;
+                out.ids.push((id, onec_id));
+            }
+        } else {
+            out.affected += txn.execute_raw(stmt).await?.rows_affected();
+        }
+        Ok(())
+    }
+
     /// [`Upsert::run`] on PostgreSQL: chunks of [`JSON_ROWS`] rows, each one JSON parameter.
     async fn run_json(
         &self,
@@ -210,15 +222,7 @@ impl Upsert {
                 sql.as_str(),
                 [Value::from(json)],
             );
-            if self.returning {
-                for row in txn.query_all_raw(stmt).await? {
-                    let id: i64 = row.try_get_by_index(0)?;
-                    let onec_id: String = row.try_get_by_index(1)?;
-                    out.ids.push((id, onec_id));
-                }
-            } else {
-                out.affected += txn.execute_raw(stmt).await?.rows_affected();
-            }
+            self.execute(txn, stmt, &mut out).await?;
         }
         if self.returning {
             out.affected = out.ids.len() as u64;

@@ -211,56 +211,69 @@ impl Importer<'_> {
         Ok(())
     }
 
-    pub(super) async fn flush_warehouses(&mut self) -> Result<(), ImportError> {
-        let list = self.warehouses_p.take();
+    /// Writes a list of flat classifier records (warehouses, price types): counts them under
+    /// `key`, counts deletion marks, upserts, and returns `onec_id → id` of what was written.
+    async fn write_flat<T>(
+        &mut self,
+        upsert: &Upsert,
+        key: &str,
+        list: Vec<T>,
+        deleted: fn(&T) -> bool,
+        row: fn(T) -> Vec<Value>,
+    ) -> Result<Vec<(String, i64)>, ImportError> {
         if list.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        self.report.add("warehouses", list.len() as u64);
+        self.report.add(key, list.len() as u64);
         self.report.add(
             "deactivated",
-            list.iter().filter(|w| w.deleted).count() as u64,
+            list.iter().filter(|t| deleted(t)).count() as u64,
         );
-        let rows = list
-            .into_iter()
-            .map(|w| {
-                vec![
-                    str_val(&w.id),
-                    str_val(&w.name),
-                    Value::Bool(Some(w.deleted)),
-                ]
-            })
-            .collect();
-        let written = self.write(&WAREHOUSES, rows).await?;
-        self.warehouses
-            .extend(written.ids.into_iter().map(|(id, k)| (k, id)));
+        let rows = list.into_iter().map(row).collect();
+        let written = self.write(upsert, rows).await?;
+        Ok(written.ids.into_iter().map(|(id, k)| (k, id)).collect())
+    }
+
+    pub(super) async fn flush_warehouses(&mut self) -> Result<(), ImportError> {
+        let list = self.warehouses_p.take();
+        let ids = self
+            .write_flat(
+                &WAREHOUSES,
+                "warehouses",
+                list,
+                |w| w.deleted,
+                |w| {
+                    vec![
+                        str_val(&w.id),
+                        str_val(&w.name),
+                        Value::Bool(Some(w.deleted)),
+                    ]
+                },
+            )
+            .await?;
+        self.warehouses.extend(ids);
         Ok(())
     }
 
     pub(super) async fn flush_price_types(&mut self) -> Result<(), ImportError> {
         let list = self.price_types_p.take();
-        if list.is_empty() {
-            return Ok(());
-        }
-        self.report.add("price_types", list.len() as u64);
-        self.report.add(
-            "deactivated",
-            list.iter().filter(|t| t.deleted).count() as u64,
-        );
-        let rows = list
-            .into_iter()
-            .map(|t| {
-                vec![
-                    str_val(&t.id),
-                    str_val(&t.name),
-                    opt_str(t.currency.as_deref()),
-                    Value::Bool(Some(t.deleted)),
-                ]
-            })
-            .collect();
-        let written = self.write(&PRICE_TYPES, rows).await?;
-        self.price_types
-            .extend(written.ids.into_iter().map(|(id, k)| (k, id)));
+        let ids = self
+            .write_flat(
+                &PRICE_TYPES,
+                "price_types",
+                list,
+                |t| t.deleted,
+                |t| {
+                    vec![
+                        str_val(&t.id),
+                        str_val(&t.name),
+                        opt_str(t.currency.as_deref()),
+                        Value::Bool(Some(t.deleted)),
+                    ]
+                },
+            )
+            .await?;
+        self.price_types.extend(ids);
         Ok(())
     }
 
