@@ -63,6 +63,32 @@ pub async fn stats<C: ConnectionTrait>(db: &C) -> Result<Stats, DbErr> {
     })
 }
 
+/// Every child → parent reference the importer keeps by itself (these tables carry no foreign
+/// keys, for speed: see migration `m20261130_000005`): `(child table, column, parent table)`.
+pub const CHILD_REFERENCES: [(&str, &str, &str); 7] = [
+    ("prices", "offer_id", "offers"),
+    ("prices", "price_type_id", "price_types"),
+    ("stocks", "offer_id", "offers"),
+    ("stocks", "warehouse_id", "warehouses"),
+    ("product_property_values", "product_id", "products"),
+    ("product_property_values", "property_id", "properties"),
+    ("offer_characteristics", "offer_id", "offers"),
+];
+
+/// Rows of the [`CHILD_REFERENCES`] whose parent row does not exist, per `"child.column"`
+/// (only references with at least one such row are listed): empty when the data is whole.
+pub async fn orphan_rows<C: ConnectionTrait>(db: &C) -> Result<BTreeMap<String, u64>, DbErr> {
+    let mut out = BTreeMap::new();
+    for (child, col, parent) in CHILD_REFERENCES {
+        let filter = format!("NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.id = {child}.{col})");
+        let n = count(db, child, Some(&filter)).await?;
+        if n > 0 {
+            out.insert(format!("{child}.{col}"), n);
+        }
+    }
+    Ok(out)
+}
+
 /// Products not marked deleted (the catalog is "empty" when this is 0).
 pub async fn product_count<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
     count(db, "products", Some("is_deleted = FALSE")).await

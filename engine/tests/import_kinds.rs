@@ -542,3 +542,153 @@ async fn plan_names_the_expected_place_and_refuses_files_outside() {
         std::fs::remove_dir_all(p).ok();
     }
 }
+
+/// `(offer Ид, price_e4, currency)` of one price type, by offer.
+async fn prices_of_type(
+    db: &DatabaseConnection,
+    type_onec_id: &str,
+) -> Vec<(String, i64, Option<String>)> {
+    let sql = format!(
+        "SELECT o.onec_id, p.price_e4, p.currency FROM prices p JOIN offers o ON o.id = p.offer_id \
+         JOIN price_types t ON t.id = p.price_type_id WHERE t.onec_id = '{type_onec_id}' \
+         ORDER BY o.onec_id"
+    );
+    db.query_all_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        sql,
+    ))
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|r| {
+        (
+            r.try_get_by_index(0).unwrap(),
+            r.try_get_by_index(1).unwrap(),
+            r.try_get_by_index(2).unwrap(),
+        )
+    })
+    .collect()
+}
+
+async fn strings(db: &DatabaseConnection, sql: &str) -> Vec<String> {
+    db.query_all_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        sql,
+    ))
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|r| r.try_get_by_index(0).unwrap())
+    .collect()
+}
+
+/// A prices file that names every offer several times, spread over more than one batch, with
+/// the currency coming and going: the last record of each offer wins — into an emptied table
+/// (plain inserts for offers met first, upserts for the repeats) and into a full one (only
+/// changed rows written) — and an unchanged re-import writes nothing.
+#[tokio::test]
+async fn offers_repeated_across_batches_keep_their_last_price() {
+    let catalog_dir = temp_dir("repeat_catalog");
+    generate(&catalog_dir, 150, 0, 11);
+    let dir = temp_dir("repeat");
+    std::fs::create_dir_all(dir.join("prices")).unwrap();
+    let file = dir.join("prices/prices.xml");
+    for t in TestDb::each().await {
+        let db = &t.db;
+        run(db, &request(ImportKind::Catalog, &catalog_dir))
+            .await
+            .unwrap();
+        let offers = strings(db, "SELECT onec_id FROM offers ORDER BY id").await;
+        let price_type =
+            strings(db, "SELECT onec_id FROM price_types ORDER BY id").await[0].clone();
+        // More records than one batch (1 000) holds, so repeats land in later batches.
+        let passes = 1_200 / offers.len() + 2;
+        // `first..passes` of the passes; the last one with `last_currency`.
+        let write = |first: usize, last_currency: Option<&str>| {
+            let mut records = Vec::new();
+            for pass in first..passes {
+                let currency = if pass + 1 == passes {
+                    last_currency
+                } else if pass % 2 == 0 {
+                    None
+                } else {
+                    Some("USD")
+                };
+                for (i, o) in offers.iter().enumerate() {
+                    let valuta = currency
+                        .map(|c| format!("<Валюта>{c}</Валюта>"))
+                        .unwrap_or_default();
+                    records.push(format!(
+                        "<Ид>{o}</Ид><Цены><Цена><ИдТипаЦены>{price_type}</ИдТипаЦены>\
+                         <ЦенаЗаЕдиницу>{pass}.{i:04}</ЦенаЗаЕдиницу>{valuta}</Цена></Цены>"
+                    ));
+                }
+            }
+            std::fs::write(&file, offers_package(&records)).unwrap();
+        };
+        let want = |currency: Option<&str>| -> Vec<(String, i64, Option<String>)> {
+            let mut v: Vec<_> = offers
+                .iter()
+                .enumerate()
+                .map(|(i, o)| {
+                    let e4 = (passes as i64 - 1) * 10_000 + i as i64;
+                    (o.clone(), e4, currency.map(str::to_owned))
+                })
+                .collect();
+            v.sort();
+            v
+        };
+
+        // Into a full table: the catalog's prices are replaced.
+        write(0, Some("EUR"));
+        let report = run(db, &request(ImportKind::Prices, &dir)).await.unwrap();
+        // Within a batch a repeat replaces the pending row; across batches it is written again.
+        assert!(
+            report.count("prices") as usize > offers.len(),
+            "repeats in later batches"
+        );
+        assert_eq!(
+            prices_of_type(db, &price_type).await,
+            want(Some("EUR")),
+            "{}",
+            t.url
+        );
+        assert_eq!(stats::orphan_rows(db).await.unwrap(), Default::default());
+
+        // Into an emptied table.
+        db.execute_unprepared("DELETE FROM prices").await.unwrap();
+        write(0, None);
+        let report = run(db, &request(ImportKind::Prices, &dir)).await.unwrap();
+        assert_eq!(report.count("created") as usize, offers.len(), "{}", t.url);
+        assert_eq!(
+            prices_of_type(db, &price_type).await,
+            want(None),
+            "{}",
+            t.url
+        );
+
+        // The last pass alone is what is stored: nothing written. Then only the currency
+        // changes: every row, once.
+        write(passes - 1, None);
+        let again = run(db, &request(ImportKind::Prices, &dir)).await.unwrap();
+        assert_eq!(
+            (again.count("created"), again.count("updated")),
+            (0, 0),
+            "{}",
+            t.url
+        );
+        write(passes - 1, Some("USD"));
+        let changed = run(db, &request(ImportKind::Prices, &dir)).await.unwrap();
+        assert_eq!(
+            (changed.count("created"), changed.count("updated") as usize),
+            (0, offers.len()),
+            "{}",
+            t.url
+        );
+        assert_eq!(prices_of_type(db, &price_type).await, want(Some("USD")));
+        t.drop_db().await;
+    }
+    for p in [catalog_dir, dir] {
+        std::fs::remove_dir_all(p).ok();
+    }
+}

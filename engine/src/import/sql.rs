@@ -3,15 +3,18 @@
 //! Every write of the importers goes through [`Upsert::run`]: one
 //! `INSERT … ON CONFLICT (…) DO UPDATE SET … WHERE <something changed>` per chunk of rows, so
 //! an unchanged row is neither rewritten nor returned. On SQLite the rows are a multi-row
-//! `VALUES (…), (…)` list bound value by value; on PostgreSQL they travel as one JSON parameter
-//! (`SELECT … FROM json_to_recordset($1::json)`), so a batch is one bind and the SQL text is the
-//! same for every batch of a table (parsed and planned once per connection). The SQL is written
+//! `VALUES (…), (…)` list bound value by value; on PostgreSQL each column travels as one array
+//! parameter in PostgreSQL's binary format (`SELECT … FROM unnest($1::bigint[], $2::text[], …)`),
+//! so a batch costs one bind per column, nothing is formatted or parsed as text on either side,
+//! and the SQL text is the same for every batch of a table (parsed and planned once per
+//! connection). The SQL is written
 //! here rather than with sea-query because the change filter (`IS DISTINCT FROM`, which
 //! SQLite ≥ 3.39 and PostgreSQL both accept), `excluded.` references and `RETURNING` are the
 //! whole point and are easiest to keep identical on both backends by hand.
 use std::collections::HashMap;
 
 use rust_decimal::{Decimal, RoundingStrategy};
+use sea_orm::sea_query::ArrayType;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement, Value};
 
 /// SQLite allows 32 766 bound variables per statement; PostgreSQL 65 535. Stay below both.
@@ -44,6 +47,21 @@ pub(crate) struct Written {
     pub ids: Vec<(i64, String)>,
 }
 
+/// How [`Upsert::run`] writes a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// None of the rows is stored (the caller knows every key it wrote and every key the table
+    /// held): a plain `INSERT`, without the conflict check PostgreSQL otherwise makes per row.
+    New,
+    /// Insert or update; nothing stored equals these rows, except rows this import wrote itself
+    /// (the table was empty when it began).
+    Upsert,
+    /// Insert or update, where many rows may equal the stored ones: on PostgreSQL those are
+    /// filtered out first, since `ON CONFLICT` would lock (and so write) each of them even when
+    /// its `WHERE` then changes nothing.
+    Changed,
+}
+
 impl Upsert {
     /// `INSERT INTO t (cols[, updated_at])`.
     fn head(&self, sql: &mut String) {
@@ -58,7 +76,7 @@ impl Upsert {
     }
 
     /// The statement for `rows` rows bound value by value (SQLite).
-    fn sql(&self, backend: DbBackend, rows: usize) -> String {
+    fn sql(&self, backend: DbBackend, rows: usize, mode: Mode) -> String {
         let mut sql = String::with_capacity(64 + rows * self.cols.len() * 6);
         self.head(&mut sql);
         sql.push_str(" VALUES ");
@@ -86,39 +104,82 @@ impl Upsert {
             }
             sql.push(')');
         }
-        self.tail(&mut sql);
+        self.tail(&mut sql, mode);
         sql
     }
 
-    /// The statement for any number of rows passed as one JSON array of objects (PostgreSQL):
-    /// one parameter instead of one per value, and one SQL text per table, so the server parses
-    /// and plans it once per connection rather than once per batch. `types`: the SQL type of
-    /// each column.
-    fn json_sql(&self, types: &[&str]) -> String {
+    /// The statement for any number of rows passed column by column as arrays (PostgreSQL):
+    /// one parameter per column (plus one `boolean[]` null mask per column in `masked`) instead
+    /// of one per value, and one SQL text per table and mask, so the server parses and plans it
+    /// once per connection rather than once per batch. `types`: the SQL type of each column.
+    fn array_sql(&self, types: &[&str], masked: &[bool], mode: Mode) -> String {
         let mut sql = String::with_capacity(256);
         self.head(&mut sql);
         sql.push_str(" SELECT ");
-        let cols: Vec<String> = self.cols.iter().map(|c| format!("x.{c}")).collect();
-        sql.push_str(&cols.join(", "));
+        let exprs: Vec<String> = self
+            .cols
+            .iter()
+            .zip(masked)
+            .map(|(c, &m)| {
+                if m {
+                    format!("CASE WHEN x.{c}__null THEN NULL ELSE x.{c} END")
+                } else {
+                    format!("x.{c}")
+                }
+            })
+            .collect();
+        sql.push_str(&exprs.join(", "));
         if self.stamped {
             sql.push_str(", CURRENT_TIMESTAMP");
         }
-        sql.push_str(" FROM json_to_recordset($1::json) AS x(");
-        let defs: Vec<String> = self
-            .cols
-            .iter()
-            .zip(types)
-            .map(|(c, t)| format!("{c} {t}"))
-            .collect();
-        sql.push_str(&defs.join(", "));
+        let mut params = Vec::new();
+        let mut names = Vec::new();
+        for (c, t) in self.cols.iter().zip(types) {
+            params.push(format!("${}::{t}[]", params.len() + 1));
+            names.push((*c).to_owned());
+        }
+        for (c, _) in self.cols.iter().zip(masked).filter(|(_, m)| **m) {
+            params.push(format!("${}::boolean[]", params.len() + 1));
+            names.push(format!("{c}__null"));
+        }
+        sql.push_str(" FROM unnest(");
+        sql.push_str(&params.join(", "));
+        sql.push_str(") AS x(");
+        sql.push_str(&names.join(", "));
         sql.push(')');
-        self.tail(&mut sql);
+        if mode == Mode::Changed && !self.key.is_empty() && !self.update.is_empty() {
+            // Rows equal to the stored ones never reach ON CONFLICT. A scalar subquery, not
+            // NOT EXISTS: it stays one unique-index probe per row, where an anti-join may be
+            // planned as a scan of the whole table per batch.
+            let expr = |col: &str| {
+                let i = self.cols.iter().position(|c| *c == col).unwrap_or(0);
+                exprs[i].clone()
+            };
+            let same: Vec<String> = self
+                .update
+                .iter()
+                .map(|c| format!("s.{c} IS NOT DISTINCT FROM {}", expr(c)))
+                .collect();
+            let key: Vec<String> = self
+                .key
+                .iter()
+                .map(|c| format!("s.{c} = {}", expr(c)))
+                .collect();
+            sql.push_str(&format!(
+                " WHERE NOT COALESCE((SELECT {same} FROM {t} s WHERE {key}), FALSE)",
+                same = same.join(" AND "),
+                t = self.table,
+                key = key.join(" AND "),
+            ));
+        }
+        self.tail(&mut sql, mode);
         sql
     }
 
-    /// `ON CONFLICT … DO UPDATE … WHERE <changed>` and `RETURNING`.
-    fn tail(&self, sql: &mut String) {
-        if !self.key.is_empty() {
+    /// `ON CONFLICT … DO UPDATE … WHERE <changed>` (unless the rows are [`Mode::New`]) and
+    /// `RETURNING`.
+    fn tail(&self, sql: &mut String, mode: Mode) {
+        if !self.key.is_empty() && mode != Mode::New {
             sql.push_str(" ON CONFLICT (");
             sql.push_str(&self.key.join(", "));
             sql.push(')');
@@ -154,6 +215,7 @@ impl Upsert {
         &self,
         txn: &DatabaseTransaction,
         rows: Vec<Vec<Value>>,
+        mode: Mode,
     ) -> Result<Written, DbErr> {
         let mut out = Written::default();
         if rows.is_empty() {
@@ -161,9 +223,9 @@ impl Upsert {
         }
         let backend = txn.get_database_backend();
         if backend == DbBackend::Postgres
-            && let Some(types) = json_types(&rows[0])
+            && let Some(types) = array_types(&rows[0])
         {
-            return self.run_json(txn, rows, &types).await;
+            return self.run_arrays(txn, rows, &types, mode).await;
         }
         let per_chunk = (MAX_BINDS / self.cols.len().max(1)).clamp(1, MAX_ROWS);
         let mut rows = rows.into_iter().peekable();
@@ -175,7 +237,8 @@ impl Upsert {
                 values.extend(row);
                 count += 1;
             }
-            let stmt = Statement::from_sql_and_values(backend, self.sql(backend, count), values);
+            let stmt =
+                Statement::from_sql_and_values(backend, self.sql(backend, count, mode), values);
             self.execute(txn, stmt, &mut out).await?;
         }
         if self.returning {
@@ -206,21 +269,24 @@ impl Upsert {
         Ok(())
     }
 
-    /// [`Upsert::run`] on PostgreSQL: chunks of [`JSON_ROWS`] rows, each one JSON parameter.
-    async fn run_json(
+    /// [`Upsert::run`] on PostgreSQL: chunks of [`ARRAY_ROWS`] rows, each column one array.
+    async fn run_arrays(
         &self,
         txn: &DatabaseTransaction,
         rows: Vec<Vec<Value>>,
-        types: &[&'static str],
+        types: &[ArrayType],
+        mode: Mode,
     ) -> Result<Written, DbErr> {
         let mut out = Written::default();
-        let sql = self.json_sql(types);
-        for chunk in rows.chunks(JSON_ROWS) {
-            let json = rows_json(self.cols, chunk)?;
+        let names: Vec<&str> = types.iter().map(sql_type).collect();
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<Vec<Value>> = rows.by_ref().take(ARRAY_ROWS).collect();
+            let (values, masked) = columns(self.cols, types, chunk)?;
             let stmt = Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                sql.as_str(),
-                [Value::from(json)],
+                self.array_sql(&names, &masked, mode),
+                values,
             );
             self.execute(txn, stmt, &mut out).await?;
         }
@@ -231,82 +297,98 @@ impl Upsert {
     }
 }
 
-/// Rows per statement when rows travel as JSON (PostgreSQL).
-const JSON_ROWS: usize = 5_000;
+/// Rows per statement when rows travel as arrays (PostgreSQL).
+const ARRAY_ROWS: usize = 10_000;
 
-/// The SQL type of each value of a row, when every one is a kind [`rows_json`] writes
+/// The array type of each value of a row, when every one is a kind [`columns`] passes
 /// (integer, boolean, text); `None` otherwise.
-fn json_types(row: &[Value]) -> Option<Vec<&'static str>> {
+fn array_types(row: &[Value]) -> Option<Vec<ArrayType>> {
     row.iter()
         .map(|v| match v {
-            Value::BigInt(_) => Some("bigint"),
-            Value::Bool(_) => Some("boolean"),
-            Value::String(_) => Some("text"),
+            Value::BigInt(_) => Some(ArrayType::BigInt),
+            Value::Bool(_) => Some(ArrayType::Bool),
+            Value::String(_) => Some(ArrayType::String),
             _ => None,
         })
         .collect()
 }
 
-/// `[{"col": value, …}, …]`: the rows as a JSON array of objects keyed by column name.
-fn rows_json(cols: &[&str], rows: &[Vec<Value>]) -> Result<String, DbErr> {
-    let mut out = String::with_capacity(rows.len() * cols.len() * 24);
-    out.push('[');
-    for (r, row) in rows.iter().enumerate() {
-        if r > 0 {
-            out.push(',');
-        }
-        out.push('{');
-        for (c, (col, v)) in cols.iter().zip(row).enumerate() {
-            if c > 0 {
-                out.push(',');
-            }
-            out.push('"');
-            out.push_str(col);
-            out.push_str("\":");
-            match v {
-                Value::BigInt(Some(i)) => out.push_str(&i.to_string()),
-                Value::Bool(Some(b)) => out.push_str(if *b { "true" } else { "false" }),
-                Value::String(Some(s)) => json_str(&mut out, s),
-                Value::BigInt(None) | Value::Bool(None) | Value::String(None) => {
-                    out.push_str("null")
-                }
-                other => {
-                    return Err(DbErr::Custom(format!(
-                        "{col}: значение {other:?} не передаётся в JSON"
-                    )));
-                }
-            }
-        }
-        out.push('}');
+fn sql_type(t: &ArrayType) -> &'static str {
+    match t {
+        ArrayType::BigInt => "bigint",
+        ArrayType::Bool => "boolean",
+        _ => "text",
     }
-    out.push(']');
-    Ok(out)
 }
 
-/// Appends `s` as a JSON string literal.
-fn json_str(out: &mut String, s: &str) {
-    out.push('"');
-    let mut start = 0;
-    for (i, ch) in s.char_indices() {
-        let esc = match ch {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            c if (c as u32) < 0x20 => "",
-            _ => continue,
-        };
-        out.push_str(&s[start..i]);
-        if esc.is_empty() {
-            out.push_str(&format!("\\u{:04x}", ch as u32));
-        } else {
-            out.push_str(esc);
+/// Turns rows into one array per column, then one `boolean[]` null mask per column that holds
+/// a `NULL` in these rows (arrays travel without `NULL` elements: a masked slot carries a
+/// placeholder). Returns the parameters and which columns are masked.
+fn columns(
+    cols: &[&str],
+    types: &[ArrayType],
+    rows: Vec<Vec<Value>>,
+) -> Result<(Vec<Value>, Vec<bool>), DbErr> {
+    let n = rows.len();
+    let mut data: Vec<Vec<Value>> = (0..cols.len()).map(|_| Vec::with_capacity(n)).collect();
+    let mut nulls: Vec<Option<Vec<Value>>> = vec![None; cols.len()];
+    for (r, row) in rows.into_iter().enumerate() {
+        for (c, v) in row.into_iter().enumerate() {
+            let is_null = match (&types[c], v) {
+                (ArrayType::BigInt, Value::BigInt(Some(i))) => {
+                    data[c].push(Value::BigInt(Some(i)));
+                    false
+                }
+                (ArrayType::Bool, Value::Bool(Some(b))) => {
+                    data[c].push(Value::Bool(Some(b)));
+                    false
+                }
+                (ArrayType::String, Value::String(Some(s))) => {
+                    data[c].push(Value::String(Some(s)));
+                    false
+                }
+                (ArrayType::BigInt, Value::BigInt(None)) => {
+                    data[c].push(Value::BigInt(Some(0)));
+                    true
+                }
+                (ArrayType::Bool, Value::Bool(None)) => {
+                    data[c].push(Value::Bool(Some(false)));
+                    true
+                }
+                (ArrayType::String, Value::String(None)) => {
+                    data[c].push(Value::String(Some(String::new())));
+                    true
+                }
+                (_, other) => {
+                    return Err(DbErr::Custom(format!(
+                        "{}: значение {other:?} не того типа, что первое в столбце",
+                        cols[c]
+                    )));
+                }
+            };
+            if is_null || nulls[c].is_some() {
+                let mask = nulls[c].get_or_insert_with(|| {
+                    let mut m = Vec::with_capacity(n);
+                    m.resize(r, Value::Bool(Some(false)));
+                    m
+                });
+                mask.push(Value::Bool(Some(is_null)));
+            }
         }
-        start = i + ch.len_utf8();
     }
-    out.push_str(&s[start..]);
-    out.push('"');
+    let masked: Vec<bool> = nulls.iter().map(Option::is_some).collect();
+    let mut values: Vec<Value> = data
+        .into_iter()
+        .zip(types)
+        .map(|(d, t)| Value::Array(t.clone(), Some(Box::new(d))))
+        .collect();
+    values.extend(
+        nulls
+            .into_iter()
+            .flatten()
+            .map(|m| Value::Array(ArrayType::Bool, Some(Box::new(m)))),
+    );
+    Ok((values, masked))
 }
 
 /// Placeholder list `?, ?, …` / `$k, $k+1, …` for `n` values starting after `offset` binds.
@@ -318,6 +400,25 @@ pub(crate) fn placeholders(backend: DbBackend, offset: usize, n: usize) -> Strin
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `col IN (…)` over `ids`, and its parameters: on PostgreSQL `col = ANY($1)` with one
+/// `bigint[]` parameter (one SQL text whatever the count, so it is planned once per
+/// connection), on SQLite `col IN (?, ?, …)` with one parameter per id.
+pub(crate) fn in_ids(backend: DbBackend, col: &str, ids: &[i64]) -> (String, Vec<Value>) {
+    match backend {
+        DbBackend::Postgres => {
+            let items = ids.iter().map(|&i| Value::BigInt(Some(i))).collect();
+            (
+                format!("{col} = ANY($1)"),
+                vec![Value::Array(ArrayType::BigInt, Some(Box::new(items)))],
+            )
+        }
+        _ => (
+            format!("{col} IN ({})", placeholders(backend, 0, ids.len())),
+            ids.iter().map(|&i| Value::BigInt(Some(i))).collect(),
+        ),
+    }
 }
 
 /// Loads `onec_id → id` of a table in one query.
@@ -414,20 +515,20 @@ mod tests {
             returning: true,
         };
         assert_eq!(
-            u.sql(DbBackend::Postgres, 2),
+            u.sql(DbBackend::Postgres, 2, Mode::Upsert),
             "INSERT INTO t (onec_id, name, updated_at) VALUES ($1, $2, CURRENT_TIMESTAMP), \
              ($3, $4, CURRENT_TIMESTAMP) ON CONFLICT (onec_id) DO UPDATE SET name = excluded.name, \
              updated_at = CURRENT_TIMESTAMP WHERE t.name IS DISTINCT FROM excluded.name \
              RETURNING id, onec_id"
         );
         assert!(
-            u.sql(DbBackend::Sqlite, 1)
+            u.sql(DbBackend::Sqlite, 1, Mode::Upsert)
                 .starts_with("INSERT INTO t (onec_id, name, updated_at) VALUES (?, ?, ")
         );
     }
 
     #[test]
-    fn json_upsert_sql_and_rows() {
+    fn array_upsert_sql_and_columns() {
         let u = Upsert {
             table: "t",
             cols: &["onec_id", "n", "gone"],
@@ -436,27 +537,60 @@ mod tests {
             stamped: true,
             returning: false,
         };
-        let row = vec![
-            str_val("a\"b\\c\nd\u{1}й"),
-            Value::BigInt(Some(-5)),
-            Value::Bool(None),
+        let rows = vec![
+            vec![
+                str_val("a"),
+                Value::BigInt(Some(-5)),
+                Value::Bool(Some(true)),
+            ],
+            vec![str_val("b"), Value::BigInt(None), Value::Bool(Some(false))],
         ];
-        let types = json_types(&row).unwrap();
+        let types = array_types(&rows[0]).unwrap();
+        let (values, masked) = columns(u.cols, &types, rows).unwrap();
+        assert_eq!(masked, [false, true, false]);
+        let names: Vec<&str> = types.iter().map(sql_type).collect();
         assert_eq!(
-            u.json_sql(&types),
-            "INSERT INTO t (onec_id, n, gone, updated_at) SELECT x.onec_id, x.n, x.gone, \
-             CURRENT_TIMESTAMP FROM json_to_recordset($1::json) AS x(onec_id text, n bigint, \
-             gone boolean) ON CONFLICT (onec_id) DO UPDATE SET n = excluded.n, gone = \
-             excluded.gone, updated_at = CURRENT_TIMESTAMP WHERE t.n IS DISTINCT FROM excluded.n \
-             OR t.gone IS DISTINCT FROM excluded.gone"
+            u.array_sql(&names, &masked, Mode::Upsert),
+            "INSERT INTO t (onec_id, n, gone, updated_at) SELECT x.onec_id, CASE WHEN x.n__null \
+             THEN NULL ELSE x.n END, x.gone, CURRENT_TIMESTAMP FROM unnest($1::text[], \
+             $2::bigint[], $3::boolean[], $4::boolean[]) AS x(onec_id, n, gone, n__null) ON \
+             CONFLICT (onec_id) DO UPDATE SET n = excluded.n, gone = excluded.gone, updated_at \
+             = CURRENT_TIMESTAMP WHERE t.n IS DISTINCT FROM excluded.n OR t.gone IS DISTINCT \
+             FROM excluded.gone"
         );
-        let json = rows_json(u.cols, &[row]).unwrap();
+        // New rows: no conflict clause. Changed rows: equal ones filtered out first.
+        let new = u.array_sql(&names, &masked, Mode::New);
+        assert!(new.ends_with("AS x(onec_id, n, gone, n__null)"), "{new}");
+        let changed = u.array_sql(&names, &masked, Mode::Changed);
+        assert!(
+            changed.contains(
+                ") WHERE NOT COALESCE((SELECT s.n IS NOT DISTINCT FROM CASE WHEN x.n__null THEN \
+                 NULL ELSE x.n END AND s.gone IS NOT DISTINCT FROM x.gone FROM t s WHERE \
+                 s.onec_id = x.onec_id), FALSE) ON CONFLICT (onec_id) DO UPDATE"
+            ),
+            "{changed}"
+        );
+        assert!(
+            !u.sql(DbBackend::Sqlite, 1, Mode::New)
+                .contains("ON CONFLICT"),
+            "SQLite inserts new rows plainly too"
+        );
+        let array = |v: &Value| match v {
+            Value::Array(_, Some(items)) => items.as_ref().clone(),
+            other => panic!("not an array: {other:?}"),
+        };
+        assert_eq!(values.len(), 4);
         assert_eq!(
-            json,
-            r#"[{"onec_id":"a\"b\\c\nd\u0001й","n":-5,"gone":null}]"#
+            array(&values[1]),
+            [Value::BigInt(Some(-5)), Value::BigInt(Some(0))]
         );
-        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(parsed[0]["onec_id"], "a\"b\\c\nd\u{1}й");
-        assert!(json_types(&[Value::Int(Some(1))]).is_none());
+        assert_eq!(
+            array(&values[3]),
+            [Value::Bool(Some(false)), Value::Bool(Some(true))]
+        );
+        // A later row whose value is of another kind than the first row's is refused.
+        let odd = vec![vec![Value::BigInt(Some(1))], vec![str_val("x")]];
+        assert!(columns(&["n"], &[ArrayType::BigInt], odd).is_err());
+        assert!(array_types(&[Value::Int(Some(1))]).is_none());
     }
 }

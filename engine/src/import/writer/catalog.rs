@@ -7,7 +7,7 @@ use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 
 use super::Importer;
 use crate::import::ImportError;
-use crate::import::sql::{Upsert, Written, opt_str, placeholders, str_val};
+use crate::import::sql::{Mode, Upsert, Written, in_ids, opt_str, str_val};
 
 const UNITS: Upsert = Upsert {
     table: "units",
@@ -183,10 +183,40 @@ impl Importer<'_> {
         &mut self,
         upsert: &Upsert,
         rows: Vec<Vec<Value>>,
+        mode: Mode,
     ) -> Result<Written, DbErr> {
-        let written = upsert.run(self.txn, rows).await?;
+        let written = upsert.run(self.txn, rows, mode).await?;
         self.affected += written.affected;
         Ok(written)
+    }
+
+    /// The [`Mode`] of a batch for `table` when the keys already stored are not known here:
+    /// rows equal to stored ones are only to be expected when the table had rows at the start.
+    pub(super) fn mode(&self, table: &str) -> Mode {
+        if self.empty_at_start.contains(table) {
+            Mode::Upsert
+        } else {
+            Mode::Changed
+        }
+    }
+
+    /// Writes rows of a table whose stored `onec_id`s are all in `map` (loaded at the start and
+    /// extended with every row written since): rows with a key not in it are plain inserts,
+    /// the others upserts of what changed. Returns `onec_id → id` of what was written.
+    async fn write_keyed(
+        &mut self,
+        upsert: &Upsert,
+        rows: Vec<(String, Vec<Value>)>,
+        stored: fn(&Self, &str) -> bool,
+    ) -> Result<Vec<(String, i64)>, DbErr> {
+        let (known, new): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(k, _)| stored(self, k));
+        let mut ids = Vec::new();
+        for (rows, mode) in [(new, Mode::New), (known, Mode::Changed)] {
+            let rows = rows.into_iter().map(|(_, row)| row).collect();
+            let written = self.write(upsert, rows, mode).await?;
+            ids.extend(written.ids.into_iter().map(|(id, k)| (k, id)));
+        }
+        Ok(ids)
     }
 
     pub(super) async fn flush_units(&mut self) -> Result<(), ImportError> {
@@ -207,7 +237,7 @@ impl Importer<'_> {
                 ]
             })
             .collect();
-        self.write(&UNITS, rows).await?;
+        self.write(&UNITS, rows, self.mode("units")).await?;
         Ok(())
     }
 
@@ -230,7 +260,7 @@ impl Importer<'_> {
             list.iter().filter(|t| deleted(t)).count() as u64,
         );
         let rows = list.into_iter().map(row).collect();
-        let written = self.write(upsert, rows).await?;
+        let written = self.write(upsert, rows, self.mode(upsert.table)).await?;
         Ok(written.ids.into_iter().map(|(id, k)| (k, id)).collect())
     }
 
@@ -321,7 +351,9 @@ impl Importer<'_> {
                     ]
                 })
                 .collect();
-            let written = self.write(&CATEGORIES, rows).await?;
+            let written = self
+                .write(&CATEGORIES, rows, self.mode("categories"))
+                .await?;
             self.categories
                 .extend(written.ids.into_iter().map(|(id, k)| (k, id)));
         }
@@ -351,7 +383,9 @@ impl Importer<'_> {
                 ]
             })
             .collect();
-        let written = self.write(&PROPERTIES, rows).await?;
+        let written = self
+            .write(&PROPERTIES, rows, self.mode("properties"))
+            .await?;
         self.properties
             .extend(written.ids.into_iter().map(|(id, k)| (k, id)));
 
@@ -375,7 +409,7 @@ impl Importer<'_> {
         }
         self.report.add("property_values", values.len() as u64);
         // property_values is not a counted table: its rows do not enter `affected`.
-        PROPERTY_VALUES.run(self.txn, values).await?;
+        PROPERTY_VALUES.run(self.txn, values, Mode::Changed).await?;
         Ok(())
     }
 
@@ -401,7 +435,7 @@ impl Importer<'_> {
                     .iter()
                     .find_map(|g| self.categories.get(g))
                     .copied();
-                vec![
+                let row = vec![
                     str_val(&p.id),
                     opt_str(p.sku.as_deref()),
                     str_val(&p.name),
@@ -411,12 +445,14 @@ impl Importer<'_> {
                     opt_str(p.barcode.as_deref()),
                     opt_str(p.manufacturer.as_deref()),
                     Value::Bool(Some(p.deleted)),
-                ]
+                ];
+                (p.id.clone(), row)
             })
             .collect();
-        let written = self.write(&PRODUCTS, rows).await?;
-        self.products
-            .extend(written.ids.into_iter().map(|(id, k)| (k, id)));
+        let ids = self
+            .write_keyed(&PRODUCTS, rows, |im, k| im.products.contains_key(k))
+            .await?;
+        self.products.extend(ids);
 
         self.own_offers_due = true;
 
@@ -461,13 +497,14 @@ impl Importer<'_> {
             if let Some(&id) = self.offers.get(&key) {
                 known.insert(id);
             }
-            rows.push(vec![
+            let row = vec![
                 str_val(&key),
                 Value::BigInt(Some(product_id)),
                 opt_str(o.id.characteristic_id.as_deref()),
                 opt_str(o.name.as_deref()),
                 Value::Bool(Some(o.deleted)),
-            ]);
+            ];
+            rows.push((key.clone(), row));
             landed.push((key, o));
         }
         self.report.add("offers", landed.len() as u64);
@@ -482,9 +519,10 @@ impl Importer<'_> {
             "deactivated",
             landed.iter().filter(|(_, o)| o.deleted).count() as u64,
         );
-        let written = self.write(&OFFERS, rows).await?;
-        self.offers
-            .extend(written.ids.into_iter().map(|(id, k)| (k, id)));
+        let ids = self
+            .write_keyed(&OFFERS, rows, |im, k| im.offers.contains_key(k))
+            .await?;
+        self.offers.extend(ids);
 
         let mut desired = Vec::with_capacity(landed.len());
         for (key, o) in &landed {
@@ -526,15 +564,14 @@ impl Importer<'_> {
             .filter(|id| known.contains(id))
             .collect();
         if !known_ids.is_empty() {
+            let (filter, values) = in_ids(self.backend, spec.parent, &known_ids);
             let sql = format!(
-                "SELECT {p}, {a}, {b} FROM {t} WHERE {p} IN ({list}) ORDER BY id",
+                "SELECT {p}, {a}, {b} FROM {t} WHERE {filter} ORDER BY id",
                 p = spec.parent,
                 a = spec.cols[0],
                 b = spec.cols[1],
                 t = spec.table,
-                list = placeholders(self.backend, 0, known_ids.len()),
             );
-            let values: Vec<Value> = known_ids.iter().map(|&i| Value::BigInt(Some(i))).collect();
             let rows = self
                 .txn
                 .query_all_raw(Statement::from_sql_and_values(self.backend, sql, values))
@@ -559,7 +596,7 @@ impl Importer<'_> {
                     continue;
                 }
                 if !current.is_empty() {
-                    stale.push(Value::BigInt(Some(id)));
+                    stale.push(id);
                 }
             }
             for (key, value) in rows {
@@ -567,17 +604,13 @@ impl Importer<'_> {
             }
         }
         if !stale.is_empty() {
-            let sql = format!(
-                "DELETE FROM {t} WHERE {p} IN ({list})",
-                t = spec.table,
-                p = spec.parent,
-                list = placeholders(self.backend, 0, stale.len()),
-            );
+            let (filter, values) = in_ids(self.backend, spec.parent, &stale);
+            let sql = format!("DELETE FROM {t} WHERE {filter}", t = spec.table);
             self.txn
-                .execute_raw(Statement::from_sql_and_values(self.backend, sql, stale))
+                .execute_raw(Statement::from_sql_and_values(self.backend, sql, values))
                 .await?;
         }
-        spec.insert.run(self.txn, inserts).await?;
+        spec.insert.run(self.txn, inserts, Mode::New).await?;
         Ok(())
     }
 }

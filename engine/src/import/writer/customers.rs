@@ -114,7 +114,7 @@ impl Importer<'_> {
                 ]
             })
             .collect();
-        self.write(&CUSTOMERS, rows).await?;
+        self.write(&CUSTOMERS, rows, self.mode("customers")).await?;
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use sea_orm::{ConnectionTrait, Statement, Value};
 use super::Importer;
 use super::catalog::{OWN_OFFERS, WAREHOUSE_ON_DEMAND};
 use crate::import::ImportError;
-use crate::import::sql::{Upsert, str_val, to_e4};
+use crate::import::sql::{Mode, Upsert, str_val, to_e4};
 
 const PRICES: Upsert = Upsert {
     table: "prices",
@@ -98,7 +98,7 @@ impl Importer<'_> {
             Value::String(None),
             Value::Bool(Some(false)),
         ];
-        let written = self.write(&OWN_OFFERS, vec![row]).await?;
+        let written = self.write(&OWN_OFFERS, vec![row], Mode::Upsert).await?;
         let id = match written.ids.first() {
             Some((id, _)) => *id,
             None => self.select_id("offers", key).await?,
@@ -139,7 +139,9 @@ impl Importer<'_> {
             onec_id
         };
         let row = vec![str_val(onec_id), str_val(name), Value::Bool(Some(false))];
-        let written = self.write(&WAREHOUSE_ON_DEMAND, vec![row]).await?;
+        let written = self
+            .write(&WAREHOUSE_ON_DEMAND, vec![row], Mode::Upsert)
+            .await?;
         let id = match written.ids.first() {
             Some((id, _)) => *id,
             None => self.select_id("warehouses", onec_id).await?,
@@ -183,39 +185,78 @@ impl Importer<'_> {
     }
 
     pub(super) async fn flush_prices(&mut self) -> Result<(), ImportError> {
-        let rows: Vec<Vec<Value>> = self
+        let rows: Vec<(i64, Vec<Value>)> = self
             .prices_p
             .take_with_keys()
             .into_iter()
             .map(|((offer, pt), (e4, currency))| {
-                vec![
+                let row = vec![
                     Value::BigInt(Some(offer)),
                     Value::BigInt(Some(pt)),
                     Value::BigInt(Some(e4)),
                     Value::String(currency),
-                ]
+                ];
+                (offer, row)
             })
             .collect();
         self.report.add("prices", rows.len() as u64);
-        self.write(&PRICES, rows).await?;
-        Ok(())
+        self.write_by_offer(&PRICES, rows, Seen::Prices).await
     }
 
     pub(super) async fn flush_stocks(&mut self) -> Result<(), ImportError> {
-        let rows: Vec<Vec<Value>> = self
+        let rows: Vec<(i64, Vec<Value>)> = self
             .stocks_p
             .take_with_keys()
             .into_iter()
             .map(|((offer, wh), e4)| {
-                vec![
+                let row = vec![
                     Value::BigInt(Some(offer)),
                     Value::BigInt(Some(wh)),
                     Value::BigInt(Some(e4)),
-                ]
+                ];
+                (offer, row)
             })
             .collect();
         self.report.add("stock_rows", rows.len() as u64);
-        self.write(&STOCKS, rows).await?;
+        self.write_by_offer(&STOCKS, rows, Seen::Stocks).await
+    }
+
+    /// Writes price or stock rows. Into a table that was empty when the import began, the rows
+    /// of an offer this import has not written rows of yet are plain inserts (nothing can
+    /// conflict with them); the rest, and every row of a table that held rows, are upserts.
+    async fn write_by_offer(
+        &mut self,
+        upsert: &Upsert,
+        rows: Vec<(i64, Vec<Value>)>,
+        seen: Seen,
+    ) -> Result<(), ImportError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mode = self.mode(upsert.table);
+        if mode != Mode::Upsert {
+            let rows = rows.into_iter().map(|(_, row)| row).collect();
+            self.write(upsert, rows, mode).await?;
+            return Ok(());
+        }
+        let set = match seen {
+            Seen::Prices => &mut self.prices_seen,
+            Seen::Stocks => &mut self.stocks_seen,
+        };
+        let (again, new): (Vec<_>, Vec<_>) =
+            rows.into_iter().partition(|(offer, _)| set.contains(offer));
+        set.extend(new.iter().map(|(offer, _)| *offer));
+        for (rows, mode) in [(new, Mode::New), (again, Mode::Upsert)] {
+            let rows = rows.into_iter().map(|(_, row)| row).collect();
+            self.write(upsert, rows, mode).await?;
+        }
         Ok(())
     }
+}
+
+/// Which set of offers [`Importer::write_by_offer`] keeps.
+#[derive(Clone, Copy)]
+enum Seen {
+    Prices,
+    Stocks,
 }

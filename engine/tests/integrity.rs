@@ -1,0 +1,256 @@
+//! Prices, stock, product property values and offer characteristics carry no foreign keys (they
+//! cost PostgreSQL 70–80 % of a bulk import): the importer writes only references it resolved,
+//! and triggers remove children with their parents. This checks both, on SQLite and PostgreSQL:
+//! no orphan after imports, and every kind of parent deletion (one row, many rows in one
+//! statement, through the products → offers cascade, `TRUNCATE`) takes its children along.
+use std::path::{Path, PathBuf};
+
+use engine::import::{self, FileType, ImportRequest, NoProgress};
+use engine::kinds::ImportKind;
+use engine::stats::{self, orphan_rows};
+use engine::testing::TestDb;
+use gendata::{Format, Options};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+
+fn export(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("integrity_{tag}_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    gendata::generate(
+        &Options {
+            products: 150,
+            customers: 0,
+            seed: 7,
+            format: Format::V31,
+            ..Default::default()
+        },
+        &dir,
+    )
+    .unwrap();
+    dir
+}
+
+async fn import(db: &DatabaseConnection, kind: ImportKind, dir: &Path) {
+    let req = ImportRequest {
+        kind,
+        data_dir: dir.to_path_buf(),
+        file: None,
+        file_type: FileType::All,
+    };
+    import::run(db, &req, &NoProgress).await.unwrap();
+}
+
+async fn exec(db: &DatabaseConnection, sql: &str) {
+    db.execute_unprepared(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap();
+    row.try_get_by_index(0).unwrap()
+}
+
+async fn rows_of(db: &DatabaseConnection, table: &str, col: &str, id: i64) -> i64 {
+    scalar(
+        db,
+        &format!("SELECT COUNT(*) FROM {table} WHERE {col} = {id}"),
+    )
+    .await
+}
+
+async fn assert_whole(db: &DatabaseConnection, when: &str) {
+    let orphans = orphan_rows(db).await.unwrap();
+    assert!(orphans.is_empty(), "orphan rows {when}: {orphans:?}");
+}
+
+#[tokio::test]
+async fn imports_leave_no_orphans_and_deleting_a_parent_takes_its_children() {
+    let dir = export("cascade");
+    for t in TestDb::each().await {
+        let db = &t.db;
+        import(db, ImportKind::Catalog, &dir).await;
+        import(db, ImportKind::Stocks, &dir).await;
+        import(db, ImportKind::Prices, &dir).await;
+        assert_whole(db, "after the imports").await;
+        let full = stats::stats(db).await.unwrap();
+        assert!(full.prices > 0 && full.stock_rows > 0, "{full:?}");
+
+        // One offer with prices, stock and characteristics.
+        let offer = scalar(
+            db,
+            "SELECT o.id FROM offers o WHERE EXISTS (SELECT 1 FROM prices x WHERE x.offer_id = o.id) \
+             AND EXISTS (SELECT 1 FROM stocks x WHERE x.offer_id = o.id) \
+             AND EXISTS (SELECT 1 FROM offer_characteristics x WHERE x.offer_id = o.id) \
+             ORDER BY o.id LIMIT 1",
+        )
+        .await;
+        let prices_before = scalar(db, "SELECT COUNT(*) FROM prices").await;
+        let own_prices = rows_of(db, "prices", "offer_id", offer).await;
+        exec(db, &format!("DELETE FROM offers WHERE id = {offer}")).await;
+        for (table, col) in [
+            ("prices", "offer_id"),
+            ("stocks", "offer_id"),
+            ("offer_characteristics", "offer_id"),
+        ] {
+            assert_eq!(rows_of(db, table, col, offer).await, 0, "{table}");
+        }
+        assert_eq!(
+            scalar(db, "SELECT COUNT(*) FROM prices").await,
+            prices_before - own_prices,
+            "only that offer's prices went"
+        );
+
+        // A product with variants and property values: its values, its offers (the kept
+        // products → offers key) and their prices and stock (the trigger, fired by the cascade).
+        let product = scalar(
+            db,
+            "SELECT p.id FROM products p WHERE \
+             (SELECT COUNT(*) FROM offers o WHERE o.product_id = p.id) > 1 \
+             AND EXISTS (SELECT 1 FROM product_property_values v WHERE v.product_id = p.id) \
+             ORDER BY p.id LIMIT 1",
+        )
+        .await;
+        exec(db, &format!("DELETE FROM products WHERE id = {product}")).await;
+        assert_eq!(
+            rows_of(db, "product_property_values", "product_id", product).await,
+            0
+        );
+        assert_eq!(rows_of(db, "offers", "product_id", product).await, 0);
+        assert_whole(db, "after deleting a product").await;
+
+        // Many offers in one statement.
+        exec(
+            db,
+            "DELETE FROM offers WHERE id IN (SELECT id FROM offers ORDER BY id LIMIT 20)",
+        )
+        .await;
+        assert_whole(db, "after deleting 20 offers at once").await;
+
+        // A price type, a warehouse, a property.
+        let price_type = scalar(db, "SELECT MIN(price_type_id) FROM prices").await;
+        exec(
+            db,
+            &format!("DELETE FROM price_types WHERE id = {price_type}"),
+        )
+        .await;
+        assert_eq!(rows_of(db, "prices", "price_type_id", price_type).await, 0);
+        let warehouse = scalar(db, "SELECT MIN(warehouse_id) FROM stocks").await;
+        exec(
+            db,
+            &format!("DELETE FROM warehouses WHERE id = {warehouse}"),
+        )
+        .await;
+        assert_eq!(rows_of(db, "stocks", "warehouse_id", warehouse).await, 0);
+        let property = scalar(db, "SELECT MIN(property_id) FROM product_property_values").await;
+        exec(db, &format!("DELETE FROM properties WHERE id = {property}")).await;
+        assert_eq!(
+            rows_of(db, "product_property_values", "property_id", property).await,
+            0
+        );
+        assert_whole(
+            db,
+            "after deleting a price type, a warehouse and a property",
+        )
+        .await;
+
+        // The next imports bring everything back, whole.
+        import(db, ImportKind::Catalog, &dir).await;
+        import(db, ImportKind::Stocks, &dir).await;
+        import(db, ImportKind::Prices, &dir).await;
+        assert_whole(db, "after importing again").await;
+        let again = stats::stats(db).await.unwrap();
+        assert_eq!(
+            (again.products_total, again.prices, again.stock_rows),
+            (full.products_total, full.prices, full.stock_rows)
+        );
+
+        if db.get_database_backend() == DbBackend::Postgres {
+            // TRUNCATE of a parent empties its children, as TRUNCATE … CASCADE did.
+            exec(db, "TRUNCATE offers").await;
+            for table in ["prices", "stocks", "offer_characteristics"] {
+                assert_eq!(
+                    scalar(db, &format!("SELECT COUNT(*) FROM {table}")).await,
+                    0
+                );
+            }
+            exec(db, "TRUNCATE products CASCADE").await;
+            assert_eq!(
+                scalar(db, "SELECT COUNT(*) FROM product_property_values").await,
+                0
+            );
+            assert_whole(db, "after TRUNCATE").await;
+        }
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn the_child_tables_have_no_foreign_keys_and_keep_their_keys_and_indexes() {
+    for t in TestDb::each().await {
+        let db = &t.db;
+        for table in [
+            "prices",
+            "stocks",
+            "product_property_values",
+            "offer_characteristics",
+        ] {
+            let fks = match db.get_database_backend() {
+                DbBackend::Postgres => {
+                    scalar(
+                        db,
+                        &format!(
+                            "SELECT COUNT(*) FROM pg_constraint \
+                             WHERE contype = 'f' AND conrelid = '{table}'::regclass"
+                        ),
+                    )
+                    .await
+                }
+                _ => {
+                    scalar(
+                        db,
+                        &format!("SELECT COUNT(*) FROM pragma_foreign_key_list('{table}')"),
+                    )
+                    .await
+                }
+            };
+            assert_eq!(fks, 0, "{table} on {}", t.url);
+        }
+        // The composite primary keys still refuse a second row for the same pair.
+        exec(
+            db,
+            "INSERT INTO prices (offer_id, price_type_id, price_e4) VALUES (1, 1, 10)",
+        )
+        .await;
+        let dup = db
+            .execute_unprepared(
+                "INSERT INTO prices (offer_id, price_type_id, price_e4) VALUES (1, 1, 20)",
+            )
+            .await;
+        assert!(dup.is_err(), "duplicate price pair accepted on {}", t.url);
+        // The parent indexes are back after SQLite's rebuild.
+        if db.get_database_backend() == DbBackend::Sqlite {
+            for index in [
+                "idx_product_property_values_product",
+                "idx_offer_characteristics_offer",
+            ] {
+                assert_eq!(
+                    scalar(
+                        db,
+                        &format!(
+                            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = '{index}'"
+                        ),
+                    )
+                    .await,
+                    1
+                );
+            }
+        }
+        t.drop_db().await;
+    }
+}
