@@ -178,6 +178,15 @@ async fn imports_leave_no_orphans_and_deleting_a_parent_takes_its_children() {
                     0
                 );
             }
+            // A TRUNCATE that names parents and children together (as a reload script
+            // would) works as well.
+            import(db, ImportKind::Catalog, &dir).await;
+            exec(
+                db,
+                "TRUNCATE offers, prices, stocks, offer_characteristics, price_types, warehouses",
+            )
+            .await;
+            assert_eq!(scalar(db, "SELECT COUNT(*) FROM prices").await, 0);
             exec(db, "TRUNCATE products CASCADE").await;
             assert_eq!(
                 scalar(db, "SELECT COUNT(*) FROM product_property_values").await,

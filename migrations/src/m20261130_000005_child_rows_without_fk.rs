@@ -122,13 +122,20 @@ impl MigrationTrait for Migration {
 }
 
 /// A statement-level trigger (one `DELETE … USING` per child table, however many parent rows a
-/// statement removes) and a `TRUNCATE` trigger for `parent`.
+/// statement removes) and a `TRUNCATE` trigger for `parent`. A child that the same `TRUNCATE`
+/// names too is already being emptied by it: PostgreSQL refuses to truncate it again in the
+/// trigger (`object_in_use`), which is then fine to ignore.
 fn postgres_cascade(parent: &str, children: &[(&str, &str)]) -> String {
     let deletes: String = children
         .iter()
         .map(|(child, col)| format!("DELETE FROM {child} c USING gone g WHERE c.{col} = g.id; "))
         .collect();
-    let truncates: Vec<&str> = children.iter().map(|(child, _)| *child).collect();
+    let truncates: String = children
+        .iter()
+        .map(|(child, _)| {
+            format!("BEGIN TRUNCATE {child}; EXCEPTION WHEN object_in_use THEN NULL; END; ")
+        })
+        .collect();
     format!(
         "CREATE OR REPLACE FUNCTION onec_{parent}_deleted() RETURNS trigger LANGUAGE plpgsql AS \
            $f$ BEGIN {deletes}RETURN NULL; END $f$; \
@@ -136,10 +143,9 @@ fn postgres_cascade(parent: &str, children: &[(&str, &str)]) -> String {
            REFERENCING OLD TABLE AS gone FOR EACH STATEMENT \
            EXECUTE FUNCTION onec_{parent}_deleted(); \
          CREATE OR REPLACE FUNCTION onec_{parent}_truncated() RETURNS trigger LANGUAGE plpgsql AS \
-           $f$ BEGIN TRUNCATE {list}; RETURN NULL; END $f$; \
+           $f$ BEGIN {truncates}RETURN NULL; END $f$; \
          CREATE TRIGGER {parent}_truncated AFTER TRUNCATE ON {parent} FOR EACH STATEMENT \
-           EXECUTE FUNCTION onec_{parent}_truncated();",
-        list = truncates.join(", "),
+           EXECUTE FUNCTION onec_{parent}_truncated();"
     )
 }
 
