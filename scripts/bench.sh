@@ -103,6 +103,8 @@ for N in $SIZES; do
   DATA="$WORK/data-$N"
   echo "==> $N products, $CUSTOMERS customers → $DATA"
   measure "$N" - gen-data "$BIN" gen-data --products "$N" --customers "$CUSTOMERS" --out "$DATA"
+  # The export is still being written back to disk: let that finish before anything is timed.
+  sync
   printf '%s\t-\tbytes\t%s\t0\t\n' "$N" "$(du -sb "$DATA" | cut -f1)" >> "$RESULTS"
   for kind in catalog stocks prices customers; do
     measure "$N" - "parse $kind" "$BIN" bench parse --kind "$kind" --data-dir "$DATA"
@@ -129,6 +131,7 @@ for N in $SIZES; do
     measure "$N" "$B" "stocks again" "$BIN" import stocks --data-dir "$DATA" --json
     sql "DELETE FROM prices"
     measure "$N" "$B" prices "$BIN" import prices --data-dir "$DATA" --json
+    measure "$N" "$B" "prices again" "$BIN" import prices --data-dir "$DATA" --json
     measure "$N" "$B" customers "$BIN" import customers --data-dir "$DATA" --json
     if [ "${BENCH_MONITOR:-1}" = 1 ] && [ "$N" = "$(echo $SIZES | tr ' ' '\n' | tail -n 1)" ]; then
       measure "$N" "$B" monitor "$BIN" bench monitor --sessions 10000

@@ -21,13 +21,14 @@ SQLITE_RATIO = 2.0
 MONITOR_TARGET_MS = 200.0
 WASM_TARGET = 1_000_000
 
-IMPORTS = ["catalog", "catalog again", "stocks", "stocks again", "prices", "customers"]
+IMPORTS = ["catalog", "catalog again", "stocks", "stocks again", "prices", "prices again", "customers"]
 FLOOR_OF = {
     "catalog": "floor catalog",
     "catalog again": "floor catalog",
     "stocks": "floor stocks",
     "stocks again": "floor stocks",
     "prices": "floor prices",
+    "prices again": "floor prices",
     "customers": "floor customers",
 }
 

@@ -63,9 +63,9 @@ pub async fn stats<C: ConnectionTrait>(db: &C) -> Result<Stats, DbErr> {
     })
 }
 
-/// Every child → parent reference the importer keeps by itself (these tables carry no foreign
-/// keys, for speed: see migration `m20261130_000005`): `(child table, column, parent table)`.
-pub const CHILD_REFERENCES: [(&str, &str, &str); 7] = [
+/// Every child → parent reference the importer keeps by itself (these carry no foreign keys,
+/// for speed: see migration `m20261130_000005`): `(child table, column, parent table)`.
+pub const CHILD_REFERENCES: [(&str, &str, &str); 9] = [
     ("prices", "offer_id", "offers"),
     ("prices", "price_type_id", "price_types"),
     ("stocks", "offer_id", "offers"),
@@ -73,14 +73,19 @@ pub const CHILD_REFERENCES: [(&str, &str, &str); 7] = [
     ("product_property_values", "product_id", "products"),
     ("product_property_values", "property_id", "properties"),
     ("offer_characteristics", "offer_id", "offers"),
+    ("offers", "product_id", "products"),
+    ("products", "category_id", "categories"),
 ];
 
-/// Rows of the [`CHILD_REFERENCES`] whose parent row does not exist, per `"child.column"`
+/// Rows of the [`CHILD_REFERENCES`] that name a parent row that does not exist, per `"child.column"`
 /// (only references with at least one such row are listed): empty when the data is whole.
 pub async fn orphan_rows<C: ConnectionTrait>(db: &C) -> Result<BTreeMap<String, u64>, DbErr> {
     let mut out = BTreeMap::new();
     for (child, col, parent) in CHILD_REFERENCES {
-        let filter = format!("NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.id = {child}.{col})");
+        let filter = format!(
+            "{child}.{col} IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.id = {child}.{col})"
+        );
         let n = count(db, child, Some(&filter)).await?;
         if n > 0 {
             out.insert(format!("{child}.{col}"), n);

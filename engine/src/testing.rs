@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::db;
+use migrations::{Migrator, MigratorTrait};
 
 /// The server every PostgreSQL test database is created on.
 pub fn postgres_admin_url() -> String {
@@ -39,11 +40,34 @@ fn unique_name() -> String {
 impl TestDb {
     /// A new SQLite database file, migrated.
     pub async fn sqlite() -> TestDb {
+        Self::sqlite_at(None).await
+    }
+
+    /// A new PostgreSQL database, migrated.
+    pub async fn postgres() -> TestDb {
+        Self::postgres_at(None).await
+    }
+
+    /// Both backends, for tests that must hold on each.
+    pub async fn each() -> [TestDb; 2] {
+        [Self::sqlite().await, Self::postgres().await]
+    }
+
+    /// Both backends with only the first `steps` migrations applied, for tests of a later
+    /// migration on a database that already holds data.
+    pub async fn each_at(steps: u32) -> [TestDb; 2] {
+        [
+            Self::sqlite_at(Some(steps)).await,
+            Self::postgres_at(Some(steps)).await,
+        ]
+    }
+
+    async fn sqlite_at(steps: Option<u32>) -> TestDb {
         let dir = std::env::temp_dir().join(unique_name());
         std::fs::create_dir_all(&dir).expect("create temp dir");
         let url = format!("sqlite://{}/test.db?mode=rwc", dir.display());
         let db = db::connect(&url).await.expect("connect sqlite");
-        db::migrate(&db).await.expect("migrate sqlite");
+        Migrator::up(&db, steps).await.expect("migrate sqlite");
         TestDb {
             db,
             url,
@@ -51,8 +75,7 @@ impl TestDb {
         }
     }
 
-    /// A new PostgreSQL database, migrated.
-    pub async fn postgres() -> TestDb {
+    async fn postgres_at(steps: Option<u32>) -> TestDb {
         let admin_url = postgres_admin_url();
         let name = unique_name();
         let admin = db::connect(&admin_url)
@@ -66,17 +89,12 @@ impl TestDb {
         let (base, _) = admin_url.rsplit_once('/').expect("database name in URL");
         let url = format!("{base}/{name}");
         let db = db::connect(&url).await.expect("connect postgres");
-        db::migrate(&db).await.expect("migrate postgres");
+        Migrator::up(&db, steps).await.expect("migrate postgres");
         TestDb {
             db,
             url,
             cleanup: Cleanup::Postgres { admin_url, name },
         }
-    }
-
-    /// Both backends, for tests that must hold on each.
-    pub async fn each() -> [TestDb; 2] {
-        [Self::sqlite().await, Self::postgres().await]
     }
 
     /// Closes the pool and removes the database.

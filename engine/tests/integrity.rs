@@ -131,6 +131,18 @@ async fn imports_leave_no_orphans_and_deleting_a_parent_takes_its_children() {
         .await;
         assert_whole(db, "after deleting 20 offers at once").await;
 
+        // A category: its products stay, unlinked (what ON DELETE SET NULL did).
+        let category = scalar(db, "SELECT MIN(category_id) FROM products").await;
+        let linked = rows_of(db, "products", "category_id", category).await;
+        let products_before = scalar(db, "SELECT COUNT(*) FROM products").await;
+        assert!(linked > 0);
+        exec(db, &format!("DELETE FROM categories WHERE id = {category}")).await;
+        assert_eq!(rows_of(db, "products", "category_id", category).await, 0);
+        assert_eq!(
+            scalar(db, "SELECT COUNT(*) FROM products").await,
+            products_before
+        );
+
         // A price type, a warehouse, a property.
         let price_type = scalar(db, "SELECT MIN(price_type_id) FROM prices").await;
         exec(
@@ -208,6 +220,8 @@ async fn the_child_tables_have_no_foreign_keys_and_keep_their_keys_and_indexes()
             "stocks",
             "product_property_values",
             "offer_characteristics",
+            "offers",
+            "products",
         ] {
             let fks = match db.get_database_backend() {
                 DbBackend::Postgres => {
@@ -242,11 +256,14 @@ async fn the_child_tables_have_no_foreign_keys_and_keep_their_keys_and_indexes()
             )
             .await;
         assert!(dup.is_err(), "duplicate price pair accepted on {}", t.url);
-        // The parent indexes are back after SQLite's rebuild.
+        // The indexes are back after SQLite's rebuild.
         if db.get_database_backend() == DbBackend::Sqlite {
             for index in [
                 "idx_product_property_values_product",
                 "idx_offer_characteristics_offer",
+                "idx_offers_product",
+                "idx_products_category",
+                "idx_products_sku",
             ] {
                 assert_eq!(
                     scalar(
@@ -262,4 +279,47 @@ async fn the_child_tables_have_no_foreign_keys_and_keep_their_keys_and_indexes()
         }
         t.drop_db().await;
     }
+}
+
+#[tokio::test]
+async fn the_migration_keeps_every_row_of_a_filled_database() {
+    let dir = export("upgrade");
+    // The four migrations before the one that drops the keys.
+    for t in TestDb::each_at(4).await {
+        let db = &t.db;
+        import(db, ImportKind::Catalog, &dir).await;
+        let before = stats::stats(db).await.unwrap();
+        let ppv = scalar(db, "SELECT COUNT(*) FROM product_property_values").await;
+        let chars = scalar(db, "SELECT COUNT(*) FROM offer_characteristics").await;
+        let ids = scalar(db, "SELECT CAST(SUM(id) AS BIGINT) FROM offers").await;
+        assert!(before.prices > 0 && ppv > 0 && chars > 0);
+
+        engine::db::migrate(db).await.unwrap();
+        assert_eq!(stats::stats(db).await.unwrap(), before, "{}", t.url);
+        assert_eq!(
+            scalar(db, "SELECT COUNT(*) FROM product_property_values").await,
+            ppv
+        );
+        assert_eq!(
+            scalar(db, "SELECT COUNT(*) FROM offer_characteristics").await,
+            chars
+        );
+        assert_eq!(
+            scalar(db, "SELECT CAST(SUM(id) AS BIGINT) FROM offers").await,
+            ids,
+            "ids kept"
+        );
+        assert_whole(db, "after the migration").await;
+        // And the next import finds nothing to change.
+        let req = ImportRequest {
+            kind: ImportKind::Catalog,
+            data_dir: dir.clone(),
+            file: None,
+            file_type: FileType::All,
+        };
+        let again = import::run(db, &req, &NoProgress).await.unwrap();
+        assert_eq!((again.count("created"), again.count("updated")), (0, 0));
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -1,14 +1,15 @@
-//! The four high-volume child tables — `prices`, `stocks`, `product_property_values` and
-//! `offer_characteristics` — lose their foreign keys; statement triggers on their parents keep
-//! `ON DELETE CASCADE` (and `TRUNCATE`) behaving as before.
+//! The references the importer writes by the million lose their foreign keys — `prices`,
+//! `stocks`, `product_property_values`, `offer_characteristics`, `offers.product_id` and
+//! `products.category_id` — and triggers on the parents keep `ON DELETE CASCADE` / `SET NULL`
+//! (and `TRUNCATE`) behaving as before.
 //!
 //! Why: on PostgreSQL a foreign key is a per-row trigger that looks up and key-share-locks the
 //! parent row. For the 700 000 prices of a 100 000-product catalog that was 70–80 % of the
 //! import's time (COPY of the same rows: 6.0 s with the keys, 1.7 s without; see
-//! docs/benchmarks.md). The importer never writes a child row whose parent is missing: every
-//! parent id comes from the id maps it loads and extends in the same transaction, under the
-//! import lock. What the keys did beyond that — removing children with their parent — the
-//! triggers below do, on both backends.
+//! docs/benchmarks.md), and about 1 s of a catalog import for the 205 000 offers. The importer
+//! never writes a reference to a missing row: every id comes from the id maps it loads and
+//! extends in the same transaction, under the import lock. What the keys did beyond that —
+//! removing or unlinking children with their parent — the triggers below do, on both backends.
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DbBackend, Statement};
 
@@ -25,30 +26,32 @@ const CASCADES: [(&str, &[(&str, &str)]); 5] = [
             ("offer_characteristics", "offer_id"),
         ],
     ),
-    ("products", &[("product_property_values", "product_id")]),
+    (
+        "products",
+        &[
+            ("product_property_values", "product_id"),
+            ("offers", "product_id"),
+        ],
+    ),
     ("properties", &[("product_property_values", "property_id")]),
     ("price_types", &[("prices", "price_type_id")]),
     ("warehouses", &[("stocks", "warehouse_id")]),
 ];
 
-/// SQLite cannot drop a constraint: each table is rebuilt from its own `CREATE TABLE` text
-/// with the `FOREIGN KEY` clauses cut off (same columns, types and primary key), and its indexes
-/// are created again. Nothing references these tables, so this is safe with `foreign_keys = ON`.
-const SQLITE_TABLES: [(&str, &[&str]); 4] = [
-    ("prices", &[]),
-    ("stocks", &[]),
-    (
-        "product_property_values",
-        &[
-            r#"CREATE INDEX "idx_product_property_values_product" ON "product_property_values" ("product_id")"#,
-        ],
-    ),
-    (
-        "offer_characteristics",
-        &[
-            r#"CREATE INDEX "idx_offer_characteristics_offer" ON "offer_characteristics" ("offer_id")"#,
-        ],
-    ),
+/// `(parent table, child table, column set to NULL when its parent row goes)`.
+const SET_NULLS: [(&str, &str, &str); 1] = [("categories", "products", "category_id")];
+
+/// The tables that lose foreign keys, children before parents: on SQLite, which cannot drop a
+/// constraint, each is rebuilt from its own `CREATE TABLE` text with the `FOREIGN KEY` clauses
+/// cut off (same columns, types and keys) and gets its indexes back. By the time a table is
+/// rebuilt, no foreign key points at it any more, so this is safe with `foreign_keys = ON`.
+const TABLES: [&str; 6] = [
+    "prices",
+    "stocks",
+    "product_property_values",
+    "offer_characteristics",
+    "offers",
+    "products",
 ];
 
 #[async_trait::async_trait]
@@ -62,54 +65,55 @@ impl MigrationTrait for Migration {
 
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
-        match m.get_database_backend() {
-            DbBackend::Postgres => {
-                db.execute_unprepared(
-                    "DO $$ DECLARE r record; BEGIN \
-                       FOR r IN SELECT conname, conrelid::regclass AS t FROM pg_constraint \
-                         WHERE contype = 'f' AND conrelid IN ('prices'::regclass, \
-                           'stocks'::regclass, 'product_property_values'::regclass, \
-                           'offer_characteristics'::regclass) \
-                       LOOP EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.t, r.conname); \
-                       END LOOP; END $$",
+        let postgres = m.get_database_backend() == DbBackend::Postgres;
+        if postgres {
+            let list: Vec<String> = TABLES.iter().map(|t| format!("'{t}'::regclass")).collect();
+            db.execute_unprepared(&format!(
+                "DO $$ DECLARE r record; BEGIN \
+                   FOR r IN SELECT conname, conrelid::regclass AS t FROM pg_constraint \
+                     WHERE contype = 'f' AND conrelid IN ({}) \
+                   LOOP EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.t, r.conname); \
+                   END LOOP; END $$",
+                list.join(", ")
+            ))
+            .await?;
+        } else {
+            for table in TABLES {
+                sqlite_rebuild_without_foreign_keys(db, table).await?;
+            }
+        }
+        for (parent, children) in CASCADES {
+            let sql = if postgres {
+                postgres_cascade(parent, children)
+            } else {
+                sqlite_cascade(parent, children)
+            };
+            db.execute_unprepared(&sql).await?;
+        }
+        for (parent, child, col) in SET_NULLS {
+            let sql = if postgres {
+                format!(
+                    "CREATE OR REPLACE FUNCTION onec_{parent}_deleted() RETURNS trigger \
+                       LANGUAGE plpgsql AS $f$ BEGIN \
+                       UPDATE {child} c SET {col} = NULL FROM gone g WHERE c.{col} = g.id; \
+                       RETURN NULL; END $f$; \
+                     CREATE TRIGGER {parent}_deleted AFTER DELETE ON {parent} \
+                       REFERENCING OLD TABLE AS gone FOR EACH STATEMENT \
+                       EXECUTE FUNCTION onec_{parent}_deleted(); \
+                     CREATE OR REPLACE FUNCTION onec_{parent}_truncated() RETURNS trigger \
+                       LANGUAGE plpgsql AS $f$ BEGIN \
+                       UPDATE {child} SET {col} = NULL WHERE {col} IS NOT NULL; \
+                       RETURN NULL; END $f$; \
+                     CREATE TRIGGER {parent}_truncated AFTER TRUNCATE ON {parent} \
+                       FOR EACH STATEMENT EXECUTE FUNCTION onec_{parent}_truncated();"
                 )
-                .await?;
-                for (parent, children) in CASCADES {
-                    db.execute_unprepared(&postgres_cascade(parent, children))
-                        .await?;
-                }
-            }
-            _ => {
-                for (table, indexes) in SQLITE_TABLES {
-                    let row = db
-                        .query_one_raw(Statement::from_string(
-                            DbBackend::Sqlite,
-                            format!("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"),
-                        ))
-                        .await?
-                        .ok_or_else(|| DbErr::Migration(format!("no table {table}")))?;
-                    let create: String = row.try_get_by_index(0)?;
-                    db.execute_unprepared(&without_foreign_keys(&create, table)?)
-                        .await?;
-                    db.execute_unprepared(&format!(
-                        r#"INSERT INTO "{table}_rebuilt" SELECT * FROM "{table}""#
-                    ))
-                    .await?;
-                    db.execute_unprepared(&format!(r#"DROP TABLE "{table}""#))
-                        .await?;
-                    db.execute_unprepared(&format!(
-                        r#"ALTER TABLE "{table}_rebuilt" RENAME TO "{table}""#
-                    ))
-                    .await?;
-                    for index in indexes {
-                        db.execute_unprepared(index).await?;
-                    }
-                }
-                for (parent, children) in CASCADES {
-                    db.execute_unprepared(&sqlite_cascade(parent, children))
-                        .await?;
-                }
-            }
+            } else {
+                format!(
+                    "CREATE TRIGGER {parent}_deleted AFTER DELETE ON {parent} BEGIN \
+                     UPDATE {child} SET {col} = NULL WHERE {col} = OLD.id; END"
+                )
+            };
+            db.execute_unprepared(&sql).await?;
         }
         Ok(())
     }
@@ -156,6 +160,48 @@ fn sqlite_cascade(parent: &str, children: &[(&str, &str)]) -> String {
         .map(|(child, col)| format!("DELETE FROM {child} WHERE {col} = OLD.id; "))
         .collect();
     format!("CREATE TRIGGER {parent}_deleted AFTER DELETE ON {parent} BEGIN {deletes}END")
+}
+
+/// Rebuilds `table` without its foreign keys (SQLite): same definition, same rows (ids
+/// included), same indexes.
+async fn sqlite_rebuild_without_foreign_keys(
+    db: &SchemaManagerConnection<'_>,
+    table: &str,
+) -> Result<(), DbErr> {
+    let definitions = |kind: &str| {
+        Statement::from_string(
+            DbBackend::Sqlite,
+            format!(
+                "SELECT sql FROM sqlite_master WHERE type = '{kind}' AND tbl_name = '{table}' \
+                 AND sql IS NOT NULL ORDER BY name"
+            ),
+        )
+    };
+    let create: String = db
+        .query_one_raw(definitions("table"))
+        .await?
+        .ok_or_else(|| DbErr::Migration(format!("no table {table}")))?
+        .try_get_by_index(0)?;
+    let mut indexes = Vec::new();
+    for row in db.query_all_raw(definitions("index")).await? {
+        indexes.push(row.try_get_by_index::<String>(0)?);
+    }
+    db.execute_unprepared(&without_foreign_keys(&create, table)?)
+        .await?;
+    db.execute_unprepared(&format!(
+        r#"INSERT INTO "{table}_rebuilt" SELECT * FROM "{table}""#
+    ))
+    .await?;
+    db.execute_unprepared(&format!(r#"DROP TABLE "{table}""#))
+        .await?;
+    db.execute_unprepared(&format!(
+        r#"ALTER TABLE "{table}_rebuilt" RENAME TO "{table}""#
+    ))
+    .await?;
+    for index in indexes {
+        db.execute_unprepared(&index).await?;
+    }
+    Ok(())
 }
 
 /// `CREATE TABLE "t" (…, FOREIGN KEY …)` → `CREATE TABLE "t_rebuilt" (…)`.
