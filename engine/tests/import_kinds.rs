@@ -543,6 +543,15 @@ async fn plan_names_the_expected_place_and_refuses_files_outside() {
     }
 }
 
+async fn query(db: &DatabaseConnection, sql: String) -> Vec<sea_orm::QueryResult> {
+    db.query_all_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        sql,
+    ))
+    .await
+    .unwrap()
+}
+
 /// `(offer Ид, price_e4, currency)` of one price type, by offer.
 async fn prices_of_type(
     db: &DatabaseConnection,
@@ -553,33 +562,25 @@ async fn prices_of_type(
          JOIN price_types t ON t.id = p.price_type_id WHERE t.onec_id = '{type_onec_id}' \
          ORDER BY o.onec_id"
     );
-    db.query_all_raw(sea_orm::Statement::from_string(
-        db.get_database_backend(),
-        sql,
-    ))
-    .await
-    .unwrap()
-    .into_iter()
-    .map(|r| {
-        (
-            r.try_get_by_index(0).unwrap(),
-            r.try_get_by_index(1).unwrap(),
-            r.try_get_by_index(2).unwrap(),
-        )
-    })
-    .collect()
+    query(db, sql)
+        .await
+        .into_iter()
+        .map(|r| {
+            (
+                r.try_get_by_index(0).unwrap(),
+                r.try_get_by_index(1).unwrap(),
+                r.try_get_by_index(2).unwrap(),
+            )
+        })
+        .collect()
 }
 
 async fn strings(db: &DatabaseConnection, sql: &str) -> Vec<String> {
-    db.query_all_raw(sea_orm::Statement::from_string(
-        db.get_database_backend(),
-        sql,
-    ))
-    .await
-    .unwrap()
-    .into_iter()
-    .map(|r| r.try_get_by_index(0).unwrap())
-    .collect()
+    query(db, sql.to_owned())
+        .await
+        .into_iter()
+        .map(|r| r.try_get_by_index(0).unwrap())
+        .collect()
 }
 
 /// A prices file that names every offer several times, spread over more than one batch, with

@@ -1,13 +1,15 @@
 //! Flushing prices and stock: resolving the offers that price and rest records name
 //! (creating a product's own offer for a bare product `Ид` when needed), the price types and the
 //! warehouses (creating unknown ones), and upserting `prices` and `stocks`.
+use std::collections::HashMap;
+
 use commerceml::Offer;
 use sea_orm::{ConnectionTrait, Statement, Value};
 
 use super::Importer;
 use super::catalog::{OWN_OFFERS, WAREHOUSE_ON_DEMAND};
 use crate::import::ImportError;
-use crate::import::sql::{Mode, Upsert, str_val, to_e4};
+use crate::import::sql::{Mode, Upsert, in_ids, str_val, to_e4};
 
 const PRICES: Upsert = Upsert {
     table: "prices",
@@ -223,7 +225,8 @@ impl Importer<'_> {
 
     /// Writes price or stock rows. Into a table that was empty when the import began, the rows
     /// of an offer this import has not written rows of yet are plain inserts (nothing can
-    /// conflict with them); the rest, and every row of a table that held rows, are upserts.
+    /// conflict with them) and the rest upserts. Into a table that held rows, only the rows that
+    /// differ from the stored ones (or are not stored) are written, as upserts.
     async fn write_by_offer(
         &mut self,
         upsert: &Upsert,
@@ -233,10 +236,9 @@ impl Importer<'_> {
         if rows.is_empty() {
             return Ok(());
         }
-        let mode = self.mode(upsert.table);
-        if mode != Mode::Upsert {
-            let rows = rows.into_iter().map(|(_, row)| row).collect();
-            self.write(upsert, rows, mode).await?;
+        if self.mode(upsert.table) == Mode::Changed {
+            let rows = self.changed_only(upsert, rows).await?;
+            self.write(upsert, rows, Mode::Upsert).await?;
             return Ok(());
         }
         let set = match seen {
@@ -251,6 +253,56 @@ impl Importer<'_> {
             self.write(upsert, rows, mode).await?;
         }
         Ok(())
+    }
+
+    /// The rows that differ from what is stored, or are not stored. The stored rows of these
+    /// offers come in one query — `offer_id` leads the primary key, so it is one index range
+    /// per offer — and are compared here: cheaper on both backends than making the database
+    /// probe and compare row by row, and a re-import of unchanged data then writes nothing.
+    /// `upsert.cols` must start with its two key columns, `offer_id` first.
+    async fn changed_only(
+        &self,
+        upsert: &Upsert,
+        rows: Vec<(i64, Vec<Value>)>,
+    ) -> Result<Vec<Vec<Value>>, ImportError> {
+        debug_assert_eq!(upsert.key, &upsert.cols[..2]);
+        let mut offers: Vec<i64> = rows.iter().map(|(offer, _)| *offer).collect();
+        offers.sort_unstable();
+        offers.dedup();
+        let (filter, params) = in_ids(self.backend, "offer_id", &offers);
+        let sql = format!(
+            "SELECT {cols} FROM {table} WHERE {filter}",
+            cols = upsert.cols.join(", "),
+            table = upsert.table
+        );
+        let like = &rows[0].1;
+        let mut stored: HashMap<(i64, i64), Vec<Value>> = HashMap::new();
+        for row in self
+            .txn
+            .query_all_raw(Statement::from_sql_and_values(self.backend, sql, params))
+            .await?
+        {
+            let key = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+            let mut values = Vec::with_capacity(like.len() - 2);
+            for (i, kind) in like.iter().enumerate().skip(2) {
+                values.push(match kind {
+                    Value::BigInt(_) => Value::BigInt(row.try_get_by_index(i)?),
+                    _ => Value::String(row.try_get_by_index(i)?),
+                });
+            }
+            stored.insert(key, values);
+        }
+        Ok(rows
+            .into_iter()
+            .map(|(_, row)| row)
+            .filter(|row| {
+                let key = match (&row[0], &row[1]) {
+                    (Value::BigInt(Some(a)), Value::BigInt(Some(b))) => (*a, *b),
+                    _ => return true,
+                };
+                stored.get(&key).map(Vec::as_slice) != Some(&row[2..])
+            })
+            .collect())
     }
 }
 
