@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use commerceml::Offer;
-use sea_orm::{ConnectionTrait, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 
 use super::Importer;
 use super::catalog::{OWN_OFFERS, WAREHOUSE_ON_DEMAND};
@@ -237,7 +237,13 @@ impl Importer<'_> {
             return Ok(());
         }
         if self.mode(upsert.table) == Mode::Changed {
-            let rows = self.changed_only(upsert, rows).await?;
+            let rows = if self.backend == DbBackend::Postgres {
+                self.changed_only(upsert, rows).await?
+            } else {
+                // SQLite's upsert leaves an unchanged row alone by itself, which is cheaper
+                // than reading the stored rows back (measured: stocks again 1.5 s vs 2.3 s).
+                rows.into_iter().map(|(_, row)| row).collect()
+            };
             self.write(upsert, rows, Mode::Upsert).await?;
             return Ok(());
         }
@@ -255,10 +261,10 @@ impl Importer<'_> {
         Ok(())
     }
 
-    /// The rows that differ from what is stored, or are not stored. The stored rows of these
-    /// offers come in one query — `offer_id` leads the primary key, so it is one index range
-    /// per offer — and are compared here: cheaper on both backends than making the database
-    /// probe and compare row by row, and a re-import of unchanged data then writes nothing.
+    /// The rows that differ from what is stored, or are not stored (PostgreSQL). The stored rows
+    /// of these offers come in one query — `offer_id` leads the primary key, so it is one index
+    /// range per offer — and are compared here: cheaper than making the database probe and
+    /// compare row by row, and a re-import of unchanged data then writes nothing.
     /// `upsert.cols` must start with its two key columns, `offer_id` first.
     async fn changed_only(
         &self,
