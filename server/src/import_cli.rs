@@ -260,10 +260,11 @@ impl ProgressLine {
     }
 }
 
-/// `onec-admin stats --json`.
+/// `onec-admin stats --json`: totals, and references to missing rows (`orphan_rows`).
 pub async fn stats(config: Config, json_out: bool) -> anyhow::Result<ExitCode> {
     let state = startup::state(&config).await?;
     let s = engine::stats::stats(&state.db).await?;
+    let orphans = engine::stats::orphan_rows(&state.db).await?;
     let doc = json!({
         "products": { "total": s.products_total, "deleted": s.products_deleted },
         "variants": s.variants,
@@ -273,6 +274,8 @@ pub async fn stats(config: Config, json_out: bool) -> anyhow::Result<ExitCode> {
         "prices": s.prices,
         "stock": { "rows": s.stock_rows, "units": s.stock_units.normalize().to_string() },
         "customers": { "total": s.customers_total, "deleted": s.customers_deleted },
+        // Rows whose parent row is gone, by `table.column` ({} when the data is whole).
+        "orphan_rows": orphans,
     });
     if json_out {
         println!("{doc}");

@@ -190,6 +190,17 @@ async fn two_processes_started_together_give_one_run_and_one_refusal() {
         "the run lasted long enough to overlap: {elapsed:?}"
     );
 
+    // `stats` agrees, and nothing references a missing row.
+    let out = setup
+        .command(&["stats", "--json"], "stats")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "stats: {}", setup.stderr("stats"));
+    let st = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(st["products"]["total"], summary.products as u64, "{st}");
+    assert_eq!(st["stock"]["rows"], summary.stock_rows as u64, "{st}");
+    assert_eq!(st["orphan_rows"], serde_json::json!({}), "{st}");
+
     // One run, one session, in the shared database; the lock is free again.
     let db = engine::db::connect(&setup.db_url).await.unwrap();
     let runs = import_runs::Entity::find().all(&db).await.unwrap();
