@@ -82,36 +82,38 @@ impl MigrationTrait for Migration {
                 sqlite_rebuild_without_foreign_keys(db, table).await?;
             }
         }
+        // What each parent's deletion (and, on PostgreSQL, truncation) does to its children:
+        // `(parent, statements over the deleted rows, statements after TRUNCATE, the same as
+        // one SQLite row trigger over OLD)`.
+        let mut triggers: Vec<(&str, String, String, String)> = Vec::new();
         for (parent, children) in CASCADES {
-            let sql = if postgres {
-                postgres_cascade(parent, children)
-            } else {
-                sqlite_cascade(parent, children)
-            };
-            db.execute_unprepared(&sql).await?;
+            let mut deleted = String::new();
+            let mut truncated = String::new();
+            let mut row = String::new();
+            for (child, col) in children {
+                deleted += &format!("DELETE FROM {child} c USING gone g WHERE c.{col} = g.id; ");
+                // A child that the same TRUNCATE names too is already being emptied by it:
+                // truncating it again here fails with object_in_use, which is then fine.
+                truncated += &format!(
+                    "BEGIN TRUNCATE {child}; EXCEPTION WHEN object_in_use THEN NULL; END; "
+                );
+                row += &format!("DELETE FROM {child} WHERE {col} = OLD.id; ");
+            }
+            triggers.push((parent, deleted, truncated, row));
         }
         for (parent, child, col) in SET_NULLS {
+            triggers.push((
+                parent,
+                format!("UPDATE {child} c SET {col} = NULL FROM gone g WHERE c.{col} = g.id; "),
+                format!("UPDATE {child} SET {col} = NULL WHERE {col} IS NOT NULL; "),
+                format!("UPDATE {child} SET {col} = NULL WHERE {col} = OLD.id; "),
+            ));
+        }
+        for (parent, deleted, truncated, row) in triggers {
             let sql = if postgres {
-                format!(
-                    "CREATE OR REPLACE FUNCTION onec_{parent}_deleted() RETURNS trigger \
-                       LANGUAGE plpgsql AS $f$ BEGIN \
-                       UPDATE {child} c SET {col} = NULL FROM gone g WHERE c.{col} = g.id; \
-                       RETURN NULL; END $f$; \
-                     CREATE TRIGGER {parent}_deleted AFTER DELETE ON {parent} \
-                       REFERENCING OLD TABLE AS gone FOR EACH STATEMENT \
-                       EXECUTE FUNCTION onec_{parent}_deleted(); \
-                     CREATE OR REPLACE FUNCTION onec_{parent}_truncated() RETURNS trigger \
-                       LANGUAGE plpgsql AS $f$ BEGIN \
-                       UPDATE {child} SET {col} = NULL WHERE {col} IS NOT NULL; \
-                       RETURN NULL; END $f$; \
-                     CREATE TRIGGER {parent}_truncated AFTER TRUNCATE ON {parent} \
-                       FOR EACH STATEMENT EXECUTE FUNCTION onec_{parent}_truncated();"
-                )
+                postgres_triggers(parent, &deleted, &truncated)
             } else {
-                format!(
-                    "CREATE TRIGGER {parent}_deleted AFTER DELETE ON {parent} BEGIN \
-                     UPDATE {child} SET {col} = NULL WHERE {col} = OLD.id; END"
-                )
+                format!("CREATE TRIGGER {parent}_deleted AFTER DELETE ON {parent} BEGIN {row}END")
             };
             db.execute_unprepared(&sql).await?;
         }
@@ -125,41 +127,21 @@ impl MigrationTrait for Migration {
     }
 }
 
-/// A statement-level trigger (one `DELETE … USING` per child table, however many parent rows a
-/// statement removes) and a `TRUNCATE` trigger for `parent`. A child that the same `TRUNCATE`
-/// names too is already being emptied by it: PostgreSQL refuses to truncate it again in the
-/// trigger (`object_in_use`), which is then fine to ignore.
-fn postgres_cascade(parent: &str, children: &[(&str, &str)]) -> String {
-    let deletes: String = children
-        .iter()
-        .map(|(child, col)| format!("DELETE FROM {child} c USING gone g WHERE c.{col} = g.id; "))
-        .collect();
-    let truncates: String = children
-        .iter()
-        .map(|(child, _)| {
-            format!("BEGIN TRUNCATE {child}; EXCEPTION WHEN object_in_use THEN NULL; END; ")
-        })
-        .collect();
+/// A statement-level `AFTER DELETE` trigger on `parent` that runs `deleted` over the removed
+/// rows (the transition table `gone`: one statement per child table, however many rows a
+/// statement removes), and an `AFTER TRUNCATE` trigger that runs `truncated`.
+fn postgres_triggers(parent: &str, deleted: &str, truncated: &str) -> String {
     format!(
         "CREATE OR REPLACE FUNCTION onec_{parent}_deleted() RETURNS trigger LANGUAGE plpgsql AS \
-           $f$ BEGIN {deletes}RETURN NULL; END $f$; \
+           $f$ BEGIN {deleted}RETURN NULL; END $f$; \
          CREATE TRIGGER {parent}_deleted AFTER DELETE ON {parent} \
            REFERENCING OLD TABLE AS gone FOR EACH STATEMENT \
            EXECUTE FUNCTION onec_{parent}_deleted(); \
          CREATE OR REPLACE FUNCTION onec_{parent}_truncated() RETURNS trigger LANGUAGE plpgsql AS \
-           $f$ BEGIN {truncates}RETURN NULL; END $f$; \
+           $f$ BEGIN {truncated}RETURN NULL; END $f$; \
          CREATE TRIGGER {parent}_truncated AFTER TRUNCATE ON {parent} FOR EACH STATEMENT \
            EXECUTE FUNCTION onec_{parent}_truncated();"
     )
-}
-
-/// A row trigger (SQLite has no statement triggers) deleting `parent`'s children.
-fn sqlite_cascade(parent: &str, children: &[(&str, &str)]) -> String {
-    let deletes: String = children
-        .iter()
-        .map(|(child, col)| format!("DELETE FROM {child} WHERE {col} = OLD.id; "))
-        .collect();
-    format!("CREATE TRIGGER {parent}_deleted AFTER DELETE ON {parent} BEGIN {deletes}END")
 }
 
 /// Rebuilds `table` without its foreign keys (SQLite): same definition, same rows (ids

@@ -229,10 +229,9 @@ pub(super) struct Importer<'a> {
     pub prices_p: Pending<(i64, i64), (i64, Option<String>)>,
     /// `(offer, warehouse)` → `quantity_e4`.
     pub stocks_p: Pending<(i64, i64), i64>,
-    /// Offers whose prices (stock rows) this import wrote, kept while the table was empty at
-    /// the start (see `write_by_offer`).
-    pub prices_seen: HashSet<i64>,
-    pub stocks_seen: HashSet<i64>,
+    /// Per table (`prices`, `stocks`): offers this import wrote rows of, kept while the table
+    /// was empty at the start (see `write_by_offer`).
+    pub offers_written: HashMap<&'static str, HashSet<i64>>,
     pub customers_p: Pending<String, Customer>,
 }
 
@@ -298,8 +297,7 @@ impl<'a> Importer<'a> {
             refs_p: Vec::new(),
             prices_p: Pending::new(),
             stocks_p: Pending::new(),
-            prices_seen: HashSet::new(),
-            stocks_seen: HashSet::new(),
+            offers_written: HashMap::new(),
             customers_p: Pending::new(),
         })
     }

@@ -187,7 +187,7 @@ impl Importer<'_> {
     }
 
     pub(super) async fn flush_prices(&mut self) -> Result<(), ImportError> {
-        let rows: Vec<(i64, Vec<Value>)> = self
+        let rows: Vec<KeyedRow> = self
             .prices_p
             .take_with_keys()
             .into_iter()
@@ -198,15 +198,15 @@ impl Importer<'_> {
                     Value::BigInt(Some(e4)),
                     Value::String(currency),
                 ];
-                (offer, row)
+                ((offer, pt), row)
             })
             .collect();
         self.report.add("prices", rows.len() as u64);
-        self.write_by_offer(&PRICES, rows, Seen::Prices).await
+        self.write_by_offer(&PRICES, rows).await
     }
 
     pub(super) async fn flush_stocks(&mut self) -> Result<(), ImportError> {
-        let rows: Vec<(i64, Vec<Value>)> = self
+        let rows: Vec<KeyedRow> = self
             .stocks_p
             .take_with_keys()
             .into_iter()
@@ -216,11 +216,11 @@ impl Importer<'_> {
                     Value::BigInt(Some(wh)),
                     Value::BigInt(Some(e4)),
                 ];
-                (offer, row)
+                ((offer, wh), row)
             })
             .collect();
         self.report.add("stock_rows", rows.len() as u64);
-        self.write_by_offer(&STOCKS, rows, Seen::Stocks).await
+        self.write_by_offer(&STOCKS, rows).await
     }
 
     /// Writes price or stock rows. Into a table that was empty when the import began, the rows
@@ -230,8 +230,7 @@ impl Importer<'_> {
     async fn write_by_offer(
         &mut self,
         upsert: &Upsert,
-        rows: Vec<(i64, Vec<Value>)>,
-        seen: Seen,
+        rows: Vec<KeyedRow>,
     ) -> Result<(), ImportError> {
         if rows.is_empty() {
             return Ok(());
@@ -247,13 +246,11 @@ impl Importer<'_> {
             self.write(upsert, rows, Mode::Upsert).await?;
             return Ok(());
         }
-        let set = match seen {
-            Seen::Prices => &mut self.prices_seen,
-            Seen::Stocks => &mut self.stocks_seen,
-        };
-        let (again, new): (Vec<_>, Vec<_>) =
-            rows.into_iter().partition(|(offer, _)| set.contains(offer));
-        set.extend(new.iter().map(|(offer, _)| *offer));
+        let written = self.offers_written.entry(upsert.table).or_default();
+        let (again, new): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .partition(|((offer, _), _)| written.contains(offer));
+        written.extend(new.iter().map(|((offer, _), _)| *offer));
         for (rows, mode) in [(new, Mode::New), (again, Mode::Upsert)] {
             let rows = rows.into_iter().map(|(_, row)| row).collect();
             self.write(upsert, rows, mode).await?;
@@ -269,10 +266,10 @@ impl Importer<'_> {
     async fn changed_only(
         &self,
         upsert: &Upsert,
-        rows: Vec<(i64, Vec<Value>)>,
+        rows: Vec<KeyedRow>,
     ) -> Result<Vec<Vec<Value>>, ImportError> {
         debug_assert_eq!(upsert.key, &upsert.cols[..2]);
-        let mut offers: Vec<i64> = rows.iter().map(|(offer, _)| *offer).collect();
+        let mut offers: Vec<i64> = rows.iter().map(|((offer, _), _)| *offer).collect();
         offers.sort_unstable();
         offers.dedup();
         let (filter, params) = in_ids(self.backend, "offer_id", &offers);
@@ -300,21 +297,11 @@ impl Importer<'_> {
         }
         Ok(rows
             .into_iter()
+            .filter(|(key, row)| stored.get(key).map(Vec::as_slice) != Some(&row[2..]))
             .map(|(_, row)| row)
-            .filter(|row| {
-                let key = match (&row[0], &row[1]) {
-                    (Value::BigInt(Some(a)), Value::BigInt(Some(b))) => (*a, *b),
-                    _ => return true,
-                };
-                stored.get(&key).map(Vec::as_slice) != Some(&row[2..])
-            })
             .collect())
     }
 }
 
-/// Which set of offers [`Importer::write_by_offer`] keeps.
-#[derive(Clone, Copy)]
-enum Seen {
-    Prices,
-    Stocks,
-}
+/// A price or stock row with its key, `(offer_id, price type or warehouse id)`.
+type KeyedRow = ((i64, i64), Vec<Value>);
