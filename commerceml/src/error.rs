@@ -186,9 +186,9 @@ impl std::error::Error for Error {
 }
 
 /// Why a record was skipped or trimmed. [`WarningReason::key`] is a stable
-/// machine key for counting; `Display` is the Russian explanation.
+/// machine key for counting; `Display` is the Russian explanation. Exhaustive on purpose: the
+/// engine maps each reason to the skip reason it counts, and a new one must not slip past it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum WarningReason {
     /// The record has no `Ид` (or only the all-zero GUID); it was skipped.
     MissingId,

@@ -29,6 +29,7 @@ use std::path::PathBuf;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use crate::kinds::ImportKind;
+use wire::SkipReason;
 
 pub use plan::plan;
 pub(crate) use sql::{count as sql_count, placeholders as sql_placeholders};
@@ -125,10 +126,7 @@ impl Progress for NoProgress {
 /// `warehouses_created` when rests named warehouses unknown so far. Keys with a zero count
 /// may be absent.
 ///
-/// `skipped` keys: `unknown_product` (an offer whose product is unknown), `unknown_offer` (a
-/// price or rest record whose offer is unknown), `unknown_price_type` (one price),
-/// `unknown_property` (one product property value), `number_out_of_range` (a price or
-/// quantity that does not fit the column) and every [`commerceml::WarningReason::key`].
+/// `skipped` keys are the keys of [`wire::SkipReason`]: the importer counts only those.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImportReport {
     /// What landed, by key (see above).
@@ -158,10 +156,25 @@ impl ImportReport {
         }
     }
 
-    pub(crate) fn skip(&mut self, key: &str, n: u64) {
+    pub(crate) fn skip(&mut self, reason: SkipReason, n: u64) {
         if n > 0 {
-            *self.skipped.entry(key.to_owned()).or_default() += n;
+            *self.skipped.entry(reason.key().to_owned()).or_default() += n;
         }
+    }
+}
+
+/// The skip reason a reader warning counts under. Exhaustive: a new warning of the reader does
+/// not compile until it has a reason, and so a Russian text.
+pub(crate) fn warning_reason(w: commerceml::WarningReason) -> SkipReason {
+    use commerceml::WarningReason as W;
+    match w {
+        W::MissingId => SkipReason::MissingId,
+        W::BadNumber => SkipReason::BadNumber,
+        W::EmptyNumber => SkipReason::EmptyNumber,
+        W::MissingPriceType => SkipReason::MissingPriceType,
+        W::MissingWarehouseId => SkipReason::MissingWarehouseId,
+        W::BadOfferId => SkipReason::BadOfferId,
+        W::BadBoolean => SkipReason::BadBoolean,
     }
 }
 

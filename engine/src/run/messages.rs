@@ -178,6 +178,21 @@ mod tests {
     }
 
     #[test]
+    fn reasons_the_importer_counts_read_as_russian() {
+        let text = success(&[(
+            ImportKind::Prices,
+            map(&[("offers", 5)]),
+            map(&[("number_out_of_range", 1), ("unknown_property", 2)]),
+        )]);
+        assert!(
+            text.contains("число вне допустимого диапазона — 1")
+                && text.contains("неизвестное свойство — 2"),
+            "{text}"
+        );
+        assert!(!text.contains("_"), "a raw key in {text}");
+    }
+
+    #[test]
     fn the_failure_message_names_what_was_not_imported() {
         assert_eq!(
             failure(

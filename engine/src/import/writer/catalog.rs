@@ -8,6 +8,7 @@ use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 use super::Importer;
 use crate::import::ImportError;
 use crate::import::sql::{Mode, Upsert, Written, in_ids, opt_str, str_val};
+use wire::SkipReason;
 
 const UNITS: Upsert = Upsert {
     table: "units",
@@ -474,7 +475,7 @@ impl Importer<'_> {
             }
             desired.push((id, values));
         }
-        self.report.skip("unknown_property", unknown);
+        self.report.skip(SkipReason::UnknownProperty, unknown);
         self.replace_children(&PRODUCT_PROPERTY_VALUES, &known, desired)
             .await?;
         Ok(())
@@ -490,7 +491,7 @@ impl Importer<'_> {
         let mut known = HashSet::new();
         for o in offers {
             let Some(&product_id) = self.products.get(&o.id.product_id) else {
-                self.report.skip("unknown_product", 1);
+                self.report.skip(SkipReason::UnknownProduct, 1);
                 continue;
             };
             let key = o.id.to_string();

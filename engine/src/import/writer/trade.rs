@@ -10,6 +10,7 @@ use super::Importer;
 use super::catalog::{OWN_OFFERS, WAREHOUSE_ON_DEMAND};
 use crate::import::ImportError;
 use crate::import::sql::{Mode, Upsert, in_ids, str_val, to_e4};
+use wire::SkipReason;
 
 const PRICES: Upsert = Upsert {
     table: "prices",
@@ -59,7 +60,7 @@ impl Importer<'_> {
                     }
                     self.attach(id, &o).await?;
                 }
-                None => self.report.skip("unknown_offer", 1),
+                None => self.report.skip(SkipReason::UnknownOffer, 1),
             }
         }
         Ok(())
@@ -160,11 +161,11 @@ impl Importer<'_> {
         if self.parts.prices {
             for p in &o.prices {
                 let Some(&type_id) = self.price_types.get(&p.price_type_id) else {
-                    self.report.skip("unknown_price_type", 1);
+                    self.report.skip(SkipReason::UnknownPriceType, 1);
                     continue;
                 };
                 let Some(e4) = to_e4(p.value) else {
-                    self.report.skip("number_out_of_range", 1);
+                    self.report.skip(SkipReason::NumberOutOfRange, 1);
                     continue;
                 };
                 self.prices_p
@@ -174,7 +175,7 @@ impl Importer<'_> {
         if self.parts.stock {
             for s in &o.stock {
                 let Some(e4) = to_e4(s.quantity) else {
-                    self.report.skip("number_out_of_range", 1);
+                    self.report.skip(SkipReason::NumberOutOfRange, 1);
                     continue;
                 };
                 let wh = self
