@@ -360,16 +360,13 @@ mod tests {
 
     use super::*;
 
-    /// Every variable the code reads (`env.var("…")` in config.rs and logging.rs).
+    /// Every variable the code reads (`.var("…")` in config.rs and logging.rs).
     fn variables_read() -> Vec<&'static str> {
-        let mut vars: Vec<&str> = [
-            include_str!("config.rs"),
-            include_str!("logging.rs"),
-        ]
-        .iter()
-        .flat_map(|src| src.split("env.var(\"").skip(1))
-        .filter_map(|rest| rest.split('"').next())
-        .collect();
+        let mut vars: Vec<&str> = [include_str!("config.rs"), include_str!("logging.rs")]
+            .iter()
+            .flat_map(|src| src.split(".var(\"").skip(1))
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
         vars.push("RUST_LOG");
         vars.sort();
         vars.dedup();
@@ -398,7 +395,10 @@ mod tests {
         let common = ["DATABASE_URL", "REDIS_URL", "RUST_LOG", "ONEC_LOG_FORMAT"];
         let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
             (vec!["migrate"], vec!["ONEC_REDIS_PREFIX"]),
-            (vec!["create-admin"], vec!["ONEC_ADMIN_LOGIN", "ONEC_ADMIN_PASSWORD"]),
+            (
+                vec!["create-admin"],
+                vec!["ONEC_ADMIN_LOGIN", "ONEC_ADMIN_PASSWORD"],
+            ),
             (vec!["import"], vec!["ONEC_DATA_DIR", "ONEC_REDIS_PREFIX"]),
             (vec!["import", "catalog"], vec!["ONEC_DATA_DIR"]),
             (vec!["import", "stocks"], vec!["ONEC_DATA_DIR"]),
@@ -418,7 +418,10 @@ mod tests {
             for var in common.iter().chain(extra) {
                 assert!(text.contains(var), "{path:?} --help lacks {var}: {text}");
             }
-            assert!(!text.contains("ONEC_METRICS_BIND"), "{path:?} does not serve");
+            assert!(
+                !text.contains("ONEC_METRICS_BIND"),
+                "{path:?} does not serve"
+            );
         }
         let gen_data = help(&["gen-data"]);
         assert!(gen_data.contains("ONEC_LOG_FORMAT") && !gen_data.contains("DATABASE_URL"));

@@ -182,7 +182,9 @@ fn metrics_bind(env: &impl Env, bind: SocketAddr) -> Result<Option<SocketAddr>, 
     if overlaps && addr.port() != 0 {
         return Err(bad(
             "ONEC_METRICS_BIND",
-            format!("метрики не отдаются на публичном адресе ONEC_BIND ({bind}): укажите другой порт"),
+            format!(
+                "метрики не отдаются на публичном адресе ONEC_BIND ({bind}): укажите другой порт"
+            ),
         ));
     }
     Ok(Some(addr))

@@ -225,9 +225,8 @@ impl Bars {
     /// Bars when `wanted` and stderr is a terminal; otherwise nothing is drawn.
     pub fn new(wanted: bool) -> Bars {
         let multi = (wanted && std::io::stderr().is_terminal()).then(|| {
-            let m = indicatif::MultiProgress::with_draw_target(
-                indicatif::ProgressDrawTarget::stderr(),
-            );
+            let m =
+                indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
             crate::logging::print_above(Some(m.clone()));
             m
         });

@@ -85,12 +85,17 @@ async fn metrics_match_the_import_and_stay_off_the_public_address() {
     let (head, mut r) = request(addr, "GET", "/metrics", None, "").await;
     let body = read_body(&mut r).await;
     assert!(
-        !body.contains("onec_") && !head.starts_with("HTTP/1.0 200") && !head.starts_with("HTTP/1.1 200"),
+        !body.contains("onec_")
+            && !head.starts_with("HTTP/1.0 200")
+            && !head.starts_with("HTTP/1.1 200"),
         "public /metrics answered {head}{body}"
     );
     let (head, body) = scrape(metrics_addr).await;
     assert!(head.contains("text/plain"), "{head}");
-    assert!(body.contains("# TYPE onec_http_requests_total counter"), "{body}");
+    assert!(
+        body.contains("# TYPE onec_http_requests_total counter"),
+        "{body}"
+    );
 
     // Two refused logins, then a good one.
     for _ in 0..2 {
@@ -110,7 +115,10 @@ async fn metrics_match_the_import_and_stay_off_the_public_address() {
     let (head, monitor) = request(addr, "GET", "/events", Some(&cookie), "").await;
     assert!(head.contains("text/event-stream"), "{head}");
     let samples = parse(&scrape(metrics_addr).await.1);
-    assert_eq!(value(&samples, "onec_sse_clients", &[("stream", "all")]), 1.0);
+    assert_eq!(
+        value(&samples, "onec_sse_clients", &[("stream", "all")]),
+        1.0
+    );
 
     let end = run_to_end(
         addr,
@@ -119,7 +127,10 @@ async fn metrics_match_the_import_and_stay_off_the_public_address() {
         Duration::from_secs(120),
     )
     .await;
-    assert!(end.message.as_deref().unwrap_or("").starts_with("✅"), "{end:?}");
+    assert!(
+        end.message.as_deref().unwrap_or("").starts_with("✅"),
+        "{end:?}"
+    );
 
     // A start refused by the lock (held by "someone else").
     let mut redis = redis_conn(REDIS_URL).await.expect("Redis");
@@ -138,7 +149,10 @@ async fn metrics_match_the_import_and_stay_off_the_public_address() {
     for s in &sessions {
         let kind = s.import_type.as_str();
         assert_eq!(s.status, "completed");
-        assert_eq!(value(&samples, "onec_imports_started_total", &[("kind", kind)]), 1.0);
+        assert_eq!(
+            value(&samples, "onec_imports_started_total", &[("kind", kind)]),
+            1.0
+        );
         assert_eq!(
             value(
                 &samples,
@@ -149,12 +163,23 @@ async fn metrics_match_the_import_and_stay_off_the_public_address() {
             "{kind}"
         );
         assert_eq!(
-            value(&samples, "onec_import_duration_seconds_count", &[("kind", kind)]),
+            value(
+                &samples,
+                "onec_import_duration_seconds_count",
+                &[("kind", kind)]
+            ),
             1.0
         );
         let took = (s.finished_at.unwrap() - s.started_at).num_milliseconds() as f64 / 1000.0;
-        let sum = value(&samples, "onec_import_duration_seconds_sum", &[("kind", kind)]);
-        assert!(sum > 0.0 && sum <= took + 0.5, "{kind}: {sum} s vs session {took} s");
+        let sum = value(
+            &samples,
+            "onec_import_duration_seconds_sum",
+            &[("kind", kind)],
+        );
+        assert!(
+            sum > 0.0 && sum <= took + 0.5,
+            "{kind}: {sum} s vs session {took} s"
+        );
         let report: serde_json::Value = serde_json::from_str(&s.report).unwrap();
         for (key, n) in report["counts"].as_object().unwrap() {
             if key == "skipped" {
@@ -174,7 +199,10 @@ async fn metrics_match_the_import_and_stay_off_the_public_address() {
         );
     }
     for table in ["products", "offers", "prices", "stock_rows", "customers"] {
-        assert!(rows.get(table).copied().unwrap_or(0) > 0, "{table}: {rows:?}");
+        assert!(
+            rows.get(table).copied().unwrap_or(0) > 0,
+            "{table}: {rows:?}"
+        );
     }
     let total_rows: f64 = value(&samples, "onec_import_rows_total", &[]);
     assert_eq!(total_rows, rows.values().sum::<u64>() as f64);
@@ -194,7 +222,11 @@ async fn metrics_match_the_import_and_stay_off_the_public_address() {
     assert_eq!(value(&samples, "onec_login_failures_total", &[]), 2.0);
     // Three logins and two starts (one refused); the run's own stream.
     assert_eq!(
-        value(&samples, "onec_http_requests_total", &[("route", "/api/login")]),
+        value(
+            &samples,
+            "onec_http_requests_total",
+            &[("route", "/api/login")]
+        ),
         3.0
     );
     assert_eq!(

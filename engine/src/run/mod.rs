@@ -864,33 +864,35 @@ impl Run {
     ) -> tokio::task::JoinHandle<()> {
         let (runner, state) = (self.runner.clone(), self.state.clone());
         let mut conn = self.conn.clone();
-        tokio::spawn(async move {
-            let mut last = (u64::MAX, u64::MAX, u64::MAX);
-            let mut tick = tokio::time::interval(PROGRESS_EVERY);
-            loop {
-                tick.tick().await;
-                let records = p.records.load(Ordering::Relaxed);
-                let (bytes_read, bytes_total) = (
-                    p.bytes_read.load(Ordering::Relaxed),
-                    p.bytes_total.load(Ordering::Relaxed),
-                );
-                let total = estimate_total(records, bytes_read, bytes_total);
-                if (records, total, bytes_read) == last {
-                    continue;
+        tokio::spawn(
+            async move {
+                let mut last = (u64::MAX, u64::MAX, u64::MAX);
+                let mut tick = tokio::time::interval(PROGRESS_EVERY);
+                loop {
+                    tick.tick().await;
+                    let records = p.records.load(Ordering::Relaxed);
+                    let (bytes_read, bytes_total) = (
+                        p.bytes_read.load(Ordering::Relaxed),
+                        p.bytes_total.load(Ordering::Relaxed),
+                    );
+                    let total = estimate_total(records, bytes_read, bytes_total);
+                    if (records, total, bytes_read) == last {
+                        continue;
+                    }
+                    last = (records, total, bytes_read);
+                    let mut s = state.lock().await;
+                    if let Some(k) = s.kind_mut(kind) {
+                        k.processed = records;
+                        k.total = total;
+                        k.bytes_read = bytes_read;
+                        k.bytes_total = bytes_total;
+                    }
+                    s.seq += 1;
+                    publish_state(&runner, &mut conn, &s).await;
                 }
-                last = (records, total, bytes_read);
-                let mut s = state.lock().await;
-                if let Some(k) = s.kind_mut(kind) {
-                    k.processed = records;
-                    k.total = total;
-                    k.bytes_read = bytes_read;
-                    k.bytes_total = bytes_total;
-                }
-                s.seq += 1;
-                publish_state(&runner, &mut conn, &s).await;
             }
-        }
-        .instrument(span))
+            .instrument(span),
+        )
     }
 
     async fn fail_kind(
@@ -1005,7 +1007,7 @@ impl Run {
             .await;
         self.publish().await;
         let last = self.state.lock().await.clone();
-        tracing::info!(run_id = %last.run_id, message = ?last.message, "import run finished");
+        tracing::info!(run_id = %last.run_id, outcome = ?last.message, "import run finished");
         last
     }
 }
