@@ -6,6 +6,7 @@ import { test, expect } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import zlib from 'node:zlib';
 import { ADMIN } from '../playwright.config.js';
 import { DATA_DIR, INSTANCES, PROXY_PORT, SERVER_BIN } from '../proxy.config.js';
 import { logInAsAdmin } from '../tests/support/pages.js';
@@ -33,21 +34,24 @@ async function serverFn(port, name, form, cookie) {
 }
 
 /**
- * Reads an event stream; resolves with the arrival time of every state by `seq` once the run
- * has ended (or `limitMs` passed).
+ * Reads an event stream as a browser asks for it (gzip accepted); resolves with the arrival
+ * time of every state by `seq` once the run has ended (or `limitMs` passed).
  */
 function readStream(port, path, cookie, limitMs = 120_000) {
   return new Promise((resolve, reject) => {
     const arrivals = new Map();
     let finished = false;
-    const req = http.get({ host: '127.0.0.1', port, path, headers: { Cookie: cookie, Accept: 'text/event-stream' } }, (res) => {
+    const headers = { Cookie: cookie, Accept: 'text/event-stream', 'Accept-Encoding': 'gzip, deflate' };
+    const req = http.get({ host: '127.0.0.1', port, path, headers }, (res) => {
       if (res.statusCode !== 200) {
         reject(new Error(`${path} via ${port}: ${res.statusCode}`));
         return;
       }
+      const body = res.headers['content-encoding'] === 'gzip'
+        ? res.pipe(zlib.createGunzip({ flush: zlib.constants.Z_SYNC_FLUSH })) : res;
       let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => {
+      body.setEncoding('utf8');
+      body.on('data', (chunk) => {
         const now = Date.now();
         buf += chunk;
         let i;
@@ -60,7 +64,7 @@ function readStream(port, path, cookie, limitMs = 120_000) {
           if (state.phase !== 'running') finished = true;
         }
       });
-      res.on('end', () => resolve({ arrivals, finished }));
+      body.on('end', () => resolve({ arrivals, finished }));
     });
     req.on('error', reject);
     setTimeout(() => { req.destroy(); resolve({ arrivals, finished }); }, limitMs);
@@ -78,7 +82,7 @@ test('login through the proxy sets a Secure, HttpOnly session cookie', async ({ 
 });
 
 test('an import started on one instance streams live through the proxy to a browser on the other', async ({ page, context }) => {
-  generateExport(6000, 3000);
+  generateExport(2500, 1000);
   // The monitor's event stream: which instance did the proxy connect the browser to?
   const eventsResponse = page.waitForResponse((r) => new URL(r.url()).pathname === '/events');
   await logInAsAdmin(page);
