@@ -334,7 +334,7 @@ impl GenBars {
         let secs = self.started.elapsed().as_secs_f64().max(0.001);
         bar.set_position(f.done as u64);
         bar.set_message(format!(
-            "{} · {}/с · {} записей всего ({}/с)",
+            "{} · {}/с · всего записей: {} ({}/с)",
             indicatif::BinaryBytes(*bytes),
             indicatif::BinaryBytes((*bytes as f64 / secs) as u64),
             engine::run::messages::group_thousands(f.records),
