@@ -71,15 +71,28 @@ fn gen_data_draws_bars_only_on_a_terminal() {
         shown.contains("файлов") && shown.contains("ETA") && shown.contains("/с"),
         "{shown}"
     );
-    assert!(shown.contains("KiB") || shown.contains("MiB"), "bytes: {shown}");
+    assert!(
+        shown.contains("KiB") || shown.contains("MiB"),
+        "bytes: {shown}"
+    );
 
     let quiet = [&args[..], &["--quiet"]].concat();
     let shown = text(&onec_admin(dir.path(), &quiet, &[], true).stdout);
-    assert!(!shown.contains("файлов") && !shown.contains("ETA"), "{shown}");
-    assert!(shown.contains("\"products\""), "the summary is still printed: {shown}");
+    assert!(
+        !shown.contains("файлов") && !shown.contains("ETA"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("\"products\""),
+        "the summary is still printed: {shown}"
+    );
 
     let plain = onec_admin(dir.path(), &args, &[], false);
-    assert_eq!(text(&plain.stderr), "", "nothing on stderr without a terminal");
+    assert_eq!(
+        text(&plain.stderr),
+        "",
+        "nothing on stderr without a terminal"
+    );
     let summary: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
     assert_eq!(summary["products"], 3000);
 }
@@ -106,7 +119,10 @@ async fn import_draws_a_bar_per_kind_only_on_a_terminal() {
         shown.contains("запис") && shown.contains("ETA") && shown.contains("/с)"),
         "{shown}"
     );
-    assert!(shown.contains("KiB") || shown.contains("MiB"), "bytes: {shown}");
+    assert!(
+        shown.contains("KiB") || shown.contains("MiB"),
+        "bytes: {shown}"
+    );
     assert!(shown.contains("✅ Импорт завершен"), "{shown}");
 
     for flag in ["--quiet", "--json"] {
@@ -119,7 +135,11 @@ async fn import_draws_a_bar_per_kind_only_on_a_terminal() {
     }
 
     let plain = onec_admin(dir.path(), &run, &env, false);
-    assert_eq!(text(&plain.stderr), "", "nothing on stderr without a terminal");
+    assert_eq!(
+        text(&plain.stderr),
+        "",
+        "nothing on stderr without a terminal"
+    );
     assert!(text(&plain.stdout).starts_with("✅ Импорт завершен"));
     cleanup_redis(REDIS_URL, &prefix).await;
 }
