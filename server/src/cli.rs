@@ -230,6 +230,9 @@ pub async fn run(cli: Cli) -> ExitCode {
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let app = Application::build(config).await?;
     tracing::info!("«Импорт из 1С» слушает http://{}", app.local_addr());
+    if let Some(addr) = app.metrics_addr() {
+        tracing::info!("метрики Prometheus: http://{addr}/metrics");
+    }
     app.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)
 }
