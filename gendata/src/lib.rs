@@ -117,7 +117,8 @@ pub struct FileWritten<'a> {
     /// Files of this kind written so far, and in all.
     pub done: usize,
     pub of: usize,
-    /// Products, offers and customers written so far (all kinds together).
+    /// Records written so far, all kinds together: products, offers, price rows, stock rows,
+    /// customers.
     pub records: u64,
 }
 
@@ -147,7 +148,12 @@ pub fn generate_with_progress(
             bytes,
             done: entry.0,
             of: entry.1,
-            records: (s.products + s.variants + s.own_offers + s.customers) as u64,
+            records: (s.products
+                + s.variants
+                + s.own_offers
+                + s.price_rows
+                + s.stock_rows
+                + s.customers) as u64,
         });
     };
     let mut summary = Summary::new(opts.format);

@@ -299,12 +299,21 @@ fn gen_data(args: GenData) -> ExitCode {
     }
 }
 
-/// `gen-data`'s progress: a bar per kind (files, bytes, rate, ETA) on a terminal, nothing
-/// otherwise or with `--quiet`.
+/// `gen-data`'s progress: a bar per kind (files, bytes, records, rates, ETA) on a terminal,
+/// nothing otherwise or with `--quiet`.
 struct GenBars {
     multi: Option<indicatif::MultiProgress>,
-    bars: std::collections::HashMap<String, (indicatif::ProgressBar, u64)>,
-    started: std::time::Instant,
+    bars: std::collections::HashMap<String, KindBar>,
+    /// When the last file was done, and the records written by then.
+    last: (std::time::Instant, u64),
+}
+
+/// One kind's bar: its bytes so far, and when and at which record count it began.
+struct KindBar {
+    bar: indicatif::ProgressBar,
+    bytes: u64,
+    since: std::time::Instant,
+    records_before: u64,
 }
 
 impl GenBars {
@@ -315,7 +324,7 @@ impl GenBars {
         GenBars {
             multi,
             bars: Default::default(),
-            started: std::time::Instant::now(),
+            last: (std::time::Instant::now(), 0),
         }
     }
 
@@ -323,7 +332,8 @@ impl GenBars {
         let Some(multi) = &self.multi else {
             return;
         };
-        let (bar, bytes) = self.bars.entry(f.kind.to_owned()).or_insert_with(|| {
+        let last = self.last;
+        let k = self.bars.entry(f.kind.to_owned()).or_insert_with(|| {
             let style = indicatif::ProgressStyle::with_template(
                 "{prefix:<16} [{bar:30}] {pos}/{len} файлов · ETA {eta} · {msg}",
             )
@@ -331,27 +341,34 @@ impl GenBars {
             .progress_chars("#>-");
             let bar = multi.add(indicatif::ProgressBar::new(f.of as u64).with_style(style));
             bar.set_prefix(f.kind.to_owned());
-            (bar, 0)
+            KindBar {
+                bar,
+                bytes: 0,
+                since: last.0,
+                records_before: last.1,
+            }
         });
-        *bytes += f.bytes;
-        let secs = self.started.elapsed().as_secs_f64().max(0.001);
-        bar.set_position(f.done as u64);
-        bar.set_message(format!(
-            "{} · {}/с · всего записей: {} ({}/с)",
-            indicatif::BinaryBytes(*bytes),
-            indicatif::BinaryBytes((*bytes as f64 / secs) as u64),
-            engine::run::messages::group_thousands(f.records),
-            engine::run::messages::group_thousands((f.records as f64 / secs) as u64),
+        k.bytes += f.bytes;
+        let records = f.records.saturating_sub(k.records_before);
+        let secs = k.since.elapsed().as_secs_f64().max(0.001);
+        k.bar.set_position(f.done as u64);
+        k.bar.set_message(format!(
+            "{} ({}/с) · {} ({}/с)",
+            indicatif::BinaryBytes(k.bytes),
+            indicatif::BinaryBytes((k.bytes as f64 / secs) as u64),
+            engine::run::messages::count_noun(records, "запись", "записи", "записей"),
+            engine::run::messages::group_thousands((records as f64 / secs) as u64),
         ));
         if f.done == f.of {
-            bar.finish();
+            k.bar.finish();
         }
+        self.last = (std::time::Instant::now(), f.records);
     }
 
     fn finish(&mut self) {
-        for (bar, _) in self.bars.values() {
-            if !bar.is_finished() {
-                bar.abandon();
+        for k in self.bars.values() {
+            if !k.bar.is_finished() {
+                k.bar.abandon();
             }
         }
     }

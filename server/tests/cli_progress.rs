@@ -68,7 +68,10 @@ fn gen_data_draws_bars_only_on_a_terminal() {
         assert!(shown.contains(kind), "no bar for {kind}: {shown}");
     }
     assert!(
-        shown.contains("файлов") && shown.contains("ETA") && shown.contains("/с"),
+        shown.contains("файлов")
+            && shown.contains("ETA")
+            && shown.contains("запис")
+            && shown.contains("/с)"),
         "{shown}"
     );
     assert!(
