@@ -24,6 +24,9 @@ want_browser="${WANT_BROWSER:-0}"
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v pg_ctlcluster >/dev/null || [ "${WANT_POSTGRES:-0}" = 0 ] || need_apt+=(postgresql)
 if [ "$want_browser" = 1 ]; then command -v chromium >/dev/null || need_apt+=(chromium); fi
+# The reverse-proxy test (end2end/proxy) runs Debian's nginx as a child process, never as the
+# system service.
+if [ "${WANT_NGINX:-0}" = 1 ]; then [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light); fi
 command -v node >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> apt-get install ${need_apt[*]}"

@@ -14,7 +14,7 @@ trap 'rm -f "$LOG"' EXIT
 step() { echo; echo "==> $*"; }
 
 step "tools"
-WANT_BROWSER=1 ./scripts/ensure-tools.sh
+WANT_BROWSER=1 WANT_NGINX=1 ./scripts/ensure-tools.sh
 step "services"
 ./scripts/ensure-services.sh --postgres
 step "npm packages"
@@ -49,6 +49,13 @@ pg_db="onec_e2e_$$"
 psql "$TEST_POSTGRES_URL" -qc "CREATE DATABASE $pg_db" >/dev/null
 e2e "${TEST_POSTGRES_URL%/*}/$pg_db"
 psql "$TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null
+
+step "Playwright through nginx: two instances on one PostgreSQL and Redis"
+pg_proxy="onec_e2e_proxy_$$"
+psql "$TEST_POSTGRES_URL" -qc "CREATE DATABASE $pg_proxy" >/dev/null
+(cd end2end && SERVER_BIN="$TARGET_DIR/debug/onec-admin" E2E_DATABASE_URL="${TEST_POSTGRES_URL%/*}/$pg_proxy" \
+  npx playwright test --config proxy.config.js) 2>&1 | tee -a "$LOG"
+psql "$TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $pg_proxy WITH (FORCE)" >/dev/null
 
 step "summary"
 passed=$(( $(sed -n 's/^test result: .* \([0-9]\+\) passed; .*/\1/p' "$LOG" | paste -sd+ - | bc) + $(sed -n 's/^ *\([0-9]\+\) passed (.*/\1/p' "$LOG" | paste -sd+ - | bc) ))

@@ -132,8 +132,15 @@ pub async fn authenticate(
     let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
         .await
         .unwrap_or(false);
-    Ok(admin.filter(|_| ok))
+    let admin = admin.filter(|_| ok);
+    if admin.is_none() {
+        metrics::counter!(LOGIN_FAILURES).increment(1);
+    }
+    Ok(admin)
 }
+
+/// Logins refused for a wrong login or password (a Prometheus counter; see `server::metrics`).
+pub const LOGIN_FAILURES: &str = "onec_login_failures_total";
 
 /// A hash of a random string, verified against when the login is unknown.
 static DUMMY_HASH: LazyLock<String> =

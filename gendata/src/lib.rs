@@ -102,14 +102,64 @@ impl Default for Options {
 /// are removed, together with 3.1 kind folders left empty; only names this generator
 /// produces are ever touched, anything else in `out` is left alone.
 pub fn generate(opts: &Options, out: &Path) -> io::Result<Summary> {
+    generate_with_progress(opts, out, &mut |_| {})
+}
+
+/// One file [`generate_with_progress`] has just written.
+#[derive(Clone, Debug)]
+pub struct FileWritten<'a> {
+    /// The kind: its 3.1 folder (`goods`, `offers`, …) or the 2.x file (`import.xml`).
+    pub kind: &'a str,
+    /// The file, relative to the output folder.
+    pub rel: &'a str,
+    /// Its size.
+    pub bytes: u64,
+    /// Files of this kind written so far, and in all.
+    pub done: usize,
+    pub of: usize,
+    /// Records written so far, all kinds together: products, offers, price rows, stock rows,
+    /// customers.
+    pub records: u64,
+}
+
+/// [`generate`], calling `on_file` after each file (for a progress display).
+pub fn generate_with_progress(
+    opts: &Options,
+    out: &Path,
+    on_file: &mut dyn FnMut(FileWritten<'_>),
+) -> io::Result<Summary> {
     fs::create_dir_all(out)?;
     let plan = model::Plan::new(opts);
     let files = layout::files(&plan, opts);
     layout::remove_stale(out, &files)?;
+    let kind_of = |rel: &str| rel.split('/').next().unwrap_or(rel).to_owned();
+    let mut per_kind: std::collections::HashMap<String, (usize, usize)> = Default::default();
+    for f in &files {
+        per_kind.entry(kind_of(&f.rel)).or_default().1 += 1;
+    }
+    let mut cb = |f: &layout::FileSpec, s: &Summary| {
+        let kind = kind_of(&f.rel);
+        let entry = per_kind.entry(kind.clone()).or_default();
+        entry.0 += 1;
+        let bytes = fs::metadata(out.join(&f.rel)).map(|m| m.len()).unwrap_or(0);
+        on_file(FileWritten {
+            kind: &kind,
+            rel: &f.rel,
+            bytes,
+            done: entry.0,
+            of: entry.1,
+            records: (s.products
+                + s.variants
+                + s.own_offers
+                + s.price_rows
+                + s.stock_rows
+                + s.customers) as u64,
+        });
+    };
     let mut summary = Summary::new(opts.format);
     match opts.format {
-        Format::V31 => v31::write(&plan, out, &files, &mut summary)?,
-        Format::V2x => v2x::write(&plan, out, &files, &mut summary)?,
+        Format::V31 => v31::write(&plan, out, &files, &mut summary, &mut cb)?,
+        Format::V2x => v2x::write(&plan, out, &files, &mut summary, &mut cb)?,
     }
     Ok(summary)
 }

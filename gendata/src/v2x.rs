@@ -25,6 +25,7 @@ pub(crate) fn write(
     out: &Path,
     files: &[FileSpec],
     s: &mut Summary,
+    on_file: &mut dyn FnMut(&FileSpec, &Summary),
 ) -> io::Result<()> {
     let mut stock_milli: u128 = 0;
     for f in files {
@@ -132,6 +133,7 @@ pub(crate) fn write(
         x.close(ROOT)?;
         x.finish()?;
         s.files.push(f.rel.clone());
+        on_file(f, s);
     }
     s.stock_total = canonical_u128(stock_milli, 3);
     Ok(())

@@ -25,6 +25,7 @@ use crate::config::Config;
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Parse only: read every file an import of this kind would read, without a database.
+    #[command(after_help = crate::cli::ENV_DATABASE)]
     Parse {
         /// catalog, stocks, prices or customers.
         #[arg(long)]
@@ -35,6 +36,7 @@ pub enum BenchCommand {
     },
     /// Time the monitor's session list on this many sessions (DATABASE_URL; the rows it
     /// inserts are deleted afterwards).
+    #[command(after_help = crate::cli::ENV_DATABASE)]
     Monitor {
         /// Sessions to insert.
         #[arg(long, default_value_t = 10_000)]

@@ -8,12 +8,103 @@ use crate::config::{Config, ProcessEnv};
 use crate::import_cli::ImportCommand;
 use crate::startup::{self, Application};
 
+// One line per environment variable, shared by the help texts below.
+macro_rules! env_line {
+    (DATABASE_URL) => {
+        "  DATABASE_URL         sqlite://… or postgres://user:pass@host:5432/db (default: sqlite://data/onec.db?mode=rwc)\n"
+    };
+    (REDIS_URL) => {
+        "  REDIS_URL            Redis for the import lock and live progress (default: redis://127.0.0.1:6379)\n"
+    };
+    (ONEC_REDIS_PREFIX) => {
+        "  ONEC_REDIS_PREFIX    prefix of every Redis key; instances sharing it share the lock (default: onec)\n"
+    };
+    (ONEC_DATA_DIR) => {
+        "  ONEC_DATA_DIR        the folder 1C exports into\n"
+    };
+    (ONEC_BIND) => {
+        "  ONEC_BIND            address the web app listens on (default: 127.0.0.1:3000)\n"
+    };
+    (ONEC_DIST_DIR) => {
+        "  ONEC_DIST_DIR        the built browser app (default: dist)\n"
+    };
+    (ONEC_ADMIN_LOGIN) => {
+        "  ONEC_ADMIN_LOGIN     first administrator's login (with ONEC_ADMIN_PASSWORD)\n"
+    };
+    (ONEC_ADMIN_PASSWORD) => {
+        "  ONEC_ADMIN_PASSWORD  first administrator's password\n"
+    };
+    (ONEC_SECURE_COOKIES) => {
+        "  ONEC_SECURE_COOKIES  always mark the session cookie Secure (default: false)\n"
+    };
+    (ONEC_METRICS_BIND) => {
+        "  ONEC_METRICS_BIND    serve Prometheus /metrics on this address (default: off; never ONEC_BIND)\n"
+    };
+    (RUST_LOG) => {
+        "  RUST_LOG             log filter (default: info,sqlx=warn,sea_orm=warn)\n"
+    };
+    (ONEC_LOG_FORMAT) => {
+        "  ONEC_LOG_FORMAT      text (default) or json: one JSON object per line\n"
+    };
+}
+
+macro_rules! env_help {
+    ($($var:ident),* $(,)?) => {
+        concat!("Environment variables (also read from ./.env):\n", $(env_line!($var)),*)
+    };
+}
+
+/// Every variable: `onec-admin --help` and `serve --help`.
+pub const ENV_ALL: &str = env_help!(
+    DATABASE_URL,
+    REDIS_URL,
+    ONEC_REDIS_PREFIX,
+    ONEC_DATA_DIR,
+    ONEC_BIND,
+    ONEC_DIST_DIR,
+    ONEC_ADMIN_LOGIN,
+    ONEC_ADMIN_PASSWORD,
+    ONEC_SECURE_COOKIES,
+    ONEC_METRICS_BIND,
+    RUST_LOG,
+    ONEC_LOG_FORMAT,
+);
+/// What `migrate`, `stats`, `show` and `bench` use (every command but `gen-data` checks all
+/// settings before it starts).
+pub const ENV_DATABASE: &str = env_help!(
+    DATABASE_URL,
+    REDIS_URL,
+    ONEC_REDIS_PREFIX,
+    RUST_LOG,
+    ONEC_LOG_FORMAT
+);
+/// What `create-admin` uses.
+pub const ENV_CREATE_ADMIN: &str = env_help!(
+    DATABASE_URL,
+    ONEC_ADMIN_LOGIN,
+    ONEC_ADMIN_PASSWORD,
+    REDIS_URL,
+    RUST_LOG,
+    ONEC_LOG_FORMAT
+);
+/// What `import …` uses.
+pub const ENV_IMPORT: &str = env_help!(
+    DATABASE_URL,
+    REDIS_URL,
+    ONEC_REDIS_PREFIX,
+    ONEC_DATA_DIR,
+    RUST_LOG,
+    ONEC_LOG_FORMAT
+);
+/// What `gen-data` uses: no settings, only the logs.
+pub const ENV_GEN_DATA: &str = env_help!(RUST_LOG, ONEC_LOG_FORMAT);
+
 /// «Импорт из 1С»: the web app for importing 1C:Enterprise exports, and its command line.
 ///
-/// Settings come from the environment (and ./.env): DATABASE_URL, REDIS_URL, ONEC_DATA_DIR,
-/// ONEC_BIND, ONEC_DIST_DIR, ONEC_ADMIN_LOGIN, ONEC_ADMIN_PASSWORD, ONEC_SECURE_COOKIES.
+/// Settings come from the environment and ./.env; invalid values stop a command before it
+/// starts, with a message that names the variable.
 #[derive(Debug, Parser)]
-#[command(name = "onec-admin", version)]
+#[command(name = "onec-admin", version, after_help = ENV_ALL)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -22,33 +113,39 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the web app (the default).
+    #[command(after_help = ENV_ALL)]
     Serve,
     /// Apply database migrations and exit.
+    #[command(after_help = ENV_DATABASE)]
     Migrate,
     /// Create an administrator, or set a new password for an existing one.
+    #[command(after_help = ENV_CREATE_ADMIN)]
     CreateAdmin(CreateAdmin),
     /// Write a realistic generated 1C export (for demos, tests and benchmarks).
+    #[command(after_help = ENV_GEN_DATA)]
     GenData(GenData),
     /// Import 1C data (the same checks, lock and sessions as the web app).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = ENV_IMPORT)]
     Import(ImportCommand),
     /// Totals of the imported data.
+    #[command(after_help = ENV_DATABASE)]
     Stats {
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// Show one imported record.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = ENV_DATABASE)]
     Show(Show),
     /// Benchmark helpers for scripts/bench.sh: parse only, the monitor's query path.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = ENV_DATABASE)]
     Bench(crate::bench::BenchCommand),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Show {
     /// An offer (SKU) with its prices and stock: `show offer <1C id> --json`.
+    #[command(after_help = ENV_DATABASE)]
     Offer {
         /// The offer's 1C id: `P`, `P#` or `P#C`.
         id: String,
@@ -90,6 +187,9 @@ pub struct GenData {
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
+    /// No progress bars (they are drawn only on a terminal anyway).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Exit codes: 0 done, 1 failed, 2 refused before starting (configuration, validation).
@@ -130,6 +230,9 @@ pub async fn run(cli: Cli) -> ExitCode {
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let app = Application::build(config).await?;
     tracing::info!("«Импорт из 1С» слушает http://{}", app.local_addr());
+    if let Some(addr) = app.metrics_addr() {
+        tracing::info!("метрики Prometheus: http://{addr}/metrics");
+    }
     app.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -181,7 +284,10 @@ fn gen_data(args: GenData) -> ExitCode {
         format: args.format,
         ..Default::default()
     };
-    match gendata::generate(&opts, &args.out) {
+    let mut bars = GenBars::new(!args.quiet);
+    let result = gendata::generate_with_progress(&opts, &args.out, &mut |f| bars.file(f));
+    bars.finish();
+    match result {
         Ok(summary) => {
             println!("{}", summary.to_json());
             ExitCode::SUCCESS
@@ -193,11 +299,165 @@ fn gen_data(args: GenData) -> ExitCode {
     }
 }
 
+/// `gen-data`'s progress: a bar per kind (files, bytes, records, rates, ETA) on a terminal,
+/// nothing otherwise or with `--quiet`.
+struct GenBars {
+    multi: Option<indicatif::MultiProgress>,
+    bars: std::collections::HashMap<String, KindBar>,
+    /// When the last file was done, and the records written by then.
+    last: (std::time::Instant, u64),
+}
+
+/// One kind's bar: its bytes so far, and when and at which record count it began.
+struct KindBar {
+    bar: indicatif::ProgressBar,
+    bytes: u64,
+    since: std::time::Instant,
+    records_before: u64,
+}
+
+impl GenBars {
+    fn new(wanted: bool) -> Self {
+        let multi = (wanted && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+            indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr())
+        });
+        GenBars {
+            multi,
+            bars: Default::default(),
+            last: (std::time::Instant::now(), 0),
+        }
+    }
+
+    fn file(&mut self, f: gendata::FileWritten<'_>) {
+        let Some(multi) = &self.multi else {
+            return;
+        };
+        let last = self.last;
+        let k = self.bars.entry(f.kind.to_owned()).or_insert_with(|| {
+            let style = indicatif::ProgressStyle::with_template(
+                "{prefix:<16} [{bar:30}] {pos}/{len} файлов · ETA {eta} · {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("#>-");
+            let bar = multi.add(indicatif::ProgressBar::new(f.of as u64).with_style(style));
+            bar.set_prefix(f.kind.to_owned());
+            KindBar {
+                bar,
+                bytes: 0,
+                since: last.0,
+                records_before: last.1,
+            }
+        });
+        k.bytes += f.bytes;
+        let records = f.records.saturating_sub(k.records_before);
+        let secs = k.since.elapsed().as_secs_f64().max(0.001);
+        k.bar.set_position(f.done as u64);
+        k.bar.set_message(format!(
+            "{} ({}/с) · {} ({}/с)",
+            indicatif::BinaryBytes(k.bytes),
+            indicatif::BinaryBytes((k.bytes as f64 / secs) as u64),
+            engine::run::messages::count_noun(records, "запись", "записи", "записей"),
+            engine::run::messages::group_thousands((records as f64 / secs) as u64),
+        ));
+        if f.done == f.of {
+            k.bar.finish();
+        }
+        self.last = (std::time::Instant::now(), f.records);
+    }
+
+    fn finish(&mut self) {
+        for k in self.bars.values() {
+            if !k.bar.is_finished() {
+                k.bar.abandon();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
 
     use super::*;
+
+    /// Every variable the code reads (`.var("…")` in config.rs and logging.rs).
+    fn variables_read() -> Vec<&'static str> {
+        let mut vars: Vec<&str> = [include_str!("config.rs"), include_str!("logging.rs")]
+            .iter()
+            .flat_map(|src| src.split(".var(\"").skip(1))
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        vars.push("RUST_LOG");
+        vars.sort();
+        vars.dedup();
+        vars
+    }
+
+    fn help(path: &[&str]) -> String {
+        let mut cmd = Cli::command();
+        let mut cur = &mut cmd;
+        for name in path {
+            cur = cur
+                .find_subcommand_mut(name)
+                .unwrap_or_else(|| panic!("no subcommand {name}"));
+        }
+        cur.render_long_help().to_string()
+    }
+
+    #[test]
+    fn every_help_lists_the_variables_its_command_reads() {
+        let all = variables_read();
+        assert!(all.len() >= 12, "{all:?}");
+        for var in &all {
+            assert!(help(&[]).contains(var), "onec-admin --help lacks {var}");
+            assert!(help(&["serve"]).contains(var), "serve --help lacks {var}");
+        }
+        let common = ["DATABASE_URL", "REDIS_URL", "RUST_LOG", "ONEC_LOG_FORMAT"];
+        let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+            (vec!["migrate"], vec!["ONEC_REDIS_PREFIX"]),
+            (
+                vec!["create-admin"],
+                vec!["ONEC_ADMIN_LOGIN", "ONEC_ADMIN_PASSWORD"],
+            ),
+            (vec!["import"], vec!["ONEC_DATA_DIR", "ONEC_REDIS_PREFIX"]),
+            (vec!["import", "catalog"], vec!["ONEC_DATA_DIR"]),
+            (vec!["import", "stocks"], vec!["ONEC_DATA_DIR"]),
+            (vec!["import", "prices"], vec!["ONEC_DATA_DIR"]),
+            (vec!["import", "customers"], vec!["ONEC_DATA_DIR"]),
+            (vec!["import", "run"], vec!["ONEC_DATA_DIR"]),
+            (vec!["stats"], vec![]),
+            (vec!["show"], vec![]),
+            (vec!["show", "offer"], vec![]),
+            (vec!["bench"], vec![]),
+            (vec!["bench", "parse"], vec![]),
+            (vec!["bench", "monitor"], vec![]),
+        ];
+        for (path, extra) in &cases {
+            let text = help(path);
+            assert!(text.contains("Environment variables"), "{path:?}: {text}");
+            for var in common.iter().chain(extra) {
+                assert!(text.contains(var), "{path:?} --help lacks {var}: {text}");
+            }
+            assert!(
+                !text.contains("ONEC_METRICS_BIND"),
+                "{path:?} does not serve"
+            );
+        }
+        let gen_data = help(&["gen-data"]);
+        assert!(gen_data.contains("ONEC_LOG_FORMAT") && !gen_data.contains("DATABASE_URL"));
+        // Every subcommand is covered above.
+        let cmd = Cli::command();
+        for sub in cmd.get_subcommands() {
+            let name = sub.get_name();
+            assert!(
+                name == "serve"
+                    || name == "gen-data"
+                    || name == "help"
+                    || cases.iter().any(|(p, _)| p[0] == name),
+                "{name} is not checked"
+            );
+        }
+    }
 
     #[test]
     fn the_command_line_is_well_formed() {

@@ -43,6 +43,9 @@ pub struct Config {
     pub secure_cookies: bool,
     /// `ONEC_REDIS_PREFIX`: the prefix of every Redis key; instances sharing it share the lock.
     pub redis_prefix: String,
+    /// `ONEC_METRICS_BIND`: where `GET /metrics` is served (Prometheus); `None` (the default)
+    /// serves no metrics. Never the public address.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// The default database: a SQLite file under `./data/`.
@@ -146,6 +149,8 @@ impl Config {
             ));
         }
 
+        let metrics_bind = metrics_bind(env, bind)?;
+
         Ok(Config {
             database_url,
             redis_url,
@@ -155,8 +160,34 @@ impl Config {
             first_admin,
             secure_cookies,
             redis_prefix,
+            metrics_bind,
         })
     }
+}
+
+/// `ONEC_METRICS_BIND`: an address other than `ONEC_BIND` (metrics are for the operator's
+/// scraper, not the public).
+fn metrics_bind(env: &impl Env, bind: SocketAddr) -> Result<Option<SocketAddr>, ConfigError> {
+    let Some(raw) = env.var("ONEC_METRICS_BIND") else {
+        return Ok(None);
+    };
+    let addr = raw.trim().parse::<SocketAddr>().map_err(|_| {
+        bad(
+            "ONEC_METRICS_BIND",
+            format!("ожидается адрес вида 127.0.0.1:9300, получено «{raw}»"),
+        )
+    })?;
+    let overlaps = addr.port() == bind.port()
+        && (addr.ip() == bind.ip() || addr.ip().is_unspecified() || bind.ip().is_unspecified());
+    if overlaps && addr.port() != 0 {
+        return Err(bad(
+            "ONEC_METRICS_BIND",
+            format!(
+                "метрики не отдаются на публичном адресе ONEC_BIND ({bind}): укажите другой порт"
+            ),
+        ));
+    }
+    Ok(Some(addr))
 }
 
 #[cfg(test)]
@@ -173,6 +204,7 @@ mod tests {
         assert_eq!(c.bind.to_string(), "127.0.0.1:3000");
         assert_eq!(c.dist_dir, PathBuf::from("dist"));
         assert!(c.first_admin.is_none() && c.data_dir.is_none() && !c.secure_cookies);
+        assert!(c.metrics_bind.is_none(), "no metrics unless asked for");
     }
 
     #[test]
@@ -187,6 +219,7 @@ mod tests {
             ("ONEC_ADMIN_PASSWORD", "long-enough"),
             ("ONEC_SECURE_COOKIES", "true"),
             ("ONEC_REDIS_PREFIX", "shop-1"),
+            ("ONEC_METRICS_BIND", "127.0.0.1:9300"),
         ]);
         let c = Config::from_env(&env).unwrap();
         assert_eq!(c.bind.port(), 8080);
@@ -194,6 +227,7 @@ mod tests {
         assert_eq!(c.first_admin, Some(("admin".into(), "long-enough".into())));
         assert!(c.secure_cookies);
         assert_eq!(c.redis_prefix, "shop-1");
+        assert_eq!(c.metrics_bind.map(|a| a.port()), Some(9300));
     }
 
     #[test]
@@ -206,6 +240,9 @@ mod tests {
             ("ONEC_ADMIN_PASSWORD", "long-enough", "ONEC_ADMIN_LOGIN"),
             ("ONEC_SECURE_COOKIES", "maybe", "ONEC_SECURE_COOKIES"),
             ("ONEC_REDIS_PREFIX", "a b", "ONEC_REDIS_PREFIX"),
+            ("ONEC_METRICS_BIND", "9300", "ONEC_METRICS_BIND"),
+            ("ONEC_METRICS_BIND", "127.0.0.1:3000", "ONEC_METRICS_BIND"),
+            ("ONEC_METRICS_BIND", "0.0.0.0:3000", "ONEC_METRICS_BIND"),
         ] {
             let err = Config::from_env(&HashMap::from([(k, v)])).unwrap_err();
             assert_eq!(err.var, var, "{k}={v}");

@@ -1,9 +1,10 @@
 //! `onec-admin import …`, `stats` and `show offer`: the same orchestrator, checks, lock, sessions
 //! and messages as the web app, with progress on stderr and one JSON document on stdout.
-use std::io::{IsTerminal, Write};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::{Args, Subcommand};
 use engine::import::FileType;
@@ -18,6 +19,7 @@ use crate::startup;
 pub enum ImportCommand {
     /// The catalog package: groups, units, properties, price types, warehouses, goods, offers,
     /// prices and rests (or one part with --file-type).
+    #[command(after_help = crate::cli::ENV_IMPORT)]
     Catalog {
         #[command(flatten)]
         common: Common,
@@ -26,6 +28,7 @@ pub enum ImportCommand {
         file_type: FileType,
     },
     /// Stock (rests) only; offers not in the file keep their stock.
+    #[command(after_help = crate::cli::ENV_IMPORT)]
     Stocks {
         #[command(flatten)]
         common: Common,
@@ -34,11 +37,13 @@ pub enum ImportCommand {
         file: Option<PathBuf>,
     },
     /// Prices only.
+    #[command(after_help = crate::cli::ENV_IMPORT)]
     Prices {
         #[command(flatten)]
         common: Common,
     },
     /// Customers (contragents).
+    #[command(after_help = crate::cli::ENV_IMPORT)]
     Customers {
         #[command(flatten)]
         common: Common,
@@ -47,6 +52,7 @@ pub enum ImportCommand {
         file: Option<PathBuf>,
     },
     /// Several kinds in one run, in the fixed order catalog → stocks → prices → customers.
+    #[command(after_help = crate::cli::ENV_IMPORT)]
     Run {
         /// Comma-separated: catalog,stocks,prices,customers.
         #[arg(long, value_delimiter = ',', required = true)]
@@ -61,9 +67,12 @@ pub struct Common {
     /// The 1C export folder (default: ONEC_DATA_DIR).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Print exactly one JSON document on stdout.
+    /// Print exactly one JSON document on stdout (and no progress bars).
     #[arg(long)]
     pub json: bool,
+    /// No progress bars (they are drawn only on a terminal anyway).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 fn parse_file_type(s: &str) -> Result<FileType, String> {
@@ -144,7 +153,7 @@ pub async fn import(config: Config, cmd: ImportCommand) -> anyhow::Result<ExitCo
     };
     let mut updates = handle.updates;
     let run_id = handle.run_id.clone();
-    let mut progress = ProgressLine::new();
+    let mut progress = Bars::new(!common.json && !common.quiet);
     let done = handle.done;
     tokio::pin!(done);
     let final_state = loop {
@@ -157,7 +166,7 @@ pub async fn import(config: Config, cmd: ImportCommand) -> anyhow::Result<ExitCo
             }
         }
     };
-    progress.finish();
+    progress.finish(&final_state);
     let ok = final_state.phase == RunPhase::Completed;
     let message = final_state.message.clone().unwrap_or_default();
     if common.json {
@@ -202,62 +211,90 @@ pub fn result_json(s: &RunState) -> serde_json::Value {
     })
 }
 
-/// Progress on stderr: a redrawn line on a terminal, a line a second otherwise.
-struct ProgressLine {
-    tty: bool,
-    last: Option<Instant>,
-    drawn: bool,
+/// A progress bar per kind on stderr (bytes read, records, rates, ETA), only on a terminal and
+/// without `--json` / `--quiet`; log lines are printed above the bars, never through them.
+pub struct Bars {
+    multi: Option<indicatif::MultiProgress>,
+    bars: BTreeMap<wire::ImportKind, (indicatif::ProgressBar, Instant)>,
 }
 
-impl ProgressLine {
-    fn new() -> Self {
-        Self {
-            tty: std::io::stderr().is_terminal(),
-            last: None,
-            drawn: false,
+/// `Каталог  [#####>-----] 12.5 MiB/40.0 MiB · 3.1 MiB/s · ETA 9s · 12 345 записей (2 100/с)`
+const BAR_TEMPLATE: &str = "{prefix:<10} [{bar:30}] {binary_bytes}/{binary_total_bytes} · {binary_bytes_per_sec} · ETA {eta} · {msg}";
+
+impl Bars {
+    /// Bars when `wanted` and stderr is a terminal; otherwise nothing is drawn.
+    pub fn new(wanted: bool) -> Bars {
+        let multi = (wanted && std::io::stderr().is_terminal()).then(|| {
+            let m =
+                indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
+            crate::logging::print_above(Some(m.clone()));
+            m
+        });
+        Bars {
+            multi,
+            bars: BTreeMap::new(),
         }
     }
 
-    fn show(&mut self, s: &RunState) {
-        let Some(k) = s
-            .kinds
-            .iter()
-            .find(|k| k.phase == KindPhase::Running && k.total > 0)
-        else {
-            return;
-        };
-        if !self.tty
-            && self
-                .last
-                .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
-        {
-            return;
-        }
-        self.last = Some(Instant::now());
-        let pct = (k.processed.min(k.total) * 100)
-            .checked_div(k.total)
-            .unwrap_or(0);
-        let line = format!(
-            "{}: {pct:>3}% ({}/{})",
-            k.kind.title(),
-            k.processed,
-            k.total
-        );
-        let mut err = std::io::stderr().lock();
-        if self.tty {
-            let bar = "#".repeat((pct / 5) as usize);
-            let _ = write!(err, "\r{line} [{bar:<20}]");
-            self.drawn = true;
-        } else {
-            let _ = writeln!(err, "{line}");
+    fn bar(&mut self, kind: wire::ImportKind) -> Option<&indicatif::ProgressBar> {
+        let multi = self.multi.as_ref()?;
+        let entry = self.bars.entry(kind).or_insert_with(|| {
+            let style = indicatif::ProgressStyle::with_template(BAR_TEMPLATE)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("#>-");
+            let bar = multi.add(indicatif::ProgressBar::new(0).with_style(style));
+            bar.set_prefix(kind.title());
+            (bar, Instant::now())
+        });
+        Some(&entry.0)
+    }
+
+    /// Draws the kinds that have started.
+    pub fn show(&mut self, s: &RunState) {
+        for k in &s.kinds {
+            if matches!(k.phase, KindPhase::Waiting | KindPhase::NotRun) {
+                continue;
+            }
+            let Some(bar) = self.bar(k.kind).cloned() else {
+                return;
+            };
+            if bar.is_finished() {
+                continue;
+            }
+            bar.set_length(k.bytes_total.max(k.bytes_read));
+            bar.set_position(k.bytes_read);
+            let secs = self.bars[&k.kind].1.elapsed().as_secs_f64().max(0.001);
+            bar.set_message(records_text(k.processed, secs));
+            match k.phase {
+                KindPhase::Done => bar.finish(),
+                KindPhase::Failed => bar.abandon_with_message("ошибка"),
+                _ => {}
+            }
         }
     }
 
-    fn finish(&mut self) {
-        if self.drawn {
-            let _ = writeln!(std::io::stderr());
+    /// Leaves the finished bars on the screen and the logs back on plain stderr.
+    pub fn finish(&mut self, s: &RunState) {
+        self.show(s);
+        for (bar, _) in self.bars.values() {
+            if !bar.is_finished() {
+                bar.abandon();
+            }
+        }
+        if self.multi.take().is_some() {
+            crate::logging::print_above(None);
         }
     }
+}
+
+/// «12 345 записей (2 100/с)».
+fn records_text(records: u64, secs: f64) -> String {
+    let rate = (records as f64 / secs).round() as u64;
+    format!(
+        "{} ({}/с)",
+        engine::run::messages::count_noun(records, "запись", "записи", "записей"),
+        engine::run::messages::group_thousands(rate)
+    )
 }
 
 /// `onec-admin stats --json`: totals, and references to missing rows (`orphan_rows`).

@@ -13,6 +13,10 @@ pub mod events;
 pub mod guard;
 /// `import`, `stats`, `show`: the CLI side of the import engine.
 pub mod import_cli;
+/// Log format (`ONEC_LOG_FORMAT`) and the request id of every line.
+pub mod logging;
+/// Prometheus metrics on their own address (`ONEC_METRICS_BIND`).
+pub mod metrics;
 /// The router: server functions, health check, static files.
 pub mod routes;
 /// Building and running the web application.

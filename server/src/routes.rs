@@ -45,6 +45,8 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         ))
         .layer(middleware::from_fn(guard::same_origin))
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(crate::metrics::track_http))
+        .layer(middleware::from_fn(crate::logging::request_span))
         .with_state(state)
 }
 

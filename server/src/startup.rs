@@ -55,6 +55,7 @@ fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    metrics: Option<crate::metrics::MetricsServer>,
 }
 
 impl Application {
@@ -78,11 +79,19 @@ impl Application {
         // A process killed mid-run still holds its lock for up to its TTL: look again until it
         // has expired, so that run is marked failed without waiting for the next restart.
         state.runner.spawn_recovery_watch();
+        let metrics = match config.metrics_bind {
+            Some(addr) => Some(crate::metrics::MetricsServer::bind(addr).await?),
+            None => None,
+        };
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("не удалось занять адрес {} (ONEC_BIND)", config.bind))?;
         let router = crate::routes::router(state, &config.dist_dir);
-        Ok(Application { listener, router })
+        Ok(Application {
+            listener,
+            router,
+            metrics,
+        })
     }
 
     /// The address actually bound (port 0 in tests becomes a real port).
@@ -92,8 +101,20 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
+    /// Where `/metrics` is served, when `ONEC_METRICS_BIND` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| m.local_addr())
+    }
+
     /// Serves until Ctrl-C or SIGTERM.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        if let Some(m) = self.metrics {
+            tokio::spawn(async move {
+                if let Err(e) = m.run().await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            });
+        }
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
             .await

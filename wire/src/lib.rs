@@ -93,6 +93,12 @@ pub struct KindState {
     /// Records skipped, by reason key.
     pub skipped: BTreeMap<String, u64>,
     pub error: Option<String>,
+    /// Bytes of its files read so far (the CLI's progress bar; 0 from older servers).
+    #[serde(default)]
+    pub bytes_read: u64,
+    /// Bytes of its files in all.
+    #[serde(default)]
+    pub bytes_total: u64,
 }
 
 impl KindState {
@@ -106,6 +112,8 @@ impl KindState {
             counts: BTreeMap::new(),
             skipped: BTreeMap::new(),
             error: None,
+            bytes_read: 0,
+            bytes_total: 0,
         }
     }
 }

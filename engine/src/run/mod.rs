@@ -20,6 +20,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter,
 };
 use tokio::sync::{Mutex, broadcast};
+use tracing::Instrument;
 use wire::{ImportKind, KindPhase, RunPhase, RunState};
 
 use crate::entity::{import_runs, import_sessions};
@@ -244,6 +245,14 @@ impl Runner {
     /// Checks everything (nothing is created when a check fails), takes the lock, records the
     /// run and starts it in the background. Returns at once.
     pub async fn start(&self, req: StartRequest) -> Result<RunHandle, StartError> {
+        let res = self.try_start(req).await;
+        if let Err(StartError::AlreadyRunning) = &res {
+            metrics::counter!(metric::LOCK_REFUSALS).increment(1);
+        }
+        res
+    }
+
+    async fn try_start(&self, req: StartRequest) -> Result<RunHandle, StartError> {
         let kinds = parse_kinds(&req.kinds)?;
         if kinds.iter().any(|k| k.needs_catalog()) && !kinds.contains(&ImportKind::Catalog) {
             let products = crate::stats::product_count(&self.db)
@@ -351,8 +360,14 @@ impl Runner {
             lock_lost: Arc::new(AtomicBool::new(false)),
         };
         run.publish().await;
-        let done = tokio::spawn(run.execute());
-        tracing::info!(%run_id, kinds = ?kinds, by = %req.started_by, "import run started");
+        // Every line the run logs carries its id and kinds (and, within a kind, that kind).
+        let span = tracing::info_span!(
+            "import",
+            run_id = %run_id,
+            kind = %kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(","),
+        );
+        span.in_scope(|| tracing::info!(by = %req.started_by, "import run started"));
+        let done = tokio::spawn(run.execute().instrument(span));
         Ok(RunHandle {
             run_id,
             updates,
@@ -651,6 +666,7 @@ impl Run {
             .next()
             .unwrap_or_default()
             .to_owned();
+        let span = tracing::Span::current();
         tokio::spawn(async move {
             let mut last_renewal = Instant::now();
             // Set when Redis failed to answer: it may have restarted empty, so the lock is renewed
@@ -701,7 +717,7 @@ impl Run {
                     }
                 }
             }
-        })
+        }.instrument(span))
     }
 
     async fn run_kinds(&self) {
@@ -732,6 +748,7 @@ impl Run {
             }
             .insert(db)
             .await;
+            let kind_span = tracing::info_span!("kind", kind = req.kind.as_str());
             let session_id = match session {
                 Ok(s) => s.id,
                 Err(e) => {
@@ -749,14 +766,24 @@ impl Run {
             }
             self.publish().await;
             let _ = set_status(db, session_id, SessionStatus::InProgress).await;
+            metrics::counter!(metric::STARTED, "kind" => req.kind.as_str()).increment(1);
+            let kind_started = Instant::now();
 
             let progress = Arc::new(LiveProgress {
                 cancel: self.cancel.clone(),
                 ..Default::default()
             });
-            let publisher = self.spawn_progress(req.kind, progress.clone());
-            let result = import::run(db, req, progress.as_ref()).await;
+            let publisher = self.spawn_progress(req.kind, progress.clone(), kind_span.clone());
+            let result = import::run(db, req, progress.as_ref())
+                .instrument(kind_span.clone())
+                .await;
             publisher.abort();
+            let status = match &result {
+                Ok(_) => "completed",
+                Err(ImportError::Cancelled) => "cancelled",
+                Err(_) => "failed",
+            };
+            metric::kind_finished(req.kind, status, kind_started.elapsed());
 
             match result {
                 Ok(report) => {
@@ -785,8 +812,19 @@ impl Run {
                     .update(db)
                     .await;
                     if let Err(e) = done {
-                        tracing::error!(error = %e, session_id, "could not record a finished session");
+                        kind_span.in_scope(|| {
+                            tracing::error!(error = %e, session_id, "could not record a finished session")
+                        });
                     }
+                    metric::kind_report(&report);
+                    kind_span.in_scope(|| {
+                        tracing::info!(
+                            records,
+                            counts = ?report.counts,
+                            skipped = ?report.skipped,
+                            "kind imported"
+                        )
+                    });
                     {
                         let mut s = self.state.lock().await;
                         if let Some(k) = s.kind_mut(req.kind) {
@@ -795,6 +833,8 @@ impl Run {
                             k.total = records;
                             k.counts = report.counts.clone();
                             k.skipped = report.skipped.clone();
+                            k.bytes_total = progress.bytes_total.load(Ordering::Relaxed);
+                            k.bytes_read = k.bytes_total;
                         }
                     }
                     self.publish().await;
@@ -807,6 +847,7 @@ impl Run {
                         ImportError::Cancelled => CANCELLED.to_owned(),
                         other => other.to_string(),
                     };
+                    kind_span.in_scope(|| tracing::warn!(error = %detail, "kind failed"));
                     self.fail_kind(i, Some(session_id), &detail, &kinds).await;
                     return;
                 }
@@ -819,33 +860,39 @@ impl Run {
         &self,
         kind: ImportKind,
         p: Arc<LiveProgress>,
+        span: tracing::Span,
     ) -> tokio::task::JoinHandle<()> {
         let (runner, state) = (self.runner.clone(), self.state.clone());
         let mut conn = self.conn.clone();
-        tokio::spawn(async move {
-            let mut last = (u64::MAX, u64::MAX);
-            let mut tick = tokio::time::interval(PROGRESS_EVERY);
-            loop {
-                tick.tick().await;
-                let records = p.records.load(Ordering::Relaxed);
-                let total = estimate_total(
-                    records,
-                    p.bytes_read.load(Ordering::Relaxed),
-                    p.bytes_total.load(Ordering::Relaxed),
-                );
-                if (records, total) == last {
-                    continue;
+        tokio::spawn(
+            async move {
+                let mut last = (u64::MAX, u64::MAX, u64::MAX);
+                let mut tick = tokio::time::interval(PROGRESS_EVERY);
+                loop {
+                    tick.tick().await;
+                    let records = p.records.load(Ordering::Relaxed);
+                    let (bytes_read, bytes_total) = (
+                        p.bytes_read.load(Ordering::Relaxed),
+                        p.bytes_total.load(Ordering::Relaxed),
+                    );
+                    let total = estimate_total(records, bytes_read, bytes_total);
+                    if (records, total, bytes_read) == last {
+                        continue;
+                    }
+                    last = (records, total, bytes_read);
+                    let mut s = state.lock().await;
+                    if let Some(k) = s.kind_mut(kind) {
+                        k.processed = records;
+                        k.total = total;
+                        k.bytes_read = bytes_read;
+                        k.bytes_total = bytes_total;
+                    }
+                    s.seq += 1;
+                    publish_state(&runner, &mut conn, &s).await;
                 }
-                last = (records, total);
-                let mut s = state.lock().await;
-                if let Some(k) = s.kind_mut(kind) {
-                    k.processed = records;
-                    k.total = total;
-                }
-                s.seq += 1;
-                publish_state(&runner, &mut conn, &s).await;
             }
-        })
+            .instrument(span),
+        )
     }
 
     async fn fail_kind(
@@ -910,6 +957,8 @@ impl Run {
                 None => return,
             }
         };
+        metrics::counter!(metric::FINISHED, "kind" => kinds[index].as_str(), "status" => "failed")
+            .increment(1);
         self.fail_kind(index, session, detail, &kinds).await;
     }
 
@@ -958,7 +1007,7 @@ impl Run {
             .await;
         self.publish().await;
         let last = self.state.lock().await.clone();
-        tracing::info!(run_id = %last.run_id, message = ?last.message, "import run finished");
+        tracing::info!(run_id = %last.run_id, outcome = ?last.message, "import run finished");
         last
     }
 }
@@ -995,6 +1044,59 @@ async fn publish_state<C: ConnectionLike + Send>(runner: &Runner, conn: &mut C, 
         .await;
     if let Err(e) = res {
         tracing::warn!(error = %e, "run state not published");
+    }
+}
+
+/// The metrics a run records (names as Prometheus shows them). Recorded into the `metrics`
+/// facade: nothing happens unless the server installed a recorder (`ONEC_METRICS_BIND`).
+pub mod metric {
+    use std::time::Duration;
+
+    use wire::ImportKind;
+
+    use crate::import::ImportReport;
+
+    /// Kinds started, by `kind`.
+    pub const STARTED: &str = "onec_imports_started_total";
+    /// Kinds finished, by `kind` and `status` (completed, failed, cancelled).
+    pub const FINISHED: &str = "onec_imports_finished_total";
+    /// How long a kind took, by `kind` (histogram, seconds).
+    pub const DURATION: &str = "onec_import_duration_seconds";
+    /// Rows a completed kind wrote, by `table` (the import's own counts).
+    pub const ROWS: &str = "onec_import_rows_total";
+    /// Records skipped, by `reason`.
+    pub const SKIPPED: &str = "onec_import_skipped_total";
+    /// Starts refused because another run held the lock.
+    pub const LOCK_REFUSALS: &str = "onec_import_lock_refusals_total";
+
+    /// Report keys that count something other than the rows of one table.
+    const NOT_TABLES: [&str; 5] = [
+        "created",
+        "updated",
+        "deactivated",
+        "warehouses_created",
+        "variants",
+    ];
+
+    /// The table a report key counts rows of, if it does.
+    pub fn table_of(key: &str) -> Option<&str> {
+        (!NOT_TABLES.contains(&key)).then_some(key)
+    }
+
+    pub(super) fn kind_finished(kind: ImportKind, status: &'static str, took: Duration) {
+        metrics::counter!(FINISHED, "kind" => kind.as_str(), "status" => status).increment(1);
+        metrics::histogram!(DURATION, "kind" => kind.as_str()).record(took.as_secs_f64());
+    }
+
+    pub(super) fn kind_report(report: &ImportReport) {
+        for (key, n) in &report.counts {
+            if let Some(table) = table_of(key) {
+                metrics::counter!(ROWS, "table" => table.to_owned()).increment(*n);
+            }
+        }
+        for (reason, n) in &report.skipped {
+            metrics::counter!(SKIPPED, "reason" => reason.clone()).increment(*n);
+        }
     }
 }
 

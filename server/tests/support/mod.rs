@@ -204,6 +204,16 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the binary and waits (≤ 60 s) until `/healthz` answers.
     pub async fn start(env: &ServerEnv, log_dir: &Path, tag: &str) -> ServerProcess {
+        Self::start_with(env, log_dir, tag, &[]).await
+    }
+
+    /// [`ServerProcess::start`] with more environment variables (set last, so they win).
+    pub async fn start_with(
+        env: &ServerEnv,
+        log_dir: &Path,
+        tag: &str,
+        extra: &[(&str, &str)],
+    ) -> ServerProcess {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let log = log_dir.join(format!("{tag}.log"));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_onec-admin"));
@@ -217,6 +227,9 @@ impl ServerProcess {
             cmd.env(k, v);
         }
         cmd.env("ONEC_BIND", addr.to_string());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
         let child = cmd.spawn().expect("spawn onec-admin serve");
         let mut p = ServerProcess { child, addr, log };
         let ready = poll(Duration::from_secs(60), || async {
