@@ -76,7 +76,8 @@ test('it reads well on a narrow window', async ({ page }) => {
 
 /** Answers every request to evil.example itself, so a redirect there is seen, never fetched. */
 async function trapEvilSite(page) {
-  await page.route(/evil\.example/, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>evil</h1>' }));
+  await page.route((url) => url.hostname === 'evil.example',
+    (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>evil</h1>' }));
 }
 
 for (const [name, link] of [

@@ -206,24 +206,24 @@ pub async fn set_admin_state(
     else {
         return Ok(AdminChange::NoSuchLogin);
     };
+    if action != AdminAction::Remove {
+        let at = (action == AdminAction::Disable).then(Utc::now);
+        admins::Entity::update_many()
+            .col_expr(admins::Column::DisabledAt, Expr::value(at))
+            .filter(admins::Column::Id.eq(admin.id))
+            .exec(db)
+            .await?;
+    }
+    // After the flag, so a login racing with `disable` cannot leave a session behind (and
+    // [`check_session`] refuses a disabled administrator's session anyway).
     if action != AdminAction::Enable {
         web_sessions::Entity::delete_many()
             .filter(web_sessions::Column::AdminId.eq(admin.id))
             .exec(db)
             .await?;
     }
-    match action {
-        AdminAction::Disable | AdminAction::Enable => {
-            let at = (action == AdminAction::Disable).then(Utc::now);
-            admins::Entity::update_many()
-                .col_expr(admins::Column::DisabledAt, Expr::value(at))
-                .filter(admins::Column::Id.eq(admin.id))
-                .exec(db)
-                .await?;
-        }
-        AdminAction::Remove => {
-            admins::Entity::delete_by_id(admin.id).exec(db).await?;
-        }
+    if action == AdminAction::Remove {
+        admins::Entity::delete_by_id(admin.id).exec(db).await?;
     }
     Ok(AdminChange::Done)
 }

@@ -240,7 +240,8 @@ async fn a_stranger_guessing_slows_only_themselves_not_the_owner() {
         "only the free attempts reach the password check at once"
     );
     assert_eq!(waits.len(), 10);
-    assert_eq!(wait_secs(&waits[0]), 60);
+    // A minute from the last free attempt's start (its password check took part of it).
+    assert!((30..=60).contains(&wait_secs(&waits[0])), "{}", waits[0]);
     // The owner, from their own address, is not locked out by the stranger's guesses.
     let owner = app.login_from(OWNER, &[], LOGIN, PASSWORD).await;
     assert_eq!(owner.status, StatusCode::OK, "{owner:?}");

@@ -68,6 +68,24 @@ impl App {
     }
 
     async fn done(self) {
+        // The login limiter's keys of this test.
+        let mut conn = engine::redis::Client::open("redis://127.0.0.1:6379")
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let keys: Vec<String> = engine::redis::cmd("KEYS")
+            .arg(format!("{}:*", self.prefix))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if !keys.is_empty() {
+            let _: () = engine::redis::cmd("DEL")
+                .arg(keys)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+        }
         std::fs::remove_dir_all(&self.dist).ok();
         self.db.drop_db().await;
     }
