@@ -14,6 +14,9 @@ export ONEC_DATA_DIR="${ONEC_DATA_DIR:-data/1c}"
 export ONEC_BIND="${ONEC_BIND:-127.0.0.1:3000}"
 export ONEC_DIST_DIR="${ONEC_DIST_DIR:-dist}"
 export ONEC_ADMIN_LOGIN="${ONEC_ADMIN_LOGIN:-admin}"
+# This script serves plain http://: a session cookie without `Secure` and the `__Host-` prefix,
+# which every browser keeps over plain HTTP. Behind a TLS proxy leave it unset (default: true).
+export ONEC_SECURE_COOKIES="${ONEC_SECURE_COOKIES:-false}"
 mkdir -p data
 if [ -z "${ONEC_ADMIN_PASSWORD:-}" ]; then
   # A password of its own for this machine, made once and kept beside the database.

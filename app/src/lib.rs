@@ -10,6 +10,9 @@ pub mod api;
 pub mod format;
 /// Server-sent events in the browser.
 pub mod live;
+/// The login limiter: client addresses, attempt counts in Redis, concurrent password checks.
+#[cfg(feature = "ssr")]
+pub mod login_limit;
 /// One module per page.
 pub mod pages;
 /// The page frame: header, breadcrumbs, messages area.

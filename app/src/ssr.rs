@@ -1,6 +1,6 @@
 //! Server-side halves of the server functions: the state they read, the administrator the
 //! login middleware found, and the session cookie. Built only with the `ssr` feature.
-use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use engine::DatabaseConnection;
 use engine::entity::admins;
 use engine::kinds::{ImportKind, SessionStatus};
@@ -10,18 +10,58 @@ use leptos_axum::ResponseOptions;
 
 use crate::api::{AdminInfo, ApiError, PER_PAGE, SessionDetail, SessionPage, SessionRow};
 
-/// The session cookie's name.
+/// The session cookie's name with `ONEC_SECURE_COOKIES=false` (plain-HTTP use).
 pub const COOKIE: &str = "onec_session";
+/// The session cookie's name by default: the `__Host-` prefix makes the browser accept it only
+/// with `Secure`, `Path=/` and no `Domain`, so neither plain HTTP nor a sibling subdomain can
+/// plant or overwrite it.
+pub const SECURE_COOKIE: &str = "__Host-onec_session";
+
+/// The cookie's name in the given mode (`ONEC_SECURE_COOKIES`).
+pub fn cookie_name(secure_cookies: bool) -> &'static str {
+    if secure_cookies {
+        SECURE_COOKIE
+    } else {
+        COOKIE
+    }
+}
 
 /// What every request handler and server function can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub redis: engine::redis::Client,
-    /// Mark cookies `Secure` even without `X-Forwarded-Proto: https` (the app sits behind TLS).
+    /// `ONEC_SECURE_COOKIES` (default true): the session cookie is `__Host-onec_session` and
+    /// always `Secure`. When false it is `onec_session`, `Secure` only when a proxy says the
+    /// browser came over TLS (`X-Forwarded-Proto: https`).
     pub secure_cookies: bool,
     /// Starts, cancels and reports import runs.
     pub runner: engine::run::Runner,
+    /// The login limiter's settings and session lifetimes.
+    pub login: crate::login_limit::LoginPolicy,
+}
+
+impl AppState {
+    /// The session cookie's value in a request (by this deployment's cookie name), if any.
+    pub fn session_token(&self, headers: &HeaderMap) -> Option<String> {
+        session_token(headers, self.secure_cookies)
+    }
+
+    /// A `Set-Cookie` for this request: the session `token` living `max_age`, or (`None`) the
+    /// cookie cleared.
+    pub fn session_cookie(
+        &self,
+        headers: &HeaderMap,
+        token: Option<&str>,
+        max_age: chrono::Duration,
+    ) -> HeaderValue {
+        session_cookie(
+            token,
+            max_age,
+            self.secure_cookies,
+            is_tls(headers, self.secure_cookies),
+        )
+    }
 }
 
 /// The administrator the login middleware found for this request.
@@ -50,15 +90,16 @@ pub fn current_admin() -> Result<admins::Model, ApiError> {
         .ok_or(ApiError::Unauthorized)
 }
 
-/// The session cookie's value in a request, if any.
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
+/// The value of the session cookie of the given mode (see [`cookie_name`]) in a request, if any.
+pub fn session_token(headers: &HeaderMap, secure_cookies: bool) -> Option<String> {
+    let name = cookie_name(secure_cookies);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_owned())
 }
 
@@ -71,101 +112,153 @@ pub fn is_tls(headers: &HeaderMap, always: bool) -> bool {
             .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
-/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Secure over TLS; `None` clears the cookie.
-pub fn session_cookie(token: Option<&str>, secure: bool) -> HeaderValue {
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, `Max-Age` = `max_age`; `None` clears the
+/// cookie. Named and flagged by the mode: `__Host-…; Secure` when `secure_cookies`, else plain
+/// and `Secure` only `over_tls`.
+pub fn session_cookie(
+    token: Option<&str>,
+    max_age: chrono::Duration,
+    secure_cookies: bool,
+    over_tls: bool,
+) -> HeaderValue {
+    let name = cookie_name(secure_cookies);
     let mut c = match token {
         Some(t) => format!(
-            "{COOKIE}={t}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-            engine::auth::SESSION_TTL.num_seconds()
+            "{name}={t}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+            max_age.num_seconds().max(0)
         ),
-        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        None => format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
     };
-    if secure {
+    if secure_cookies || over_tls {
         c.push_str("; Secure");
     }
     // Only ASCII goes in: a hex token and fixed text.
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// Failed logins of one account allowed per [`LOGIN_WINDOW_SECS`]; then it is locked out.
-pub const MAX_LOGIN_FAILURES: u64 = 10;
-/// The window in which failed logins count.
-pub const LOGIN_WINDOW_SECS: i64 = 15 * 60;
+/// The refusal when every password-check slot stays busy.
+pub const TOO_MANY_AT_ONCE: &str = "Слишком много попыток, повторите позже";
 
-/// A Redis connection for the login limiter, or `None` when Redis does not answer quickly (the
-/// limiter then steps aside rather than lock every administrator out).
+fn refuse(status: StatusCode, e: ApiError) -> Result<AdminInfo, ApiError> {
+    expect_context::<ResponseOptions>().set_status(status);
+    Err(e)
+}
+
+/// A Redis connection for the login limiter, or `None` when Redis does not answer within 2 s
+/// (the login is then refused: without the limiter, guessing would be unlimited).
 async fn limiter_conn(st: &AppState) -> Option<engine::redis::aio::MultiplexedConnection> {
     let fut = st.redis.get_multiplexed_async_connection();
     match tokio::time::timeout(std::time::Duration::from_secs(2), fut).await {
         Ok(Ok(c)) => Some(c),
-        _ => {
-            tracing::warn!("login limiter unavailable (Redis)");
-            None
-        }
+        _ => None,
     }
 }
 
 pub(crate) async fn login(login: String, password: String) -> Result<AdminInfo, ApiError> {
-    use engine::redis::AsyncCommands;
+    use crate::login_limit::{self, Verdict};
+    use engine::auth::{MAX_LOGIN_CHARS, MAX_PASSWORD_BYTES};
     let st = state()?;
     let parts = parts()?;
-    let key = st.runner.keys().login_failures(&login);
-    let mut limiter = limiter_conn(&st).await;
-    if let Some(conn) = limiter.as_mut() {
-        let failures: u64 = conn
-            .get::<_, Option<u64>>(&key)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or(0);
-        if failures >= MAX_LOGIN_FAILURES {
-            tracing::warn!(login = %login.trim(), "login locked out after repeated failures");
-            return Err(ApiError::Rejected(
-                "⚠️ Слишком много неудачных попыток входа. Повторите через 15 минут.".into(),
-            ));
-        }
+    let shown = engine::auth::loggable_login(&login);
+    // Before any work: no Redis key, no hash, no log of a whole megabyte.
+    if login.trim().chars().count() > MAX_LOGIN_CHARS || password.len() > MAX_PASSWORD_BYTES {
+        tracing::info!(login = %shown, "login refused: too long");
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            ApiError::Message(format!(
+                "❌ Логин должен быть не длиннее {MAX_LOGIN_CHARS} символов, пароль — не длиннее \
+                 {MAX_PASSWORD_BYTES} байт."
+            )),
+        );
     }
-    let Some(admin) = engine::auth::authenticate(&st.db, &login, &password)
-        .await
-        .map_err(internal)?
-    else {
-        if let Some(conn) = limiter.as_mut() {
-            let _: Result<(), _> = engine::redis::pipe()
-                .incr(&key, 1)
-                .ignore()
-                .expire(&key, LOGIN_WINDOW_SECS)
-                .ignore()
-                .query_async(conn)
-                .await;
+    let Some(slot) = st.login.hash_slot().await else {
+        tracing::warn!(login = %shown, "login refused: every password-check slot is busy");
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Rejected(TOO_MANY_AT_ONCE.into()),
+        );
+    };
+    let redis_down = || {
+        tracing::warn!(login = %shown, "login refused: the limiter's Redis does not answer");
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Message(
+                "❌ Вход временно невозможен: Redis не отвечает. Повторите позже.".into(),
+            ),
+        )
+    };
+    let Some(mut conn) = limiter_conn(&st).await else {
+        return redis_down();
+    };
+    let keys = st.runner.keys();
+    let login_key = engine::auth::login_key(&login);
+    let ip = login_limit::client_ip(&parts, &st.login.trusted_proxies);
+    let addr = login_limit::limiter_addr(ip);
+    let verdict = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        login_limit::admit(&mut conn, keys, &st.login, &login_key, &addr),
+    )
+    .await;
+    match verdict {
+        Ok(Ok(Verdict::Go)) => {}
+        Ok(Ok(Verdict::Wait(d))) => {
+            tracing::warn!(login = %shown, %addr, "login refused: too many attempts from this address");
+            return refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                ApiError::Rejected(format!(
+                    "⚠️ Слишком много неудачных попыток входа. Повторите через {}.",
+                    login_limit::wait_text(d)
+                )),
+            );
         }
-        tracing::info!(login = %login.trim(), "login refused");
+        Ok(Ok(Verdict::AccountLocked(d))) => {
+            tracing::warn!(login = %shown, %addr, "login refused: too many attempts at this account");
+            return refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                ApiError::Rejected(format!(
+                    "⚠️ Слишком много попыток входа в эту учётную запись. Повторите через {}.",
+                    login_limit::wait_text(d)
+                )),
+            );
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "login limiter script failed");
+            return redis_down();
+        }
+        Err(_) => return redis_down(),
+    }
+    let checked = engine::auth::authenticate(&st.db, &login, &password).await;
+    drop(slot);
+    let Some(admin) = checked.map_err(internal)? else {
+        tracing::info!(login = %shown, %addr, "login refused");
         return Err(ApiError::Message("❌ Неверный логин или пароль.".into()));
     };
-    if let Some(conn) = limiter.as_mut() {
-        let _: Result<(), _> = conn.del(&key).await;
-    }
-    let previous = session_token(&parts.headers);
+    login_limit::forget_pair(&mut conn, keys, &login_key, &addr).await;
+    let previous = st.session_token(&parts.headers);
     let token = engine::auth::start_session(&st.db, admin.id, previous.as_deref())
         .await
         .map_err(internal)?;
-    let secure = is_tls(&parts.headers, st.secure_cookies);
-    expect_context::<ResponseOptions>()
-        .insert_header(header::SET_COOKIE, session_cookie(Some(&token), secure));
-    tracing::info!(login = %admin.login, "administrator logged in");
+    let lifetime = st.login.sessions.idle.min(st.login.sessions.max_age);
+    expect_context::<ResponseOptions>().insert_header(
+        header::SET_COOKIE,
+        st.session_cookie(&parts.headers, Some(&token), lifetime),
+    );
+    tracing::info!(login = %admin.login, %addr, "administrator logged in");
     Ok(AdminInfo { login: admin.login })
 }
 
 pub(crate) async fn logout() -> Result<(), ApiError> {
     let st = state()?;
     let parts = parts()?;
-    if let Some(token) = session_token(&parts.headers) {
+    if let Some(token) = st.session_token(&parts.headers) {
         engine::auth::end_session(&st.db, &token)
             .await
             .map_err(internal)?;
     }
-    let secure = is_tls(&parts.headers, st.secure_cookies);
-    expect_context::<ResponseOptions>()
-        .insert_header(header::SET_COOKIE, session_cookie(None, secure));
+    expect_context::<ResponseOptions>().insert_header(
+        header::SET_COOKIE,
+        st.session_cookie(&parts.headers, None, chrono::Duration::zero()),
+    );
     Ok(())
 }
 
@@ -325,33 +418,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_cookie_is_found_among_others() {
+    fn the_cookie_is_found_among_others_by_the_modes_name() {
         let mut h = HeaderMap::new();
         h.insert(
             header::COOKIE,
-            HeaderValue::from_static("a=1; onec_session=abc; b=2"),
+            HeaderValue::from_static("a=1; onec_session=abc; __Host-onec_session=def; b=2"),
         );
-        assert_eq!(session_token(&h).as_deref(), Some("abc"));
-        assert_eq!(session_token(&HeaderMap::new()), None);
+        assert_eq!(session_token(&h, false).as_deref(), Some("abc"));
+        assert_eq!(session_token(&h, true).as_deref(), Some("def"));
+        let mut plain = HeaderMap::new();
+        plain.insert(header::COOKIE, HeaderValue::from_static("onec_session=abc"));
+        assert_eq!(
+            session_token(&plain, true),
+            None,
+            "a cookie without the prefix could have been planted over plain HTTP"
+        );
+        assert_eq!(session_token(&HeaderMap::new(), false), None);
     }
 
     #[test]
-    fn cookies_are_httponly_strict_and_secure_over_tls() {
-        let c = session_cookie(Some("t0k"), false);
-        let c = c.to_str().unwrap();
-        assert!(c.starts_with("onec_session=t0k; Path=/; HttpOnly; SameSite=Strict; Max-Age="));
-        assert!(!c.contains("Secure"));
+    fn cookies_are_httponly_strict_and_secure_by_default() {
+        let hour = chrono::Duration::hours(1);
+        let c = session_cookie(Some("t0k"), hour, true, false);
+        assert_eq!(
+            c.to_str().unwrap(),
+            "__Host-onec_session=t0k; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600; Secure"
+        );
+        let c = session_cookie(Some("t0k"), hour, false, false);
+        assert_eq!(
+            c.to_str().unwrap(),
+            "onec_session=t0k; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600"
+        );
         assert!(
-            session_cookie(Some("t"), true)
+            session_cookie(Some("t"), hour, false, true)
                 .to_str()
                 .unwrap()
                 .ends_with("; Secure")
         );
         assert!(
-            session_cookie(None, false)
+            session_cookie(None, hour, true, false)
                 .to_str()
                 .unwrap()
-                .contains("Max-Age=0")
+                .starts_with("__Host-onec_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
         );
         let mut h = HeaderMap::new();
         assert!(!is_tls(&h, false));

@@ -13,16 +13,50 @@ use crate::entity::{admins, web_sessions};
 
 /// How long a login lasts without activity.
 pub const SESSION_TTL: Duration = Duration::hours(12);
+/// How long a login lasts at most, however active (`ONEC_SESSION_MAX_AGE`'s default).
+pub const SESSION_MAX_AGE: Duration = Duration::days(7);
 /// The shortest password `create-admin` accepts.
 pub const MIN_PASSWORD_LEN: usize = 8;
+/// The longest login, in characters (`create-admin` and the login form).
+pub const MAX_LOGIN_CHARS: usize = 150;
+/// The longest password, in bytes: a longer one is refused before any hashing.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// How long web sessions live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// Without activity (the expiry slides forward with use).
+    pub idle: Duration,
+    /// From the login, whatever the activity.
+    pub max_age: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            idle: SESSION_TTL,
+            max_age: SESSION_MAX_AGE,
+        }
+    }
+}
+
+/// A live session: whose it is, and, when this request slid its expiry forward, how long it now
+/// has left (the cookie's new `Max-Age`).
+#[derive(Clone, Debug)]
+pub struct LiveSession {
+    pub admin: admins::Model,
+    pub renewed: Option<Duration>,
+}
 
 /// Why an administrator could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    #[error("логин не может быть пустым и должен быть не длиннее 150 символов")]
+    #[error("логин не может быть пустым и должен быть не длиннее {MAX_LOGIN_CHARS} символов")]
     BadLogin,
     #[error("пароль должен быть не короче {MIN_PASSWORD_LEN} символов")]
     ShortPassword,
+    #[error("пароль должен быть не длиннее {MAX_PASSWORD_BYTES} байт")]
+    LongPassword,
     #[error("не удалось вычислить хеш пароля: {0}")]
     Hash(String),
     #[error(transparent)]
@@ -65,11 +99,14 @@ pub async fn upsert_admin(
     password: &str,
 ) -> Result<Upserted, AdminError> {
     let login = login.trim();
-    if login.is_empty() || login.chars().count() > 150 {
+    if login.is_empty() || login.chars().count() > MAX_LOGIN_CHARS {
         return Err(AdminError::BadLogin);
     }
     if password.chars().count() < MIN_PASSWORD_LEN {
         return Err(AdminError::ShortPassword);
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AdminError::LongPassword);
     }
     let hash = hash_password(password)?;
     match admins::Entity::find()
@@ -95,6 +132,7 @@ pub async fn upsert_admin(
                 password_hash: Set(hash),
                 created_at: Set(Utc::now()),
                 last_login_at: Set(None),
+                disabled_at: Set(None),
                 ..Default::default()
             }
             .insert(db)
@@ -114,7 +152,8 @@ pub async fn admin_exists(db: &DatabaseConnection, login: &str) -> Result<bool, 
 }
 
 /// The administrator with this login and password, or `None`. An unknown login costs the same
-/// hashing work as a wrong password, so timing does not reveal which logins exist.
+/// hashing work as a wrong password, so timing does not reveal which logins exist; a disabled
+/// administrator is refused like a wrong password.
 pub async fn authenticate(
     db: &DatabaseConnection,
     login: &str,
@@ -132,11 +171,65 @@ pub async fn authenticate(
     let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
         .await
         .unwrap_or(false);
-    let admin = admin.filter(|_| ok);
+    let admin = admin.filter(|a| ok && a.disabled_at.is_none());
     if admin.is_none() {
         metrics::counter!(LOGIN_FAILURES).increment(1);
     }
     Ok(admin)
+}
+
+/// What [`set_admin_state`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdminChange {
+    Done,
+    NoSuchLogin,
+}
+
+/// What to do with an administrator's account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminAction {
+    /// No login and no session until enabled again; the account and its history stay.
+    Disable,
+    /// Allowed to log in again.
+    Enable,
+    /// The account is deleted (sessions and runs keep the login as text).
+    Remove,
+}
+
+/// Disables, enables or removes the administrator with this login. Disabling and removing end
+/// every open session of that account at once.
+pub async fn set_admin_state(
+    db: &DatabaseConnection,
+    login: &str,
+    action: AdminAction,
+) -> Result<AdminChange, DbErr> {
+    let Some(admin) = admins::Entity::find()
+        .filter(admins::Column::Login.eq(login.trim()))
+        .one(db)
+        .await?
+    else {
+        return Ok(AdminChange::NoSuchLogin);
+    };
+    if action != AdminAction::Remove {
+        let at = (action == AdminAction::Disable).then(Utc::now);
+        admins::Entity::update_many()
+            .col_expr(admins::Column::DisabledAt, Expr::value(at))
+            .filter(admins::Column::Id.eq(admin.id))
+            .exec(db)
+            .await?;
+    }
+    // After the flag, so a login racing with `disable` cannot leave a session behind (and
+    // [`check_session`] refuses a disabled administrator's session anyway).
+    if action != AdminAction::Enable {
+        web_sessions::Entity::delete_many()
+            .filter(web_sessions::Column::AdminId.eq(admin.id))
+            .exec(db)
+            .await?;
+    }
+    if action == AdminAction::Remove {
+        admins::Entity::delete_by_id(admin.id).exec(db).await?;
+    }
+    Ok(AdminChange::Done)
 }
 
 /// Logins refused for a wrong login or password (a Prometheus counter; see `server::metrics`).
@@ -145,6 +238,27 @@ pub const LOGIN_FAILURES: &str = "onec_login_failures_total";
 /// A hash of a random string, verified against when the login is unknown.
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash_password(&hex::encode(rand::random::<[u8; 16]>())).unwrap_or_default());
+
+/// A fixed-length name for a login in Redis keys: the SHA-256 (first 128 bits, hex) of the
+/// trimmed, lower-cased login, so a key never carries what a visitor typed.
+pub fn login_key(login: &str) -> String {
+    hex::encode(&Sha256::digest(login.trim().to_lowercase().as_bytes())[..16])
+}
+
+/// A login as it may appear in the log: at most 64 characters, control characters and quotes
+/// escaped (a newline in a login cannot forge a log line).
+pub fn loggable_login(login: &str) -> String {
+    let mut out: String = login
+        .trim()
+        .chars()
+        .take(64)
+        .flat_map(char::escape_debug)
+        .collect();
+    if login.trim().chars().count() > 64 {
+        out.push('…');
+    }
+    out
+}
 
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -183,12 +297,27 @@ pub async fn start_session(
     Ok(token)
 }
 
-/// The administrator a cookie value belongs to, if the session is alive. Activity slides the
-/// expiry forward, at most once a minute per session to keep reads cheap.
+/// The administrator a cookie value belongs to, if the session is alive, with the default
+/// [`SessionPolicy`].
 pub async fn session_admin(
     db: &DatabaseConnection,
     token: &str,
 ) -> Result<Option<admins::Model>, DbErr> {
+    Ok(check_session(db, token, &SessionPolicy::default())
+        .await?
+        .map(|s| s.admin))
+}
+
+/// The live session behind a cookie value. A session ends after `policy.idle` without activity,
+/// `policy.max_age` after the login whatever the activity, and when its administrator is
+/// disabled or removed. Activity slides the expiry forward (never past the absolute limit), at
+/// most once a minute per session to keep reads cheap; then [`LiveSession::renewed`] says how
+/// long the cookie should now live.
+pub async fn check_session(
+    db: &DatabaseConnection,
+    token: &str,
+    policy: &SessionPolicy,
+) -> Result<Option<LiveSession>, DbErr> {
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
@@ -199,26 +328,40 @@ pub async fn session_admin(
         return Ok(None);
     };
     let now = Utc::now();
-    if session.expires_at <= now {
+    let hard_end = session.created_at + policy.max_age;
+    if session.expires_at <= now || hard_end <= now {
         web_sessions::Entity::delete_by_id(session.id)
             .exec(db)
             .await?;
         return Ok(None);
     }
+    let Some(admin) = admins::Entity::find_by_id(session.admin_id)
+        .one(db)
+        .await?
+        .filter(|a| a.disabled_at.is_none())
+    else {
+        web_sessions::Entity::delete_by_id(session.id)
+            .exec(db)
+            .await?;
+        return Ok(None);
+    };
+    let mut renewed = None;
     if now - session.last_seen_at > Duration::minutes(1) {
+        let expires = (now + policy.idle).min(hard_end);
         // In the background: on SQLite a running import holds the write lock, and a page must
         // not wait for it just to slide an expiry forward.
         let db = db.clone();
-        let mut active: web_sessions::ActiveModel = session.clone().into();
+        let mut active: web_sessions::ActiveModel = session.into();
         active.last_seen_at = Set(now);
-        active.expires_at = Set(now + SESSION_TTL);
+        active.expires_at = Set(expires);
         tokio::spawn(async move {
             if let Err(e) = active.update(&db).await {
                 tracing::debug!(error = %e, "session expiry not extended");
             }
         });
+        renewed = Some(expires - now);
     }
-    admins::Entity::find_by_id(session.admin_id).one(db).await
+    Ok(Some(LiveSession { admin, renewed }))
 }
 
 /// Ends the session behind a cookie value (logout).
@@ -242,6 +385,21 @@ mod tests {
         assert!(verify_password(&a, "correct horse"));
         assert!(!verify_password(&a, "wrong horse"));
         assert!(!verify_password("not a hash", "correct horse"));
+    }
+
+    #[test]
+    fn logins_are_hashed_for_keys_and_escaped_for_logs() {
+        assert_eq!(login_key(" Admin "), login_key("admin"));
+        assert_eq!(login_key("admin").len(), 32);
+        assert_ne!(login_key("admin"), login_key("admin2"));
+        assert_eq!(loggable_login("admin"), "admin");
+        assert_eq!(
+            loggable_login("x\nINFO forged line"),
+            "x\\nINFO forged line"
+        );
+        let long = loggable_login(&"я".repeat(1000));
+        assert_eq!(long.chars().count(), 65);
+        assert!(long.ends_with('…'));
     }
 
     #[test]

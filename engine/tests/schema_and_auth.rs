@@ -242,3 +242,142 @@ async fn the_monitor_lists_newest_first_with_filters_and_pages() {
         t.drop_db().await;
     }
 }
+
+/// Moves the only session's times back by `created` and `seen`.
+async fn age_session(db: &sea_orm::DatabaseConnection, created: Duration, seen: Duration) {
+    let row = web_sessions::Entity::find().one(db).await.unwrap().unwrap();
+    let mut active: web_sessions::ActiveModel = row.clone().into();
+    active.created_at = Set(row.created_at - created);
+    active.last_seen_at = Set(row.last_seen_at - seen);
+    active.update(db).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_limit_however_active() {
+    for t in TestDb::each().await {
+        let db = &t.db;
+        auth::upsert_admin(db, "admin", "s3cret-pass")
+            .await
+            .unwrap();
+        let admin = auth::authenticate(db, "admin", "s3cret-pass")
+            .await
+            .unwrap()
+            .unwrap();
+        let policy = auth::SessionPolicy::default();
+        assert_eq!(policy.max_age, Duration::days(7));
+
+        let token = auth::start_session(db, admin.id, None).await.unwrap();
+        let live = auth::check_session(db, &token, &policy)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(live.renewed.is_none(), "no slide within the first minute");
+        // Active two minutes ago, logged in 7 days minus an hour ago: the expiry slides, but
+        // only up to the absolute limit, and says so for the cookie.
+        age_session(
+            db,
+            Duration::days(7) - Duration::hours(1),
+            Duration::minutes(2),
+        )
+        .await;
+        let live = auth::check_session(db, &token, &policy)
+            .await
+            .unwrap()
+            .unwrap();
+        let left = live.renewed.expect("the expiry slid");
+        assert!(
+            left <= Duration::hours(1) && left > Duration::minutes(59),
+            "{left}"
+        );
+        // Past the absolute limit the session is over (and removed), though it was just used
+        // and its sliding expiry lies ahead.
+        age_session(db, Duration::hours(1), Duration::zero()).await;
+        assert!(auth::session_admin(db, &token).await.unwrap().is_none());
+        assert_eq!(web_sessions::Entity::find().all(db).await.unwrap().len(), 0);
+
+        // A shorter configured limit applies too.
+        let token = auth::start_session(db, admin.id, None).await.unwrap();
+        age_session(db, Duration::hours(2), Duration::zero()).await;
+        let short = auth::SessionPolicy {
+            max_age: Duration::hours(1),
+            ..policy
+        };
+        assert!(
+            auth::check_session(db, &token, &short)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        t.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn a_disabled_administrator_cannot_log_in_and_loses_sessions_and_a_removed_one_is_gone() {
+    use auth::{AdminAction, AdminChange};
+    for t in TestDb::each().await {
+        let db = &t.db;
+        auth::upsert_admin(db, "admin", "s3cret-pass")
+            .await
+            .unwrap();
+        auth::upsert_admin(db, "other", "other-pass").await.unwrap();
+        let admin = auth::authenticate(db, "admin", "s3cret-pass")
+            .await
+            .unwrap()
+            .unwrap();
+        let other = auth::authenticate(db, "other", "other-pass")
+            .await
+            .unwrap()
+            .unwrap();
+        let token = auth::start_session(db, admin.id, None).await.unwrap();
+        let others = auth::start_session(db, other.id, None).await.unwrap();
+
+        assert_eq!(
+            auth::set_admin_state(db, "admin", AdminAction::Disable)
+                .await
+                .unwrap(),
+            AdminChange::Done
+        );
+        assert!(auth::session_admin(db, &token).await.unwrap().is_none());
+        assert!(
+            auth::authenticate(db, "admin", "s3cret-pass")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(auth::admin_exists(db, "admin").await.unwrap());
+        assert!(
+            auth::session_admin(db, &others).await.unwrap().is_some(),
+            "other administrators keep their sessions"
+        );
+
+        auth::set_admin_state(db, "admin", AdminAction::Enable)
+            .await
+            .unwrap();
+        let admin = auth::authenticate(db, "admin", "s3cret-pass")
+            .await
+            .unwrap()
+            .expect("enabled again");
+        let token = auth::start_session(db, admin.id, None).await.unwrap();
+
+        assert_eq!(
+            auth::set_admin_state(db, "admin", AdminAction::Remove)
+                .await
+                .unwrap(),
+            AdminChange::Done
+        );
+        assert!(auth::session_admin(db, &token).await.unwrap().is_none());
+        assert!(!auth::admin_exists(db, "admin").await.unwrap());
+        assert_eq!(
+            auth::set_admin_state(db, "admin", AdminAction::Disable)
+                .await
+                .unwrap(),
+            AdminChange::NoSuchLogin
+        );
+        assert!(matches!(
+            auth::upsert_admin(db, "x", &"p".repeat(auth::MAX_PASSWORD_BYTES + 1)).await,
+            Err(AdminError::LongPassword)
+        ));
+        t.drop_db().await;
+    }
+}

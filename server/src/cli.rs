@@ -35,7 +35,13 @@ macro_rules! env_line {
         "  ONEC_ADMIN_PASSWORD  first administrator's password\n"
     };
     (ONEC_SECURE_COOKIES) => {
-        "  ONEC_SECURE_COOKIES  always mark the session cookie Secure (default: false)\n"
+        "  ONEC_SECURE_COOKIES  true (default): cookie __Host-onec_session, always Secure; false for plain HTTP\n"
+    };
+    (ONEC_TRUSTED_PROXIES) => {
+        "  ONEC_TRUSTED_PROXIES reverse proxies (addresses, networks) whose X-Forwarded-For is believed\n"
+    };
+    (ONEC_SESSION_MAX_AGE) => {
+        "  ONEC_SESSION_MAX_AGE how long a login lasts at most, however active (default: 7d)\n"
     };
     (ONEC_METRICS_BIND) => {
         "  ONEC_METRICS_BIND    serve Prometheus /metrics on this address (default: off; never ONEC_BIND)\n"
@@ -65,6 +71,8 @@ pub const ENV_ALL: &str = env_help!(
     ONEC_ADMIN_LOGIN,
     ONEC_ADMIN_PASSWORD,
     ONEC_SECURE_COOKIES,
+    ONEC_TRUSTED_PROXIES,
+    ONEC_SESSION_MAX_AGE,
     ONEC_METRICS_BIND,
     RUST_LOG,
     ONEC_LOG_FORMAT,
@@ -121,6 +129,9 @@ pub enum Command {
     /// Create an administrator, or set a new password for an existing one.
     #[command(after_help = ENV_CREATE_ADMIN)]
     CreateAdmin(CreateAdmin),
+    /// Disable, enable or remove an administrator (`admin disable --login L`).
+    #[command(subcommand, after_help = ENV_DATABASE)]
+    Admin(AdminCommand),
     /// Write a realistic generated 1C export (for demos, tests and benchmarks).
     #[command(after_help = ENV_GEN_DATA)]
     GenData(GenData),
@@ -170,6 +181,23 @@ pub struct CreateAdmin {
     pub password_stdin: bool,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Refuse this administrator's logins and end their open sessions (the account stays).
+    Disable(AdminLogin),
+    /// Allow a disabled administrator to log in again.
+    Enable(AdminLogin),
+    /// Delete the account and end its open sessions (its login stays in the import history).
+    Remove(AdminLogin),
+}
+
+#[derive(Debug, Args)]
+pub struct AdminLogin {
+    /// The administrator's login.
+    #[arg(long)]
+    pub login: String,
+}
+
 #[derive(Debug, Args)]
 pub struct GenData {
     /// Number of products.
@@ -208,6 +236,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Command::Serve => serve(config).await,
                 Command::Migrate => migrate(config).await,
                 Command::CreateAdmin(args) => create_admin(config, args).await,
+                Command::Admin(cmd) => admin(config, cmd).await,
                 Command::Import(cmd) => crate::import_cli::import(config, cmd).await,
                 Command::Stats { json } => crate::import_cli::stats(config, json).await,
                 Command::Show(Show::Offer { id, .. }) => {
@@ -267,13 +296,38 @@ async fn create_admin(config: Config, args: CreateAdmin) -> anyhow::Result<ExitC
         Ok(engine::auth::Upserted::PasswordReset) => {
             println!("Пароль администратора «{}» обновлён.", login.trim())
         }
-        Err(e @ (engine::auth::AdminError::BadLogin | engine::auth::AdminError::ShortPassword)) => {
+        Err(
+            e @ (engine::auth::AdminError::BadLogin
+            | engine::auth::AdminError::ShortPassword
+            | engine::auth::AdminError::LongPassword),
+        ) => {
             eprintln!("{e}");
             return Ok(ExitCode::from(2));
         }
         Err(e) => return Err(e.into()),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<ExitCode> {
+    use engine::auth::{AdminAction, AdminChange};
+    let (action, args, done) = match cmd {
+        AdminCommand::Disable(a) => (AdminAction::Disable, a, "отключён, его сессии завершены"),
+        AdminCommand::Enable(a) => (AdminAction::Enable, a, "снова может входить"),
+        AdminCommand::Remove(a) => (AdminAction::Remove, a, "удалён, его сессии завершены"),
+    };
+    let state = startup::state(&config).await?;
+    let login = args.login.trim();
+    match engine::auth::set_admin_state(&state.db, login, action).await? {
+        AdminChange::Done => {
+            println!("Администратор «{login}» {done}.");
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminChange::NoSuchLogin => {
+            eprintln!("Администратора «{login}» нет.");
+            Ok(ExitCode::from(2))
+        }
+    }
 }
 
 fn gen_data(args: GenData) -> ExitCode {
@@ -475,6 +529,13 @@ mod tests {
             "x",
         ])
         .unwrap();
+        assert!(matches!(
+            Cli::try_parse_from(["onec-admin", "admin", "disable", "--login", "a"])
+                .unwrap()
+                .command,
+            Some(Command::Admin(AdminCommand::Disable(AdminLogin { ref login }))) if login == "a"
+        ));
+        assert!(Cli::try_parse_from(["onec-admin", "admin", "remove"]).is_err());
         assert!(matches!(
             cli.command,
             Some(Command::GenData(GenData {

@@ -39,13 +39,32 @@ pub struct Config {
     /// `ONEC_ADMIN_LOGIN` / `ONEC_ADMIN_PASSWORD`: the first administrator, created at start-up
     /// when that login does not exist yet.
     pub first_admin: Option<(String, String)>,
-    /// `ONEC_SECURE_COOKIES`: mark the session cookie `Secure` (behind a TLS proxy).
+    /// `ONEC_SECURE_COOKIES` (default true): the session cookie is `__Host-onec_session; Secure`.
+    /// `false` for plain-HTTP use (`./scripts/run.sh`): `onec_session`, `Secure` only when a
+    /// proxy sends `X-Forwarded-Proto: https`.
     pub secure_cookies: bool,
     /// `ONEC_REDIS_PREFIX`: the prefix of every Redis key; instances sharing it share the lock.
     pub redis_prefix: String,
     /// `ONEC_METRICS_BIND`: where `GET /metrics` is served (Prometheus); `None` (the default)
     /// serves no metrics. Never the public address.
     pub metrics_bind: Option<SocketAddr>,
+    /// `ONEC_TRUSTED_PROXIES`: proxies (addresses, networks) whose `X-Forwarded-For` names the
+    /// client for the login limiter. Empty: the connection's peer is the client.
+    pub trusted_proxies: Vec<app::login_limit::IpNet>,
+    /// `ONEC_SESSION_MAX_AGE`: how long a login lasts at most, however active (default 7 days).
+    pub session_max_age: chrono::Duration,
+}
+
+/// `12h`, `7d` or a number of hours, between 1 hour and 365 days.
+fn parse_max_age(v: &str) -> Option<chrono::Duration> {
+    let v = v.trim();
+    let (num, unit) = match v.strip_suffix('d') {
+        Some(n) => (n, chrono::Duration::days(1)),
+        None => (v.strip_suffix('h').unwrap_or(v), chrono::Duration::hours(1)),
+    };
+    let n: i32 = num.trim().parse().ok()?;
+    let d = unit * n;
+    (d >= chrono::Duration::hours(1) && d <= chrono::Duration::days(365)).then_some(d)
 }
 
 /// The default database: a SQLite file under `./data/`.
@@ -126,8 +145,8 @@ impl Config {
         };
 
         let secure_cookies = match env.var("ONEC_SECURE_COOKIES").as_deref() {
-            None | Some("0" | "false" | "no") => false,
-            Some("1" | "true" | "yes") => true,
+            Some("0" | "false" | "no") => false,
+            None | Some("1" | "true" | "yes") => true,
             Some(other) => {
                 return Err(bad(
                     "ONEC_SECURE_COOKIES",
@@ -150,6 +169,21 @@ impl Config {
         }
 
         let metrics_bind = metrics_bind(env, bind)?;
+        let trusted_proxies = app::login_limit::parse_trusted_proxies(
+            &env.var("ONEC_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .map_err(|p| bad("ONEC_TRUSTED_PROXIES", p))?;
+        let session_max_age = match env.var("ONEC_SESSION_MAX_AGE") {
+            None => engine::auth::SESSION_MAX_AGE,
+            Some(v) => parse_max_age(&v).ok_or_else(|| {
+                bad(
+                    "ONEC_SESSION_MAX_AGE",
+                    format!(
+                        "ожидается срок вида 12h или 7d (от 1 часа до 365 дней), получено «{v}»"
+                    ),
+                )
+            })?,
+        };
 
         Ok(Config {
             database_url,
@@ -161,6 +195,8 @@ impl Config {
             secure_cookies,
             redis_prefix,
             metrics_bind,
+            trusted_proxies,
+            session_max_age,
         })
     }
 }
@@ -203,7 +239,10 @@ mod tests {
         assert_eq!(c.redis_url, "redis://127.0.0.1:6379");
         assert_eq!(c.bind.to_string(), "127.0.0.1:3000");
         assert_eq!(c.dist_dir, PathBuf::from("dist"));
-        assert!(c.first_admin.is_none() && c.data_dir.is_none() && !c.secure_cookies);
+        assert!(c.first_admin.is_none() && c.data_dir.is_none());
+        assert!(c.secure_cookies, "Secure and __Host- unless switched off");
+        assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.session_max_age, chrono::Duration::days(7));
         assert!(c.metrics_bind.is_none(), "no metrics unless asked for");
     }
 
@@ -220,6 +259,8 @@ mod tests {
             ("ONEC_SECURE_COOKIES", "true"),
             ("ONEC_REDIS_PREFIX", "shop-1"),
             ("ONEC_METRICS_BIND", "127.0.0.1:9300"),
+            ("ONEC_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16"),
+            ("ONEC_SESSION_MAX_AGE", "36h"),
         ]);
         let c = Config::from_env(&env).unwrap();
         assert_eq!(c.bind.port(), 8080);
@@ -228,6 +269,12 @@ mod tests {
         assert!(c.secure_cookies);
         assert_eq!(c.redis_prefix, "shop-1");
         assert_eq!(c.metrics_bind.map(|a| a.port()), Some(9300));
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.session_max_age, chrono::Duration::hours(36));
+        let plain = Config::from_env(&HashMap::from([("ONEC_SECURE_COOKIES", "false")])).unwrap();
+        assert!(!plain.secure_cookies);
+        assert_eq!(parse_max_age("7d"), Some(chrono::Duration::days(7)));
+        assert_eq!(parse_max_age("12"), Some(chrono::Duration::hours(12)));
     }
 
     #[test]
@@ -243,6 +290,18 @@ mod tests {
             ("ONEC_METRICS_BIND", "9300", "ONEC_METRICS_BIND"),
             ("ONEC_METRICS_BIND", "127.0.0.1:3000", "ONEC_METRICS_BIND"),
             ("ONEC_METRICS_BIND", "0.0.0.0:3000", "ONEC_METRICS_BIND"),
+            (
+                "ONEC_TRUSTED_PROXIES",
+                "proxy.local",
+                "ONEC_TRUSTED_PROXIES",
+            ),
+            (
+                "ONEC_TRUSTED_PROXIES",
+                "10.0.0.0/40",
+                "ONEC_TRUSTED_PROXIES",
+            ),
+            ("ONEC_SESSION_MAX_AGE", "forever", "ONEC_SESSION_MAX_AGE"),
+            ("ONEC_SESSION_MAX_AGE", "0h", "ONEC_SESSION_MAX_AGE"),
         ] {
             let err = Config::from_env(&HashMap::from([(k, v)])).unwrap_err();
             assert_eq!(err.var, var, "{k}={v}");

@@ -1,6 +1,6 @@
 use std::path::{Component, Path, PathBuf};
 
-use app::ssr::{AppState, CurrentAdmin, session_token};
+use app::ssr::{AppState, CurrentAdmin};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -37,22 +37,37 @@ fn is_static_asset(dist: &Path, path: &str) -> bool {
 /// everything else (server functions, event streams) answers 401.
 pub async fn require_admin(State(g): State<GuardState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
-    let admin = match session_token(req.headers()) {
-        Some(token) => match engine::auth::session_admin(&g.app.db, &token).await {
-            Ok(a) => a,
-            Err(e) => {
-                tracing::error!(error = %e, "session lookup failed");
-                return (StatusCode::SERVICE_UNAVAILABLE, "База данных недоступна").into_response();
+    let session = match g.app.session_token(req.headers()) {
+        Some(token) => {
+            match engine::auth::check_session(&g.app.db, &token, &g.app.login.sessions).await {
+                Ok(s) => s.map(|s| (token, s)),
+                Err(e) => {
+                    tracing::error!(error = %e, "session lookup failed");
+                    return (StatusCode::SERVICE_UNAVAILABLE, "База данных недоступна")
+                        .into_response();
+                }
             }
-        },
+        }
         None => None,
     };
-    if let Some(admin) = admin {
+    if let Some((token, session)) = session {
         if path == "/login" && req.method() == Method::GET {
             return Redirect::to("/").into_response();
         }
-        req.extensions_mut().insert(CurrentAdmin(admin));
-        return next.run(req).await;
+        // The expiry slid forward: so does the cookie's, or the browser would drop it at the
+        // first Max-Age whatever the activity. A response that sets the cookie itself (login,
+        // logout) keeps its own.
+        let renewed = session
+            .renewed
+            .map(|left| g.app.session_cookie(req.headers(), Some(&token), left));
+        req.extensions_mut().insert(CurrentAdmin(session.admin));
+        let mut res = next.run(req).await;
+        if let Some(cookie) = renewed
+            && !res.headers().contains_key(header::SET_COOKIE)
+        {
+            res.headers_mut().insert(header::SET_COOKIE, cookie);
+        }
+        return res;
     }
     if is_public_route(&path) || (req.method() == Method::GET && is_static_asset(&g.dist, &path)) {
         return next.run(req).await;
@@ -61,11 +76,26 @@ pub async fn require_admin(State(g): State<GuardState>, mut req: Request, next: 
         let target = if path == "/" {
             "/login".to_owned()
         } else {
-            format!("/login?next={path}")
+            format!("/login?next={}", encode_next(&path))
         };
         return Redirect::to(&target).into_response();
     }
     unauthorized()
+}
+
+/// The path as a query value: every byte but unreserved characters and `/` percent-encoded, so
+/// the login page reads back exactly the path that was asked for (`/%5Cx` stays `/%5Cx`, never
+/// becomes `/\x`), and `&`, `#` or `+` in it cannot change the query.
+fn encode_next(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// 401 in the server functions' error encoding, so the app knows to show the login page.
@@ -178,6 +208,14 @@ mod tests {
                 && is_public_route("/api/login")
                 && !is_public_route("/api/whoami")
         );
+    }
+
+    #[test]
+    fn the_next_path_is_percent_encoded() {
+        assert_eq!(encode_next("/sessions/1"), "/sessions/1");
+        assert_eq!(encode_next("/%5Cevil.example"), "/%255Cevil.example");
+        assert_eq!(encode_next("/a&next=//x#y+z"), "/a%26next%3D//x%23y%2Bz");
+        assert_eq!(encode_next("/%D0%B0"), "/%25D0%25B0");
     }
 
     #[test]

@@ -24,11 +24,15 @@ pub async fn state(config: &Config) -> anyhow::Result<AppState> {
     let redis = engine::redis::Client::open(config.redis_url.as_str()).context("REDIS_URL")?;
     let runner = engine::run::Runner::new(db.clone(), redis.clone(), config.data_dir.clone())
         .with_prefix(&config.redis_prefix);
+    let mut login = app::login_limit::LoginPolicy::default();
+    login.trusted_proxies = config.trusted_proxies.clone();
+    login.sessions.max_age = config.session_max_age;
     Ok(AppState {
         db,
         redis,
         secure_cookies: config.secure_cookies,
         runner,
+        login,
     })
 }
 
@@ -115,7 +119,11 @@ impl Application {
                 }
             });
         }
-        axum::serve(self.listener, self.router)
+        // With the peer's address in each request (the login limiter keys on it).
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("the web server stopped")

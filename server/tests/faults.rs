@@ -230,9 +230,11 @@ async fn with_redis_down_a_start_is_refused_and_nothing_is_written() {
     generate(&data, SMALL, 0);
     let mut env = ServerEnv::new(&db_url, &data, "redis-down");
     env.redis_url = redis.url();
-    redis.kill();
     let addr = spawn_in_process(&env).await;
-    let cookie = login(addr).await; // the login limiter steps aside without Redis
+    // Logged in while Redis is up: without it the login itself is refused (the limiter counts
+    // attempts there).
+    let cookie = login(addr).await;
+    redis.kill();
     let refused = start_import(addr, &cookie, &["catalog"]).await;
     let message = refused.expect_err("no run without Redis");
     assert!(

@@ -3,12 +3,26 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{ApiError, login};
 
-/// Where to go after login: the `next` the server put in the URL, if it is a local path.
+/// Where to go after login: the `next` the server put in the URL, if it is a path of this app.
+///
+/// The query arrives decoded, and browsers forgive a lot when they resolve a link: `\` counts
+/// as `/`, tabs and newlines are dropped, so `/\evil.example` or `/\t/evil.example` would
+/// leave the site. Only a path that starts with one `/` and holds no backslash, whitespace or
+/// control character is followed; anything else goes home.
 pub fn safe_next(next: Option<String>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/login") => n,
+        Some(n) if is_local_path(&n) && !n.starts_with("/login") => n,
         _ => "/".to_owned(),
     }
+}
+
+fn is_local_path(p: &str) -> bool {
+    let mut chars = p.chars();
+    chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/'))
+        && !p
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
 }
 
 /// The login form.
@@ -71,9 +85,30 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_login() {
         assert_eq!(safe_next(Some("/sessions/5".into())), "/sessions/5");
+        assert_eq!(safe_next(Some("/import?x=1".into())), "/import?x=1");
+        assert_eq!(
+            safe_next(Some("/%5Cevil.example".into())),
+            "/%5Cevil.example"
+        );
+        assert_eq!(safe_next(Some("/".into())), "/");
         assert_eq!(safe_next(Some("//evil.example".into())), "/");
         assert_eq!(safe_next(Some("https://evil.example".into())), "/");
         assert_eq!(safe_next(Some("/login".into())), "/");
+        assert_eq!(safe_next(Some("".into())), "/");
         assert_eq!(safe_next(None), "/");
+        // What browsers turn into `//evil.example` (`\` is `/`, tabs and newlines vanish).
+        for evil in [
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/ /evil.example",
+            "/sessions\\..\\\\evil.example",
+            "/\u{0}/evil.example",
+            "/\u{a0}/evil.example",
+        ] {
+            assert_eq!(safe_next(Some(evil.into())), "/", "{evil:?}");
+        }
     }
 }

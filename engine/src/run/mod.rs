@@ -77,13 +77,15 @@ impl Keys {
         format!("{}:import:run:{run_id}", self.prefix)
     }
 
-    /// Failed logins of one account in the current window.
-    pub fn login_failures(&self, login: &str) -> String {
-        format!(
-            "{}:login-failures:{}",
-            self.prefix,
-            login.trim().to_lowercase()
-        )
+    /// Login attempts at one account (by [`crate::auth::login_key`]) from one client address:
+    /// the count and the time before which the next attempt must wait.
+    pub fn login_attempts(&self, login_key: &str, addr: &str) -> String {
+        format!("{}:login:pair:{login_key}:{addr}", self.prefix)
+    }
+
+    /// Login attempts at one account from every address in the current window.
+    pub fn login_ceiling(&self, login_key: &str) -> String {
+        format!("{}:login:account:{login_key}", self.prefix)
     }
 
     /// Set (to the administrator's login) to ask a run to stop.
