@@ -7,8 +7,9 @@ use crate::error::{Error, ErrorKind};
 use crate::model::Kind;
 use crate::reader::RecordReader;
 use std::cmp::Ordering;
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Read buffer size for files.
@@ -20,24 +21,99 @@ fn io_error(path: &Path, e: std::io::Error) -> Error {
     Error::new(ErrorKind::Io(e)).with_file(Some(path.to_path_buf()))
 }
 
-/// Opens a file for reading records: BOM and windows-1251 are handled while
-/// streaming. Reads ahead to the first record so that
-/// [`RecordReader::kind`] and [`RecordReader::header`] are set; an empty,
-/// non-XML or wrongly rooted file is an error here already.
-pub fn open_file(path: &Path) -> Result<RecordReader<impl BufRead + use<>>, Error> {
-    let file = File::open(path).map_err(|e| io_error(path, e))?;
+/// A file's identity on its file system (device and inode number): what discovery checked is
+/// what an import later reads, not whatever was put at the same path since.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileId {
+    /// Device.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+}
+
+impl FileId {
+    /// The identity of the file `meta` describes.
+    pub fn of(meta: &fs::Metadata) -> FileId {
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// Opens `path` read-only without following a symbolic link in its last component
+/// (`O_NOFOLLOW`) and without blocking (`O_NONBLOCK`: a FIFO opens at once instead of waiting
+/// for a writer), and refuses anything but a regular file. Returns the file and its metadata,
+/// taken from the open descriptor (so they describe the very file that will be read).
+fn open_regular(path: &Path) -> Result<(File, fs::Metadata), Error> {
+    let fail = |kind| Error::new(kind).with_file(Some(path.to_path_buf()));
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => fail(ErrorKind::Symlink),
+            _ => io_error(path, e),
+        })?;
+    let meta = file.metadata().map_err(|e| io_error(path, e))?;
+    if meta.is_dir() {
+        return Err(io_error(path, std::io::ErrorKind::IsADirectory.into()));
+    }
+    if !meta.is_file() {
+        return Err(fail(ErrorKind::NotRegularFile));
+    }
+    Ok((file, meta))
+}
+
+/// Wraps an open file in a record reader and reads ahead to its kind.
+fn reader_of(file: File, path: &Path) -> Result<RecordReader<BufReader<File>>, Error> {
     let mut reader = RecordReader::new(BufReader::with_capacity(FILE_BUFFER, file), Some(path));
     reader.peek_kind()?;
     Ok(reader)
 }
 
+/// Opens a file for reading records: BOM and windows-1251 are handled while
+/// streaming. Reads ahead to the first record so that
+/// [`RecordReader::kind`] and [`RecordReader::header`] are set; an empty,
+/// non-XML or wrongly rooted file is an error here already. A symbolic link, a FIFO, a device
+/// or a socket is refused (without blocking on it).
+pub fn open_file(path: &Path) -> Result<RecordReader<impl BufRead + use<>>, Error> {
+    let (file, _) = open_regular(path)?;
+    reader_of(file, path)
+}
+
+/// Opens a file that discovery (or [`inspect`]) found, like [`open_file`], and checks that it
+/// is still that file (same device and inode): a file replaced since — by a link, another file
+/// or a FIFO — is refused with [`ErrorKind::Replaced`] (or the error of what is there now).
+pub fn open_export(export: &ExportFile) -> Result<RecordReader<impl BufRead + use<>>, Error> {
+    let path = &export.path;
+    let (file, meta) = open_regular(path)?;
+    if FileId::of(&meta) != export.id {
+        return Err(Error::new(ErrorKind::Replaced).with_file(Some(path.clone())));
+    }
+    reader_of(file, path)
+}
+
+/// Reads the beginning of one file (never following a link in its last component): its kind,
+/// size and identity.
+pub fn inspect(path: &Path) -> Result<ExportFile, Error> {
+    let (file, meta) = open_regular(path)?;
+    let reader = reader_of(file, path)?;
+    let kind = reader
+        .kind()
+        .ok_or_else(|| Error::new(ErrorKind::UnknownKind).with_file(Some(path.to_path_buf())))?;
+    Ok(ExportFile {
+        path: path.to_path_buf(),
+        kind,
+        size: meta.len(),
+        id: FileId::of(&meta),
+    })
+}
+
 /// Decides a file's kind from its beginning (up to its first record; the
 /// name and folder break ties and cover files without records).
 pub fn sniff_kind(path: &Path) -> Result<Kind, Error> {
-    let reader = open_file(path)?;
-    reader
-        .kind()
-        .ok_or_else(|| Error::new(ErrorKind::UnknownKind).with_file(Some(path.to_path_buf())))
+    inspect(path).map(|f| f.kind)
 }
 
 /// One file of an export.
@@ -49,6 +125,8 @@ pub struct ExportFile {
     pub kind: Kind,
     /// Size in bytes (for progress).
     pub size: u64,
+    /// The file's identity when its kind was read ([`open_export`] checks it).
+    pub id: FileId,
 }
 
 /// An `.xml` file of the directory that is not a readable CommerceML file.
@@ -114,14 +192,14 @@ pub fn scan(dir: &Path) -> Result<ExportPackage, Error> {
 
     let mut files = Vec::new();
     let mut skipped = Vec::new();
-    for (path, size) in candidates {
+    for path in candidates {
         // Defence in depth: everything must resolve inside the root.
         match fs::canonicalize(&path) {
             Ok(real) if real.starts_with(&root) => {}
             _ => continue,
         }
-        match sniff_kind(&path) {
-            Ok(kind) => files.push(ExportFile { path, kind, size }),
+        match inspect(&path) {
+            Ok(file) => files.push(file),
             Err(error) => skipped.push(SkippedFile { path, error }),
         }
     }
@@ -146,7 +224,7 @@ fn rel(root: &Path, path: &Path) -> String {
         .replace('\\', "/")
 }
 
-fn collect(dir: &Path, depth: usize, out: &mut Vec<(PathBuf, u64)>) {
+fn collect(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -166,8 +244,7 @@ fn collect(dir: &Path, depth: usize, out: &mut Vec<(PathBuf, u64)>) {
                 .and_then(|e| e.to_str())
                 .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
         {
-            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            out.push((path, size));
+            out.push(path);
         }
     }
 }

@@ -8,7 +8,14 @@ use std::path::PathBuf;
 /// Maximum element nesting accepted before a file is refused.
 pub const MAX_DEPTH: usize = 256;
 /// Maximum buffered size of one record (text and attributes), in bytes.
-pub const MAX_RECORD_BYTES: usize = 256 * 1024 * 1024;
+pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+/// Maximum size of one XML event — a text run, comment, CDATA section, tag with its
+/// attributes, processing instruction — in bytes (after transcoding to UTF-8). The parser
+/// buffers an event whole, so this is enforced while the bytes are read, before any other limit
+/// can apply.
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+/// Maximum length of an element path (the names of all open elements), in bytes.
+pub const MAX_PATH_BYTES: usize = 64 * 1024;
 
 /// What went wrong; see [`Error`] for where.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +65,27 @@ pub enum ErrorKind {
     /// One record larger than [`MAX_RECORD_BYTES`].
     #[error("запись больше {} МБ", MAX_RECORD_BYTES / 1024 / 1024)]
     RecordTooLarge,
+    /// One text run, comment, CDATA section or tag larger than [`MAX_EVENT_BYTES`].
+    #[error(
+        "текст, комментарий или тег длиннее {} МБ: файл не читается дальше",
+        MAX_EVENT_BYTES / 1024 / 1024
+    )]
+    EventTooLarge,
+    /// Element names that add up to more than [`MAX_PATH_BYTES`].
+    #[error("слишком длинные имена элементов (путь больше {} КБ)", MAX_PATH_BYTES / 1024)]
+    PathTooLong,
+    /// The path is a symbolic link (files are opened without following links).
+    #[error("это символическая ссылка: ссылки в каталоге выгрузки не читаются")]
+    Symlink,
+    /// A FIFO, device or socket where a file should be.
+    #[error("это не обычный файл (канал, устройство или сокет): такие файлы не читаются")]
+    NotRegularFile,
+    /// The file at the path is not the one discovery checked (replaced since).
+    #[error(
+        "файл заменён после проверки каталога выгрузки (другой файл или ссылка на месте \
+         проверенного): повторите импорт"
+    )]
+    Replaced,
     /// Content after the closing root tag.
     #[error("данные после закрывающего тега корневого элемента")]
     TrailingContent,

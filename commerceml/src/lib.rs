@@ -32,8 +32,14 @@ mod reader;
 mod source;
 mod tags;
 
-pub use discover::{ExportFile, ExportPackage, SkippedFile, discover, open_file, scan, sniff_kind};
-pub use error::{Error, ErrorKind, MAX_DEPTH, MAX_RECORD_BYTES, Warning, WarningReason};
+pub use discover::{
+    ExportFile, ExportPackage, FileId, SkippedFile, discover, inspect, open_export, open_file,
+    scan, sniff_kind,
+};
+pub use error::{
+    Error, ErrorKind, MAX_DEPTH, MAX_EVENT_BYTES, MAX_PATH_BYTES, MAX_RECORD_BYTES, Warning,
+    WarningReason,
+};
 pub use model::{
     Address, BankAccount, Customer, Group, Header, Item, Kind, Offer, OfferId, Price, PriceType,
     Product, Property, PropertyValue, Record, StockEntry, Unit, Warehouse,

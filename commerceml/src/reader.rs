@@ -8,7 +8,9 @@
 //! (at its nested `Группы`), so parents always precede children.
 
 use crate::build::{self, View};
-use crate::error::{Error, ErrorKind, MAX_DEPTH, MAX_RECORD_BYTES, Warning, WarningReason};
+use crate::error::{
+    Error, ErrorKind, MAX_DEPTH, MAX_PATH_BYTES, MAX_RECORD_BYTES, Warning, WarningReason,
+};
 use crate::model::{Header, Item, Kind, Record};
 use crate::number::parse_bool;
 use crate::source::{Source, count_newlines};
@@ -20,8 +22,10 @@ use std::path::{Path, PathBuf};
 
 /// Marks a frame that is not part of a buffered record.
 const NO_NODE: u32 = u32::MAX;
-/// `peek_kind` gives up after this many queued items (the kind then comes from hints).
+/// `peek_kind` gives up after this many queued items (the kind then comes from hints)…
 const PEEK_LIMIT: usize = 4096;
+/// … or once the queued records hold this many bytes of text.
+const PEEK_BYTES: usize = 32 * 1024 * 1024;
 
 /// One element of the buffered record.
 #[derive(Clone, Copy, Debug)]
@@ -96,6 +100,8 @@ struct State {
     group_parents: Vec<Option<String>>,
     capture_only_changes: bool,
     queue: VecDeque<Item>,
+    /// Text bytes of the records in `queue` (bounds what `peek_kind` holds).
+    queued_bytes: usize,
     warnings: Vec<(WarningReason, String)>,
     /// Newlines seen so far.
     lines: u64,
@@ -142,6 +148,7 @@ impl<R: BufRead> RecordReader<R> {
                 group_parents: Vec::new(),
                 capture_only_changes: false,
                 queue: VecDeque::new(),
+                queued_bytes: 0,
                 warnings: Vec::new(),
                 lines: 0,
             },
@@ -184,6 +191,7 @@ impl<R: BufRead> RecordReader<R> {
         while self.st.kind.is_none()
             && self.st.phase != Phase::Done
             && self.st.queue.len() < PEEK_LIMIT
+            && self.st.queued_bytes < PEEK_BYTES
             && !self.failed
         {
             if let Err(e) = self.step() {
@@ -200,6 +208,8 @@ impl<R: BufRead> RecordReader<R> {
     /// Processes one XML event.
     fn step(&mut self) -> Result<(), Error> {
         self.buf.clear();
+        // Caps this event's size while it is read (`MAX_EVENT_BYTES`).
+        self.xml.get_mut().start_event();
         let event = self.xml.read_event_into(&mut self.buf);
         let st = &mut self.st;
         let pos = Pos {
@@ -279,6 +289,7 @@ impl<R: BufRead> Iterator for RecordReader<R> {
             if let Some(item) = self.st.queue.pop_front() {
                 return Some(Ok(item));
             }
+            self.st.queued_bytes = 0;
             if self.failed || self.st.phase == Phase::Done {
                 return None;
             }
@@ -299,6 +310,15 @@ impl<R: BufRead> std::fmt::Debug for RecordReader<R> {
             .field("bytes_read", &self.bytes_read())
             .finish()
     }
+}
+
+/// The first `max` bytes of `s` (cut at a character boundary).
+fn clipped(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// The first few names of a very deep element path, `…` and the innermost name.
@@ -374,6 +394,11 @@ impl State {
             // The full path would be MAX_DEPTH names long: name the start and the repeated tail.
             let mut err = self.error(ErrorKind::TooDeep, pos);
             err.path = abbreviated_path(&self.path, name);
+            return Err(err);
+        }
+        if self.path.len() + name.len() >= MAX_PATH_BYTES {
+            let mut err = self.error(ErrorKind::PathTooLong, pos);
+            err.path = format!("{}…/{}…", clipped(&self.path, 200), clipped(name, 64));
             return Err(err);
         }
         let path_len = self.path.len() as u32;
@@ -575,7 +600,11 @@ impl State {
                 });
             }
         }
-        if self.text.len() + self.nodes.len() * std::mem::size_of::<Node>() > MAX_RECORD_BYTES {
+        if self.text.len()
+            + self.nodes.len() * std::mem::size_of::<Node>()
+            + self.attrs.len() * std::mem::size_of::<Attr>()
+            > MAX_RECORD_BYTES
+        {
             return Err(self.error(ErrorKind::RecordTooLarge, pos));
         }
         let at = self.text.len() as u32;
@@ -771,6 +800,7 @@ impl State {
             }));
         }
         if let Some(record) = record {
+            self.queued_bytes += self.text.len();
             self.queue.push_back(Item::Record(record));
         }
     }

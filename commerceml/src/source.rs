@@ -4,7 +4,7 @@
 //! counts lines and raw bytes as the parser consumes them. UTF-8 input passes
 //! through without a copy. Memory use is constant whatever the input size.
 
-use crate::error::ErrorKind;
+use crate::error::{ErrorKind, MAX_EVENT_BYTES};
 use encoding_rs::{CoderResult, Decoder, Encoding, UTF_8, UTF_16BE, UTF_16LE};
 use std::io::{self, BufRead, Read};
 
@@ -36,6 +36,9 @@ pub(crate) struct Source<R> {
     bom: u64,
     /// A detailed error behind the last `io::Error` this source returned.
     failure: Option<ErrorKind>,
+    /// Bytes handed to the parser since [`Source::start_event`]: the parser buffers one event
+    /// whole, so a text, comment or tag of gigabytes is refused here, while it is read.
+    event: usize,
 }
 
 impl<R: BufRead> Source<R> {
@@ -50,7 +53,13 @@ impl<R: BufRead> Source<R> {
             raw: 0,
             bom: 0,
             failure: None,
+            event: 0,
         }
+    }
+
+    /// The parser starts reading a new event: its size counts from here.
+    pub(crate) fn start_event(&mut self) {
+        self.event = 0;
     }
 
     /// Raw bytes the transcoder took from the underlying reader (BOM
@@ -200,6 +209,10 @@ impl<R: BufRead> Read for Source<R> {
 
 impl<R: BufRead> BufRead for Source<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.event >= MAX_EVENT_BYTES {
+            self.failure = Some(ErrorKind::EventTooLarge);
+            return Err(io::Error::other("event too large"));
+        }
         if self.passthrough {
             return self.inner.fill_buf();
         }
@@ -251,6 +264,7 @@ impl<R: BufRead> BufRead for Source<R> {
     }
 
     fn consume(&mut self, amt: usize) {
+        self.event = self.event.saturating_add(amt);
         if self.passthrough {
             self.inner.consume(amt);
             return;
@@ -319,6 +333,35 @@ mod tests {
         assert!(
             matches!(s.take_failure(), Some(ErrorKind::UnsupportedEncoding(l)) if l == "x-nonsense")
         );
+    }
+
+    #[test]
+    fn one_event_may_not_outgrow_the_limit() {
+        let big = vec![b'a'; MAX_EVENT_BYTES + 100_000];
+        let mut s = Source::new(io::BufReader::with_capacity(64 * 1024, &big[..]));
+        s.start_event();
+        let mut taken = 0;
+        let err = loop {
+            match s.fill_buf() {
+                Ok([]) => panic!("read {taken} bytes without an error"),
+                Ok(buf) => {
+                    let n = buf.len();
+                    s.consume(n);
+                    taken += n;
+                }
+                Err(e) => break e,
+            }
+        };
+        // Stopped at the limit, give or take one buffer.
+        assert!(
+            (MAX_EVENT_BYTES..=MAX_EVENT_BYTES + 64 * 1024).contains(&taken),
+            "{taken}"
+        );
+        assert_eq!(err.kind(), io::ErrorKind::Other);
+        assert!(matches!(s.take_failure(), Some(ErrorKind::EventTooLarge)));
+        // A new event starts a new count.
+        s.start_event();
+        assert!(!s.fill_buf().unwrap().is_empty());
     }
 
     #[test]

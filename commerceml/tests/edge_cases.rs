@@ -266,3 +266,179 @@ fn kinds_and_hints() {
     assert_eq!(hint("misc/data.xml"), None);
     assert_eq!(Kind::Import2x.to_string(), "import (2.x)");
 }
+
+/// A document made on the fly: `head`, then `fill` repeated up to `len` bytes, then `tail`; it
+/// counts the bytes handed out, and never holds more than one read's worth.
+struct Generated {
+    head: Vec<u8>,
+    fill: u8,
+    len: u64,
+    tail: Vec<u8>,
+    pos: u64,
+    served: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Generated {
+    fn new(head: impl AsRef<[u8]>, fill: u8, len: u64, tail: impl AsRef<[u8]>) -> Self {
+        Generated {
+            head: head.as_ref().to_vec(),
+            fill,
+            len,
+            tail: tail.as_ref().to_vec(),
+            pos: 0,
+            served: Default::default(),
+        }
+    }
+}
+
+impl Read for Generated {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let head = self.head.len() as u64;
+        let body_end = head + self.len;
+        let total = body_end + self.tail.len() as u64;
+        if self.pos >= total || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = if self.pos < head {
+            let part = &self.head[self.pos as usize..];
+            let n = part.len().min(buf.len());
+            buf[..n].copy_from_slice(&part[..n]);
+            n
+        } else if self.pos < body_end {
+            let n = ((body_end - self.pos) as usize).min(buf.len());
+            buf[..n].fill(self.fill);
+            n
+        } else {
+            let part = &self.tail[(self.pos - body_end) as usize..];
+            let n = part.len().min(buf.len());
+            buf[..n].copy_from_slice(&part[..n]);
+            n
+        };
+        self.pos += n as u64;
+        self.served
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+const GIGABYTE: u64 = 1 << 30;
+
+/// Reads a generated document to its error; returns the error and the bytes read.
+fn read_generated(doc: Generated) -> (commerceml::Error, u64) {
+    let served = doc.served.clone();
+    let reader = RecordReader::new(
+        BufReader::with_capacity(64 * 1024, doc),
+        Some(Path::new("goods/goods_1_1.xml")),
+    );
+    let mut error = None;
+    for item in reader {
+        if let Err(e) = item {
+            error = Some(e);
+            break;
+        }
+    }
+    let e = error.expect("a 1 GB event must be an error");
+    (e, served.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+const GOODS_HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+    <КоммерческаяИнформация ВерсияСхемы=\"3.1\">\n<Каталог>\n<Товары>\n<Товар>\n<Ид>p1</Ид>\n\
+    <Наименование>Товар</Наименование>\n<Описание>";
+const GOODS_TAIL: &str =
+    "</Описание>\n</Товар>\n</Товары>\n</Каталог>\n</КоммерческаяИнформация>\n";
+
+#[test]
+fn a_gigabyte_text_node_is_refused_after_reading_16_mb() {
+    let (e, served) = read_generated(Generated::new(GOODS_HEAD, b'a', GIGABYTE, GOODS_TAIL));
+    assert!(matches!(e.kind(), ErrorKind::EventTooLarge), "{e}");
+    let limit = commerceml::MAX_EVENT_BYTES as u64;
+    assert!(
+        served <= limit + 256 * 1024,
+        "read {served} bytes of a 1 GB node before refusing it"
+    );
+    assert_eq!(e.line, 8, "{e}");
+    assert_eq!(
+        e.path,
+        "КоммерческаяИнформация/Каталог/Товары/Товар/Описание"
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with(
+            "Файл goods/goods_1_1.xml, строка 8, элемент \
+             КоммерческаяИнформация/Каталог/Товары/Товар/Описание: \
+             текст, комментарий или тег длиннее 16 МБ"
+        ),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_gigabyte_of_windows_1251_text_is_refused_the_same_way() {
+    let head = GOODS_HEAD.replace("UTF-8", "windows-1251");
+    let (head, _, _) = encoding_rs::WINDOWS_1251.encode(&head);
+    let (tail, _, _) = encoding_rs::WINDOWS_1251.encode(GOODS_TAIL);
+    // 0xE0 is «а» in windows-1251: two bytes after transcoding.
+    let (e, served) = read_generated(Generated::new(&head, 0xE0, GIGABYTE, &tail));
+    assert!(matches!(e.kind(), ErrorKind::EventTooLarge), "{e}");
+    assert!(
+        served <= commerceml::MAX_EVENT_BYTES as u64 + 256 * 1024,
+        "{served}"
+    );
+}
+
+#[test]
+fn a_gigabyte_comment_cdata_or_tag_is_refused() {
+    let root = "<?xml version=\"1.0\"?>\n<КоммерческаяИнформация ВерсияСхемы=\"3.1\">\n";
+    let end = "\n</КоммерческаяИнформация>\n";
+    let cases = [
+        (format!("{root}<!--"), format!("-->{end}")),
+        (
+            format!("{root}<Каталог><![CDATA["),
+            format!("]]></Каталог>{end}"),
+        ),
+        (format!("{root}<Каталог Имя=\""), format!("\"/>{end}")),
+        (format!("{root}<Каталог"), format!("/>{end}")),
+    ];
+    for (head, tail) in cases {
+        let (e, served) = read_generated(Generated::new(&head, b'x', GIGABYTE, &tail));
+        assert!(matches!(e.kind(), ErrorKind::EventTooLarge), "{head}: {e}");
+        assert!(
+            served <= commerceml::MAX_EVENT_BYTES as u64 + 256 * 1024,
+            "{head}: {served}"
+        );
+        assert_eq!(e.line, 3, "{head}: {e}");
+    }
+}
+
+#[test]
+fn a_record_over_16_mb_in_many_pieces_is_refused() {
+    // Each description is 1 MB (under the event limit); 20 of them in one product are not.
+    let mut body = String::from("<Каталог><Товары><Товар><Ид>p1</Ид>");
+    let piece = "б".repeat(512 * 1024);
+    for _ in 0..20 {
+        body.push_str("<Описание>");
+        body.push_str(&piece);
+        body.push_str("</Описание>\r\n");
+    }
+    body.push_str("</Товар></Товары></Каталог>");
+    let e = items(doc(&body).as_bytes()).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::RecordTooLarge), "{e}");
+    assert!(e.to_string().contains("запись больше 16 МБ"), "{e}");
+    assert!(e.path.ends_with("Товар/Описание"), "{}", e.path);
+}
+
+#[test]
+fn element_names_adding_up_to_more_than_64_kb_are_refused() {
+    let name = "Ж".repeat(1000);
+    let mut body = String::new();
+    for _ in 0..40 {
+        body.push_str(&format!("<{name}>"));
+    }
+    let e = items(doc(&body).as_bytes()).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::PathTooLong), "{e}");
+    assert!(
+        e.path.len() < 1024,
+        "the message path is clipped: {}",
+        e.path.len()
+    );
+}

@@ -58,21 +58,51 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
-/// The URL with any password replaced by `***`, safe for logs and messages.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+/// The URL with any password replaced by `***`, safe for logs and messages: the password of
+/// the user part (split where a URL parser splits it, at the last `@` before the host, so
+/// `u:p@ss@host` hides `p@ss`) and the value of every query parameter whose name holds
+/// `pass`, `secret` or `token` (`?password=…`, `sslpassword=…`). A string no URL parser reads
+/// is shown only when it has neither an `@` nor such a word.
+pub fn redact_url(raw: &str) -> String {
+    fn secret(key: &str) -> bool {
+        let key = key.to_ascii_lowercase();
+        ["pass", "secret", "token"].iter().any(|w| key.contains(w))
+    }
+    let Ok(mut url) = url::Url::parse(raw) else {
+        let lower = raw.to_ascii_lowercase();
+        return if raw.contains('@')
+            || ["pass", "secret", "token"]
+                .iter()
+                .any(|w| lower.contains(w))
+        {
+            "*** (адрес скрыт: не разобран)".to_owned()
+        } else {
+            raw.to_owned()
+        };
     };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            if userinfo.contains(':') {
-                format!("{scheme}://{user}:***@{host}")
-            } else {
-                format!("{scheme}://{user}@{host}")
-            }
-        }
-        None => url.to_owned(),
+    let mut changed = false;
+    if url.password().is_some() {
+        changed |= url.set_password(Some("***")).is_ok();
+    }
+    if url.query_pairs().any(|(k, _)| secret(&k)) {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if secret(&k) {
+                    "***".to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+        changed = true;
+    }
+    if changed {
+        url.to_string()
+    } else {
+        raw.to_owned()
     }
 }
 
@@ -108,5 +138,45 @@ mod tests {
         assert_eq!(redact_url("postgres://u@h/d"), "postgres://u@h/d");
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
         assert_eq!(redact_url("no scheme"), "no scheme");
+    }
+
+    #[test]
+    fn a_password_holding_an_at_sign_is_hidden_whole() {
+        let r = redact_url("postgres://u:p@ss@host/db");
+        assert_eq!(r, "postgres://u:***@host/db");
+        assert!(!r.contains("ss"), "{r}");
+    }
+
+    #[test]
+    fn passwords_in_the_query_are_hidden() {
+        let r = redact_url("postgres://u@host:5432/db?password=hunter2&sslmode=require");
+        assert_eq!(r, "postgres://u@host:5432/db?password=***&sslmode=require");
+        let r = redact_url("postgres://host/db?sslmode=verify-full&sslpassword=s3cr%40t&user=u");
+        assert_eq!(
+            r,
+            "postgres://host/db?sslmode=verify-full&sslpassword=***&user=u"
+        );
+        assert!(!r.contains("s3cr"), "{r}");
+        let r = redact_url("postgres://u:top@host/db?PASSWORD=again");
+        assert!(!r.contains("top") && !r.contains("again"), "{r}");
+        // Redis: a password without a user.
+        assert_eq!(
+            redact_url("redis://:pw@127.0.0.1:6379/0"),
+            "redis://:***@127.0.0.1:6379/0"
+        );
+    }
+
+    #[test]
+    fn urls_without_a_password_are_unchanged() {
+        for url in [
+            "postgres://u@h/d",
+            "postgres://h:5432/d?sslmode=require&application_name=onec",
+            "sqlite://data/onec.db?mode=rwc",
+            "redis://127.0.0.1:6379",
+        ] {
+            assert_eq!(redact_url(url), url);
+        }
+        // Unreadable as a URL but holding an @: hidden rather than guessed at.
+        assert!(!redact_url("postgres://u:p@[bad").contains("p@"));
     }
 }

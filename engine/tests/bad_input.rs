@@ -41,7 +41,12 @@
 //! | an empty quantity | `Ok`, skipped `empty_number` = 1, the stored quantity is kept |
 //! | a non-numeric quantity | `Ok`, skipped `bad_number` = 1, the stored quantity is kept |
 //! | `1 234,50` with U+00A0 | `Ok`, price exactly 1234.50 (`price_e4` 12 345 000) |
-//! | a 5 MB description | `Ok`, stored byte for byte (the reader's limit is 256 MB per record) |
+//! | a 5 MB description | `Ok`, stored byte for byte (the reader's limit is 16 MB per record) |
+//! | a 1 GB description (written in chunks) | run: `Parse` «…, строка 5, элемент …/Товар/Описание: текст, комментарий или тег длиннее 16 МБ», after reading ~16 MB: peak RSS grows < 64 MB |
+//! | a segment swapped for a symlink after discovery | run: `Parse` «это символическая ссылка: ссылки в каталоге выгрузки не читаются» (opened with `O_NOFOLLOW`) |
+//! | a segment swapped for another file after discovery | run: `Parse` «файл заменён после проверки каталога выгрузки» (device and inode differ) |
+//! | a segment swapped for a FIFO after discovery | run: `Parse` «это не обычный файл (канал, устройство или сокет)» at once (`O_NONBLOCK`), not a hang; through the orchestrator the run fails and the Redis lock is freed |
+//! | discovery of a folder that takes ≥ 1 s to read | `start()` plans on a blocking thread: a 5 ms ticker on the same (single-threaded) runtime keeps ticking |
 //! | a segment deleted after `plan()` | run: `Parse` «Файл …: ошибка чтения: файл не найден» |
 //! | a segment replaced by a directory after `plan()` | run: `Parse` «ошибка чтения: это каталог, а не файл» |
 //! | symlinks (file, folder) out of the data folder | not followed by discovery; named as `file`: `MissingFiles` «… находится вне каталога выгрузки … (с учётом символических ссылок) …» |
@@ -1572,6 +1577,367 @@ async fn a_broken_file_fails_only_the_imports_that_read_it() {
         check_error(&e, &dir, &rests, None, None, "файл пуст");
         assert_eq!(snapshot(&t.db).await, before);
         std::fs::write(&rests, offers_file(&[rest(&own.id, &warehouse, "8")])).unwrap();
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile files: one huge event, a file swapped after discovery, a FIFO, a slow discovery
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_gigabyte_text_node_is_refused_in_bounded_memory() {
+    use std::io::Write;
+    // A goods segment whose one description is 1 GB, written in 1 MB chunks (never held).
+    let (dir, bad) = broken_catalog("gigabyte", "");
+    let frame = goods_file(&[format!(
+        "{}<Описание>@</Описание>",
+        product("bad0bad0-0000-4000-8000-0000000000b1", "Огромный товар")
+    )]);
+    let (open, close) = frame.split_once('@').unwrap();
+    let line = 1 + open.matches('\n').count() as u64;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&bad).unwrap());
+    out.write_all(open.as_bytes()).unwrap();
+    let chunk = "текст ".repeat(1024 * 1024 / 11);
+    let mut written = 0u64;
+    while written < 1 << 30 {
+        out.write_all(chunk.as_bytes()).unwrap();
+        written += chunk.len() as u64;
+    }
+    out.write_all(close.as_bytes()).unwrap();
+    out.into_inner().unwrap().sync_all().unwrap();
+    assert!(std::fs::metadata(&bad).unwrap().len() > 1 << 30);
+    assert_eq!(import::plan(&catalog(&dir)).unwrap().len(), 2);
+
+    for t in prepared().await {
+        let _heavy = HEAVY.lock().await;
+        let before = snapshot(&t.db).await;
+        std::fs::write("/proc/self/clear_refs", "5").unwrap();
+        let rss_before = proc_status("VmRSS");
+        let started = Instant::now();
+        let e = parse_error(run(&t.db, &catalog(&dir)).await);
+        let elapsed = started.elapsed();
+        let growth_kib = proc_status("VmHWM").saturating_sub(rss_before);
+        eprintln!(
+            "{}: refused in {elapsed:?}, peak RSS growth {} MB: {e}",
+            t.url,
+            growth_kib / 1024
+        );
+        assert!(
+            matches!(e.kind(), commerceml::ErrorKind::EventTooLarge),
+            "{e}"
+        );
+        check_error(
+            &e,
+            &dir,
+            &bad,
+            Some(line),
+            Some("КоммерческаяИнформация/Каталог/Товары/Товар/Описание"),
+            "текст, комментарий или тег длиннее 16 МБ",
+        );
+        assert!(
+            growth_kib < 64 * 1024,
+            "peak RSS grew by {} MB on a 1 GB text node",
+            growth_kib / 1024
+        );
+        assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+        assert_eq!(snapshot(&t.db).await, before, "data changed after «{e}»");
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// What is put in place of a planned file once the import has started.
+#[derive(Clone, Debug)]
+enum Replacement {
+    /// A symbolic link to this file.
+    Symlink(PathBuf),
+    /// This file, renamed over it (another inode).
+    OtherFile(PathBuf),
+    /// A named pipe nobody writes to.
+    Fifo,
+}
+
+fn replace(victim: &Path, with: &Replacement) {
+    std::fs::remove_file(victim).unwrap();
+    match with {
+        Replacement::Symlink(target) => std::os::unix::fs::symlink(target, victim).unwrap(),
+        Replacement::OtherFile(other) => std::fs::rename(other, victim).unwrap(),
+        Replacement::Fifo => {
+            let ok = std::process::Command::new("mkfifo")
+                .arg(victim)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "mkfifo {}", victim.display());
+        }
+    }
+}
+
+/// Replaces a planned file as soon as the import reports its start (after its `plan()`,
+/// before any file is read).
+struct Swap {
+    victim: PathBuf,
+    with: Replacement,
+    done: AtomicBool,
+}
+
+impl Progress for Swap {
+    fn report(&self, _records: u64, _bytes_read: u64, _bytes_total: u64) {
+        if !self.done.swap(true, Ordering::SeqCst) {
+            replace(&self.victim, &self.with);
+        }
+    }
+    fn is_cancelled(&self) -> bool {
+        false
+    }
+}
+
+/// A catalog import whose second segment is replaced after discovery checked it: it must fail
+/// quickly with a parse error naming that file and `explanation`, and change nothing.
+async fn swapped_segment(tag: &str, with: impl Fn(&Path) -> Replacement, explanation: &str) {
+    let outside = temp_dir(&format!("{tag}_outside"));
+    let intruder = "bad0bad0-0000-4000-8000-0000000000ff";
+    let intruder_goods = goods_file(&[product(intruder, "Подменённый товар")]);
+    for t in prepared().await {
+        let dir = temp_dir(tag);
+        let renamed = base().sum.example_product.as_ref().unwrap();
+        write(
+            &dir,
+            GOOD_SEGMENT,
+            goods_file(&[
+                product(NEW_PRODUCT, "Новый товар"),
+                product(&renamed.id, "Переименованный товар"),
+            ]),
+        );
+        let bad = write(
+            &dir,
+            BAD_SEGMENT,
+            goods_file(&[product(
+                "vv000000-0000-4000-8000-000000000001",
+                "Второй сегмент",
+            )]),
+        );
+        let other = write(&outside, "goods/goods.xml", &intruder_goods);
+        let req = catalog(&dir);
+        assert_eq!(import::plan(&req).unwrap().len(), 2);
+        let before = snapshot(&t.db).await;
+        let swap = Swap {
+            victim: bad.clone(),
+            with: with(&other),
+            done: AtomicBool::new(false),
+        };
+        let started = Instant::now();
+        // Before the fix a FIFO blocked the reader for good: bounded here, so that shows as a
+        // failure rather than a hang.
+        let result = tokio::time::timeout(Duration::from_secs(30), import::run(&t.db, &req, &swap))
+            .await
+            .unwrap_or_else(|_| panic!("{tag}: the import hangs on the replaced file"));
+        let elapsed = started.elapsed();
+        assert!(swap.done.load(Ordering::SeqCst));
+        let e = parse_error(result);
+        check_error(&e, &dir, &bad, None, None, explanation);
+        assert!(elapsed < Duration::from_secs(10), "{tag}: {elapsed:?}");
+        assert_eq!(product_name(&t.db, intruder).await, None);
+        assert_eq!(snapshot(&t.db).await, before, "data changed after «{e}»");
+        t.drop_db().await;
+        std::fs::remove_dir_all(dir).ok();
+    }
+    std::fs::remove_dir_all(outside).ok();
+}
+
+#[tokio::test]
+async fn a_segment_swapped_for_a_symlink_after_discovery_is_refused() {
+    swapped_segment(
+        "swap_link",
+        |other| Replacement::Symlink(other.to_path_buf()),
+        "это символическая ссылка: ссылки в каталоге выгрузки не читаются",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_segment_swapped_for_another_file_after_discovery_is_refused() {
+    swapped_segment(
+        "swap_file",
+        |other| Replacement::OtherFile(other.to_path_buf()),
+        "файл заменён после проверки каталога выгрузки",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_segment_swapped_for_a_fifo_fails_at_once() {
+    swapped_segment(
+        "swap_fifo",
+        |_| Replacement::Fifo,
+        "это не обычный файл (канал, устройство или сокет)",
+    )
+    .await;
+}
+
+fn redis_client() -> engine::redis::Client {
+    let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    engine::redis::Client::open(url).expect("redis url")
+}
+
+fn runner(t: &TestDb, dir: &Path) -> engine::run::Runner {
+    engine::run::Runner::new(t.db.clone(), redis_client(), Some(dir.to_path_buf()))
+        .with_prefix(&format!("test-bad-input-{}", uuid::Uuid::new_v4()))
+}
+
+async fn lock_value(runner: &engine::run::Runner) -> Option<String> {
+    use engine::redis::AsyncCommands;
+    let mut conn = redis_client()
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis at 127.0.0.1:6379 is required for these tests");
+    conn.get(runner.keys().lock()).await.unwrap()
+}
+
+fn start_request(kinds: &[&str]) -> engine::run::StartRequest {
+    engine::run::StartRequest {
+        kinds: kinds.iter().map(|s| s.to_string()).collect(),
+        started_by: "admin".into(),
+        options: engine::run::RunOptions::default(),
+    }
+}
+
+#[tokio::test]
+async fn a_fifo_in_place_of_a_segment_fails_the_run_and_frees_the_lock() {
+    // A first segment large enough to be still importing when the second one is swapped.
+    let products: Vec<String> = (0..20_000)
+        .map(|i| product(&format!("f1f0f1f0-0000-4000-8000-{i:012}"), "Товар"))
+        .collect();
+    for t in prepared().await {
+        let dir = temp_dir("fifo_run");
+        write(&dir, GOOD_SEGMENT, goods_file(&products));
+        let bad = write(
+            &dir,
+            BAD_SEGMENT,
+            goods_file(&[product(NEW_PRODUCT, "Второй сегмент")]),
+        );
+        let before = snapshot(&t.db).await;
+        let runner = runner(&t, &dir);
+        let mut handle = runner.start(start_request(&["catalog"])).await.unwrap();
+        // Once records flow, the run has planned (the second segment is a checked regular
+        // file) and reads the first segment: now the second becomes a FIFO.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let state = match tokio::time::timeout_at(deadline.into(), handle.updates.recv())
+                .await
+                .expect("progress within a minute")
+            {
+                Ok(state) => state,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(e) => panic!("run updates: {e}"),
+            };
+            assert_ne!(
+                state.phase,
+                wire::RunPhase::Completed,
+                "ended before the swap"
+            );
+            if state.kinds[0].processed > 0 {
+                break;
+            }
+        }
+        replace(&bad, &Replacement::Fifo);
+        let started = Instant::now();
+        let end = tokio::time::timeout(Duration::from_secs(60), handle.done)
+            .await
+            .expect("the run ends instead of hanging on the FIFO")
+            .unwrap();
+        eprintln!("{}: ended {:?} after the swap", t.url, started.elapsed());
+        assert_eq!(end.phase, wire::RunPhase::Failed, "{:?}", end.message);
+        let msg = end.message.clone().unwrap();
+        assert!(
+            msg.contains("это не обычный файл (канал, устройство или сокет)"),
+            "{msg}"
+        );
+        assert!(msg.contains("goods_1_2_"), "{msg}");
+        assert_eq!(lock_value(&runner).await, None, "lock released");
+        assert_eq!(snapshot(&t.db).await, before);
+        t.drop_db().await;
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
+
+/// Writes `n` CommerceML files that discovery must read whole before it can tell (each is a
+/// root holding only 1 MB of notes: no kind, so they are left out).
+fn slow_to_discover(dir: &Path, from: usize, n: usize) {
+    let notes = "<Заметка>медленно</Заметка>\n".repeat(1024 * 1024 / 46);
+    for i in from..from + n {
+        write(
+            dir,
+            &format!("extra/notes_{i}.xml"),
+            format!("{HEAD}{ROOT_OPEN}{notes}</КоммерческаяИнформация>\n"),
+        );
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn discovery_runs_off_the_async_thread() {
+    // One async thread: whatever blocks it stalls every other task (in the server: every
+    // request). A folder whose discovery takes a second or more.
+    let dir = temp_dir("slow_plan");
+    write(
+        &dir,
+        GOOD_SEGMENT,
+        goods_file(&[product(NEW_PRODUCT, "Новый товар")]),
+    );
+    let mut files = 0;
+    let plan_time = loop {
+        slow_to_discover(&dir, files, 10.max(files));
+        files += 10.max(files);
+        let started = Instant::now();
+        assert_eq!(import::plan(&catalog(&dir)).unwrap().len(), 1);
+        let took = started.elapsed();
+        if took >= Duration::from_secs(1) || files >= 320 {
+            break took;
+        }
+    };
+    for t in TestDb::each().await {
+        let runner = runner(&t, &dir);
+        // A task that should tick every 5 ms; it records its longest wait.
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let ticker = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                let mut longest = Duration::ZERO;
+                let mut last = Instant::now();
+                while !stop.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    longest = longest.max(last.elapsed());
+                    last = Instant::now();
+                }
+                longest
+            }
+        });
+        tokio::task::yield_now().await;
+        let started = Instant::now();
+        let handle = runner.start(start_request(&["catalog"])).await.unwrap();
+        let start_time = started.elapsed();
+        stop.store(true, Ordering::SeqCst);
+        let longest = ticker.await.unwrap();
+        eprintln!(
+            "{}: plan {plan_time:?} ({files} files), start {start_time:?}, longest stall {longest:?}",
+            t.url
+        );
+        assert!(
+            start_time >= plan_time / 2,
+            "start() did not read the folder"
+        );
+        assert!(
+            longest < plan_time / 3,
+            "the async thread stalled {longest:?} while start() planned for {start_time:?}"
+        );
+        let end = tokio::time::timeout(Duration::from_secs(120), handle.done)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(end.phase, wire::RunPhase::Completed, "{:?}", end.message);
+        assert_eq!(lock_value(&runner).await, None);
         t.drop_db().await;
     }
     std::fs::remove_dir_all(dir).ok();

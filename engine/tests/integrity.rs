@@ -2,7 +2,9 @@
 //! cost PostgreSQL 70–80 % of a bulk import): the importer writes only references it resolved,
 //! and triggers remove children with their parents. This checks both, on SQLite and PostgreSQL:
 //! no orphan after imports, and every kind of parent deletion (one row, many rows in one
-//! statement, through the products → offers cascade, `TRUNCATE`) takes its children along.
+//! statement, through the products → offers cascade, `TRUNCATE`) takes its children along. And
+//! since migration `m20261201_000006` the database itself refuses a dangling reference again:
+//! statement-level checks on PostgreSQL, row triggers on SQLite.
 use std::path::{Path, PathBuf};
 
 use engine::import::{self, FileType, ImportRequest, NoProgress};
@@ -240,7 +242,23 @@ async fn the_child_tables_have_no_foreign_keys_and_keep_their_keys_and_indexes()
             };
             assert_eq!(fks, 0, "{table} on {}", t.url);
         }
-        // The composite primary keys still refuse a second row for the same pair.
+        // The composite primary keys still refuse a second row for the same pair (its parents
+        // first: a dangling price is refused by the reference checks).
+        exec(
+            db,
+            "INSERT INTO products (id, onec_id, name) VALUES (1, 'p', 'P')",
+        )
+        .await;
+        exec(
+            db,
+            "INSERT INTO offers (id, onec_id, product_id) VALUES (1, 'p', 1)",
+        )
+        .await;
+        exec(
+            db,
+            "INSERT INTO price_types (id, onec_id, name) VALUES (1, 't', 'T')",
+        )
+        .await;
         exec(
             db,
             "INSERT INTO prices (offer_id, price_type_id, price_e4) VALUES (1, 1, 10)",
@@ -315,6 +333,218 @@ async fn the_migration_keeps_every_row_of_a_filled_database() {
         };
         let again = import::run(db, &req, &NoProgress).await.unwrap();
         assert_eq!((again.count("created"), again.count("updated")), (0, 0));
+        t.drop_db().await;
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The error of a statement the database must refuse.
+async fn refused(db: &DatabaseConnection, sql: &str) -> String {
+    match db.execute_unprepared(sql).await {
+        Ok(r) => panic!("accepted ({} rows): {sql}", r.rows_affected()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn the_database_refuses_a_dangling_reference_written_by_plain_sql() {
+    let dir = export("refuse");
+    const NONE: i64 = 987_654_321;
+    for t in TestDb::each().await {
+        let db = &t.db;
+        import(db, ImportKind::Catalog, &dir).await;
+        import(db, ImportKind::Stocks, &dir).await;
+        import(db, ImportKind::Prices, &dir).await;
+        let offer = scalar(db, "SELECT MIN(offer_id) FROM prices").await;
+        let price_type = scalar(db, "SELECT MIN(price_type_id) FROM prices").await;
+        let warehouse = scalar(db, "SELECT MIN(warehouse_id) FROM stocks").await;
+        let product = scalar(db, "SELECT MIN(product_id) FROM product_property_values").await;
+        let property = scalar(db, "SELECT MIN(property_id) FROM product_property_values").await;
+        let category = scalar(db, "SELECT MIN(category_id) FROM products").await;
+        let counts = "SELECT (SELECT COUNT(*) FROM prices) + (SELECT COUNT(*) FROM stocks) \
+                      + (SELECT COUNT(*) FROM product_property_values) \
+                      + (SELECT COUNT(*) FROM offer_characteristics) \
+                      + (SELECT COUNT(*) FROM offers) + (SELECT COUNT(*) FROM products)";
+        let rows_before = scalar(db, counts).await;
+
+        // Every reference, inserted dangling: refused, naming the column and the parent.
+        let inserts = [
+            (
+                format!(
+                    "INSERT INTO prices (offer_id, price_type_id, price_e4) VALUES ({NONE}, {price_type}, 1)"
+                ),
+                "prices.offer_id",
+                "offers",
+            ),
+            (
+                format!(
+                    "INSERT INTO prices (offer_id, price_type_id, price_e4) VALUES ({offer}, {NONE}, 1)"
+                ),
+                "prices.price_type_id",
+                "price_types",
+            ),
+            (
+                format!(
+                    "INSERT INTO stocks (offer_id, warehouse_id, quantity_e4) VALUES ({NONE}, {warehouse}, 1)"
+                ),
+                "stocks.offer_id",
+                "offers",
+            ),
+            (
+                format!(
+                    "INSERT INTO stocks (offer_id, warehouse_id, quantity_e4) VALUES ({offer}, {NONE}, 1)"
+                ),
+                "stocks.warehouse_id",
+                "warehouses",
+            ),
+            (
+                format!(
+                    "INSERT INTO product_property_values (product_id, property_id, value) VALUES ({NONE}, {property}, 'x')"
+                ),
+                "product_property_values.product_id",
+                "products",
+            ),
+            (
+                format!(
+                    "INSERT INTO product_property_values (product_id, property_id, value) VALUES ({product}, {NONE}, 'x')"
+                ),
+                "product_property_values.property_id",
+                "properties",
+            ),
+            (
+                format!(
+                    "INSERT INTO offer_characteristics (offer_id, name, value) VALUES ({NONE}, 'Цвет', 'x')"
+                ),
+                "offer_characteristics.offer_id",
+                "offers",
+            ),
+            (
+                format!("INSERT INTO offers (onec_id, product_id) VALUES ('dangling', {NONE})"),
+                "offers.product_id",
+                "products",
+            ),
+            (
+                format!(
+                    "INSERT INTO products (onec_id, name, category_id) VALUES ('dangling', 'X', {NONE})"
+                ),
+                "products.category_id",
+                "categories",
+            ),
+        ];
+        for (sql, column, parent) in &inserts {
+            let e = refused(db, sql).await;
+            assert!(
+                e.contains("нарушена ссылочная целостность"),
+                "{}: {e}",
+                t.url
+            );
+            assert!(
+                e.contains(column) && e.contains(&format!("отсутствующую строку {parent}")),
+                "{}: {e}",
+                t.url
+            );
+        }
+        // A statement with one dangling row among good ones is refused whole.
+        let e = refused(
+            db,
+            &format!(
+                "INSERT INTO stocks (offer_id, warehouse_id, quantity_e4) \
+                 SELECT o.id, {warehouse}, 5 FROM offers o \
+                 WHERE NOT EXISTS (SELECT 1 FROM stocks s WHERE s.offer_id = o.id AND s.warehouse_id = {warehouse}) \
+                 UNION ALL SELECT {NONE}, {warehouse}, 5"
+            ),
+        )
+        .await;
+        assert!(e.contains("stocks.offer_id"), "{e}");
+        // Updates that make a reference dangle.
+        for (sql, column) in [
+            (
+                format!("UPDATE prices SET offer_id = {NONE} WHERE offer_id = {offer}"),
+                "prices.offer_id",
+            ),
+            (
+                format!("UPDATE stocks SET warehouse_id = {NONE} WHERE warehouse_id = {warehouse}"),
+                "stocks.warehouse_id",
+            ),
+            (
+                format!("UPDATE offers SET product_id = {NONE} WHERE product_id = {product}"),
+                "offers.product_id",
+            ),
+            (
+                format!("UPDATE products SET category_id = {NONE} WHERE category_id = {category}"),
+                "products.category_id",
+            ),
+            (
+                format!(
+                    "UPDATE product_property_values SET property_id = {NONE} WHERE id = (SELECT MIN(id) FROM product_property_values)"
+                ),
+                "product_property_values.property_id",
+            ),
+        ] {
+            let e = refused(db, &sql).await;
+            assert!(e.contains(column), "{}: {e}", t.url);
+        }
+        assert_eq!(
+            scalar(db, counts).await,
+            rows_before,
+            "nothing refused was kept"
+        );
+        assert_whole(db, "after the refused statements").await;
+
+        // Valid references pass, NULL where it is allowed too.
+        let other_offer = scalar(
+            db,
+            &format!("SELECT MAX(id) FROM offers WHERE id <> {offer}"),
+        )
+        .await;
+        exec(
+            db,
+            &format!(
+                "DELETE FROM prices WHERE offer_id = {other_offer} AND price_type_id = {price_type}"
+            ),
+        )
+        .await;
+        exec(db, &format!("INSERT INTO prices (offer_id, price_type_id, price_e4) VALUES ({other_offer}, {price_type}, 12345)")).await;
+        exec(
+            db,
+            &format!("UPDATE prices SET price_e4 = 1 WHERE offer_id = {offer}"),
+        )
+        .await;
+        exec(db, &format!("INSERT INTO offer_characteristics (offer_id, name, value) VALUES ({offer}, 'Проверка', 'да')")).await;
+        exec(
+            db,
+            &format!("INSERT INTO offers (onec_id, product_id) VALUES ('valid-offer', {product})"),
+        )
+        .await;
+        exec(
+            db,
+            &format!("UPDATE products SET category_id = NULL WHERE id = {product}"),
+        )
+        .await;
+        exec(
+            db,
+            "INSERT INTO products (onec_id, name) VALUES ('no-category', 'Без группы')",
+        )
+        .await;
+        assert_eq!(
+            scalar(db, &format!("SELECT COUNT(*) FROM prices WHERE offer_id = {other_offer} AND price_type_id = {price_type} AND price_e4 = 12345")).await,
+            1
+        );
+        assert_eq!(
+            scalar(
+                db,
+                "SELECT COUNT(*) FROM offers WHERE onec_id = 'valid-offer'"
+            )
+            .await,
+            1
+        );
+        assert_eq!(scalar(db, "SELECT COUNT(*) FROM products WHERE onec_id = 'no-category' AND category_id IS NULL").await, 1);
+        assert_whole(db, "after the valid statements").await;
+
+        // And imports still write (parents before children, inside one transaction).
+        import(db, ImportKind::Catalog, &dir).await;
+        import(db, ImportKind::Prices, &dir).await;
+        assert_whole(db, "after importing again").await;
         t.drop_db().await;
     }
     std::fs::remove_dir_all(&dir).ok();

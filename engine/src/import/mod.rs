@@ -31,7 +31,7 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use crate::kinds::ImportKind;
 use wire::SkipReason;
 
-pub use plan::plan;
+pub use plan::{plan, plan_blocking};
 pub(crate) use sql::{count as sql_count, placeholders as sql_placeholders};
 pub use sql::{from_e4, to_e4};
 
@@ -206,7 +206,7 @@ pub async fn run(
     req: &ImportRequest,
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
-    let files = plan(req)?;
+    let files = plan_blocking(req).await?;
     let root = std::fs::canonicalize(&req.data_dir).unwrap_or_else(|_| req.data_dir.clone());
     let parts = writer::Parts::of(req);
     let txn = db.begin().await?;
@@ -246,7 +246,7 @@ pub fn parse_only(req: &ImportRequest) -> Result<Parsed, ImportError> {
         ..Parsed::default()
     };
     for file in &files {
-        for item in commerceml::open_file(&file.path)? {
+        for item in commerceml::open_export(file)? {
             match item? {
                 commerceml::Item::Record(_) => out.records += 1,
                 commerceml::Item::Warning(_) => out.warnings += 1,

@@ -179,7 +179,8 @@ fn one_file(sel: &Selection, dir: &Path, file: &Path) -> Result<Vec<ExportFile>,
             dir.display()
         )));
     }
-    let kind = commerceml::sniff_kind(&real)?;
+    let export = commerceml::inspect(&real)?;
+    let kind = export.kind;
     if !sel.accepted.contains(&kind) {
         return Err(ImportError::MissingFiles(format!(
             "{} не найден: {} — это файл другого вида («{kind}»). Убедитесь, что данные из 1С \
@@ -189,9 +190,15 @@ fn one_file(sel: &Selection, dir: &Path, file: &Path) -> Result<Vec<ExportFile>,
             dir.display()
         )));
     }
-    Ok(vec![ExportFile {
-        path: real,
-        kind,
-        size: meta.len(),
-    }])
+    Ok(vec![export])
+}
+
+/// [`plan`] on a thread of tokio's blocking pool: it opens and parses the beginning of every
+/// file of the folder, which on an async worker would hold up every other request of the server
+/// (and, with two starts at once, all of them) while a large folder is read.
+pub async fn plan_blocking(req: &ImportRequest) -> Result<Vec<ExportFile>, ImportError> {
+    let req = req.clone();
+    tokio::task::spawn_blocking(move || plan(&req))
+        .await
+        .map_err(|e| ImportError::Thread(e.to_string()))?
 }

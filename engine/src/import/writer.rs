@@ -398,16 +398,17 @@ struct Chunk {
     bytes_read: u64,
 }
 
-/// Parses `path` on a thread of its own, so that parsing (CPU) overlaps with the database
+/// Parses `file` on a thread of its own, so that parsing (CPU) overlaps with the database
 /// round trips of the writer: items come in chunks through a bounded channel, a parse error
 /// comes last. Dropping the receiver stops the thread at its next send.
 fn read_ahead(
-    path: &Path,
+    file: &ExportFile,
 ) -> Result<tokio::sync::mpsc::Receiver<Result<Chunk, commerceml::Error>>, ImportError> {
     let (tx, rx) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
-    let path = path.to_path_buf();
+    let file = file.clone();
     let work = move || {
-        let mut reader = match commerceml::open_file(&path) {
+        // The file discovery checked, and no other: not a link, FIFO or file put in its place.
+        let mut reader = match commerceml::open_export(&file) {
             Ok(r) => r,
             Err(e) => {
                 tx.blocking_send(Err(e)).ok();
@@ -474,7 +475,7 @@ pub(crate) async fn import(
     for file in files {
         im.report.files.push(relative(root, &file.path));
         let reference = matches!(file.kind, Kind::Prices | Kind::Rests);
-        let mut chunks = read_ahead(&file.path)?;
+        let mut chunks = read_ahead(file)?;
         let mut since_check = 0u32;
         while let Some(chunk) = chunks.recv().await {
             let chunk = chunk?;

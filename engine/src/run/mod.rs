@@ -278,7 +278,9 @@ impl Runner {
             .map(|&k| request_for(k, &data_dir, &req.options))
             .collect();
         for r in &requests {
-            import::plan(r).map_err(|e| match e {
+            // Off the async workers: reading the heads of a large folder must not stall
+            // every other request (two starts at once would stall them all).
+            import::plan_blocking(r).await.map_err(|e| match e {
                 ImportError::MissingFiles(m) => StartError::MissingFiles(m),
                 other => StartError::MissingFiles(other.to_string()),
             })?;
