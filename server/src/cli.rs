@@ -184,10 +184,13 @@ pub struct CreateAdmin {
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Refuse this administrator's logins and end their open sessions (the account stays).
+    #[command(after_help = ENV_DATABASE)]
     Disable(AdminLogin),
     /// Allow a disabled administrator to log in again.
+    #[command(after_help = ENV_DATABASE)]
     Enable(AdminLogin),
     /// Delete the account and end its open sessions (its login stays in the import history).
+    #[command(after_help = ENV_DATABASE)]
     Remove(AdminLogin),
 }
 
@@ -479,6 +482,10 @@ mod tests {
             (vec!["import", "prices"], vec!["ONEC_DATA_DIR"]),
             (vec!["import", "customers"], vec!["ONEC_DATA_DIR"]),
             (vec!["import", "run"], vec!["ONEC_DATA_DIR"]),
+            (vec!["admin"], vec![]),
+            (vec!["admin", "disable"], vec![]),
+            (vec!["admin", "enable"], vec![]),
+            (vec!["admin", "remove"], vec![]),
             (vec!["stats"], vec![]),
             (vec!["show"], vec![]),
             (vec!["show", "offer"], vec![]),
