@@ -11,7 +11,8 @@ use crate::startup::{self, Application};
 /// «Импорт из 1С»: the web app for importing 1C:Enterprise exports, and its command line.
 ///
 /// Settings come from the environment (and ./.env): DATABASE_URL, REDIS_URL, ONEC_DATA_DIR,
-/// ONEC_BIND, ONEC_DIST_DIR, ONEC_ADMIN_LOGIN, ONEC_ADMIN_PASSWORD, ONEC_SECURE_COOKIES.
+/// ONEC_BIND, ONEC_DIST_DIR, ONEC_ADMIN_LOGIN, ONEC_ADMIN_PASSWORD, ONEC_SECURE_COOKIES,
+/// ONEC_PUBLIC_ORIGIN.
 #[derive(Debug, Parser)]
 #[command(name = "onec-admin", version)]
 pub struct Cli {

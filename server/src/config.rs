@@ -43,6 +43,9 @@ pub struct Config {
     pub secure_cookies: bool,
     /// `ONEC_REDIS_PREFIX`: the prefix of every Redis key; instances sharing it share the lock.
     pub redis_prefix: String,
+    /// `ONEC_PUBLIC_ORIGIN`: the origins administrators open the app at (comma-separated);
+    /// `None`: derived from the bound address at start-up.
+    pub public_origins: Option<crate::guard::AllowedOrigins>,
 }
 
 /// The default database: a SQLite file under `./data/`.
@@ -146,6 +149,12 @@ impl Config {
             ));
         }
 
+        let public_origins = env
+            .var("ONEC_PUBLIC_ORIGIN")
+            .map(|v| crate::guard::AllowedOrigins::parse_list(&v))
+            .transpose()
+            .map_err(|p| bad("ONEC_PUBLIC_ORIGIN", p))?;
+
         Ok(Config {
             database_url,
             redis_url,
@@ -155,6 +164,7 @@ impl Config {
             first_admin,
             secure_cookies,
             redis_prefix,
+            public_origins,
         })
     }
 }
@@ -173,6 +183,7 @@ mod tests {
         assert_eq!(c.bind.to_string(), "127.0.0.1:3000");
         assert_eq!(c.dist_dir, PathBuf::from("dist"));
         assert!(c.first_admin.is_none() && c.data_dir.is_none() && !c.secure_cookies);
+        assert!(c.public_origins.is_none());
     }
 
     #[test]
@@ -187,6 +198,7 @@ mod tests {
             ("ONEC_ADMIN_PASSWORD", "long-enough"),
             ("ONEC_SECURE_COOKIES", "true"),
             ("ONEC_REDIS_PREFIX", "shop-1"),
+            ("ONEC_PUBLIC_ORIGIN", "https://shop-admin.example"),
         ]);
         let c = Config::from_env(&env).unwrap();
         assert_eq!(c.bind.port(), 8080);
@@ -194,6 +206,10 @@ mod tests {
         assert_eq!(c.first_admin, Some(("admin".into(), "long-enough".into())));
         assert!(c.secure_cookies);
         assert_eq!(c.redis_prefix, "shop-1");
+        assert_eq!(
+            c.public_origins.map(|o| o.list()).as_deref(),
+            Some("https://shop-admin.example")
+        );
     }
 
     #[test]
@@ -206,6 +222,7 @@ mod tests {
             ("ONEC_ADMIN_PASSWORD", "long-enough", "ONEC_ADMIN_LOGIN"),
             ("ONEC_SECURE_COOKIES", "maybe", "ONEC_SECURE_COOKIES"),
             ("ONEC_REDIS_PREFIX", "a b", "ONEC_REDIS_PREFIX"),
+            ("ONEC_PUBLIC_ORIGIN", "shop-admin.example", "ONEC_PUBLIC_ORIGIN"),
         ] {
             let err = Config::from_env(&HashMap::from([(k, v)])).unwrap_err();
             assert_eq!(err.var, var, "{k}={v}");

@@ -18,7 +18,7 @@ pub async fn state(config: &Config) -> anyhow::Result<AppState> {
                 engine::db::redact_url(&config.database_url)
             )
         })?;
-    engine::db::migrate(&db)
+    migrate_exclusively(&db)
         .await
         .context("не удалось применить миграции")?;
     let redis = engine::redis::Client::open(config.redis_url.as_str()).context("REDIS_URL")?;
@@ -30,6 +30,31 @@ pub async fn state(config: &Config) -> anyhow::Result<AppState> {
         secure_cookies: config.secure_cookies,
         runner,
     })
+}
+
+/// The PostgreSQL advisory lock every instance takes around its migrations (any fixed number;
+/// this one spells "onec-mig").
+pub const MIGRATION_LOCK_KEY: i64 = 0x6f6e_6563_2d6d_6967;
+
+/// Applies pending migrations, one process at a time: on PostgreSQL under a transaction-scoped
+/// advisory lock (instances starting together wait for each other; the later ones then find
+/// nothing pending), so no instance meets a half-created schema or a duplicate-object error.
+/// SQLite has no such lock: start one instance per database file first (or run
+/// `onec-admin migrate`).
+pub async fn migrate_exclusively(db: &sea_orm::DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return engine::db::migrate(db).await;
+    }
+    // The lock lives as long as this transaction, on its own pooled connection; the migrations
+    // run on others. A crash releases it with the connection.
+    let holder = db.begin().await?;
+    holder
+        .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"))
+        .await?;
+    let result = engine::db::migrate(db).await;
+    holder.commit().await?;
+    result
 }
 
 /// SQLite creates the file but not its folder; make `./data/` on first start.
@@ -81,7 +106,21 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("не удалось занять адрес {} (ONEC_BIND)", config.bind))?;
-        let router = crate::routes::router(state, &config.dist_dir);
+        let origins = match config.public_origins.clone() {
+            Some(o) => o,
+            None => {
+                let derived = crate::guard::AllowedOrigins::for_bind(listener.local_addr()?);
+                if config.bind.ip().is_unspecified() {
+                    tracing::warn!(
+                        origins = %derived.list(),
+                        "ONEC_PUBLIC_ORIGIN не задан: приложение откроется только по этим \
+                         адресам; укажите адрес, по которому его открывают администраторы"
+                    );
+                }
+                derived
+            }
+        };
+        let router = crate::routes::router_for(state, &config.dist_dir, origins);
         Ok(Application { listener, router })
     }
 

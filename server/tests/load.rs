@@ -79,11 +79,16 @@ async fn a_hundred_watchers_all_get_the_final_state_in_bounded_memory() {
     let run_id = start_import(addr, &cookie, &["catalog", "stocks"])
         .await
         .unwrap_or_else(|m| panic!("start refused: {m}"));
+    // A session may hold only so many streams: the watchers come from enough sessions.
+    let mut cookies = vec![cookie.clone()];
+    while cookies.len() * server::events::MAX_STREAMS_PER_SESSION < CLIENTS {
+        cookies.push(login(addr).await);
+    }
     let rss_before = srv.rss_kib();
 
     let clients: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            let (cookie, run_id) = (cookie.clone(), run_id.clone());
+        .map(|i| {
+            let (cookie, run_id) = (cookies[i % cookies.len()].clone(), run_id.clone());
             tokio::spawn(async move {
                 let mut r = open_run_events(addr, &cookie, &run_id).await;
                 read_states(&mut r, Duration::from_secs(120)).await
