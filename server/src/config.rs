@@ -222,7 +222,11 @@ mod tests {
             ("ONEC_ADMIN_PASSWORD", "long-enough", "ONEC_ADMIN_LOGIN"),
             ("ONEC_SECURE_COOKIES", "maybe", "ONEC_SECURE_COOKIES"),
             ("ONEC_REDIS_PREFIX", "a b", "ONEC_REDIS_PREFIX"),
-            ("ONEC_PUBLIC_ORIGIN", "shop-admin.example", "ONEC_PUBLIC_ORIGIN"),
+            (
+                "ONEC_PUBLIC_ORIGIN",
+                "shop-admin.example",
+                "ONEC_PUBLIC_ORIGIN",
+            ),
         ] {
             let err = Config::from_env(&HashMap::from([(k, v)])).unwrap_err();
             assert_eq!(err.var, var, "{k}={v}");

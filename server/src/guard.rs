@@ -324,7 +324,13 @@ mod tests {
         assert!(!a.allows_host(""));
         assert!(a.allows_origin("https://shop-admin.example"));
         assert!(!a.allows_origin("http://shop-admin.example"));
-        for bad in ["", "shop-admin.example", "ftp://x", "https://a/b", "http://a:99999"] {
+        for bad in [
+            "",
+            "shop-admin.example",
+            "ftp://x",
+            "https://a/b",
+            "http://a:99999",
+        ] {
             assert!(AllowedOrigins::parse_list(bad).is_err(), "{bad}");
         }
         let any = AllowedOrigins::for_bind("0.0.0.0:8080".parse().unwrap());

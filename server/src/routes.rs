@@ -43,8 +43,8 @@ pub fn router_for(state: AppState, dist: &Path, origins: AllowedOrigins) -> Rout
         state.runner.keys().events(),
     );
     let spa = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
-    let csp = HeaderValue::from_str(&content_security_policy(dist))
-        .expect("the policy is plain ASCII");
+    let csp =
+        HeaderValue::from_str(&content_security_policy(dist)).expect("the policy is plain ASCII");
     Router::new()
         .route(
             "/api/{*fn_name}",

@@ -50,7 +50,9 @@ pub async fn migrate_exclusively(db: &sea_orm::DatabaseConnection) -> Result<(),
     // run on others. A crash releases it with the connection.
     let holder = db.begin().await?;
     holder
-        .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"))
+        .execute_unprepared(&format!(
+            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+        ))
         .await?;
     let result = engine::db::migrate(db).await;
     holder.commit().await?;

@@ -416,7 +416,11 @@ async fn only_the_public_origin_is_served() {
             None,
         ))
         .await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN, "http is another origin");
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "http is another origin"
+    );
     app.done().await;
 }
 
@@ -525,7 +529,11 @@ async fn answers_carry_a_csp_no_store_on_the_api_and_compressed_app_files() {
         let compressed = axum::body::to_bytes(res.into_body(), 1 << 20)
             .await
             .unwrap();
-        assert!(compressed.len() < 1024, "{path}: {} bytes", compressed.len());
+        assert!(
+            compressed.len() < 1024,
+            "{path}: {} bytes",
+            compressed.len()
+        );
     }
     app.done().await;
 }

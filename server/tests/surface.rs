@@ -12,8 +12,7 @@ use engine::redis::{self, AsyncCommands};
 use sea_orm::ConnectionTrait;
 use server::events::{MAX_STREAMS_PER_SESSION, SESSION_RECHECK};
 use support::{
-    LOGIN, PgDb, RedisProcess, ServerEnv, TempDir, cleanup_redis, login, poll, read_states,
-    request,
+    LOGIN, PgDb, RedisProcess, ServerEnv, TempDir, cleanup_redis, login, poll, read_states, request,
 };
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::TcpStream;
@@ -203,7 +202,10 @@ async fn event_streams_end_with_their_session() {
     let (_, mut monitor) = open(addr, "/events", &leaving).await;
     let (_, mut watch) = open(addr, &run_path, &leaving).await;
     let (_, mut other) = open(addr, "/events", &staying).await;
-    assert_eq!(read_states(&mut watch, Duration::from_secs(1)).await.len(), 1);
+    assert_eq!(
+        read_states(&mut watch, Duration::from_secs(1)).await.len(),
+        1
+    );
 
     // Logout: that session's streams end within a re-check; the other session's stays.
     let (head, _) = request(addr, "POST", "/api/logout", Some(&leaving), "").await;
@@ -361,6 +363,10 @@ async fn instances_starting_together_on_an_empty_postgres_migrate_in_turn() {
                 "round {round}: {err}"
             );
         }
-        assert_eq!(applied_migrations(&db.url()).await, expected, "round {round}");
+        assert_eq!(
+            applied_migrations(&db.url()).await,
+            expected,
+            "round {round}"
+        );
     }
 }
