@@ -36,27 +36,64 @@ pub async fn state(config: &Config) -> anyhow::Result<AppState> {
 /// this one spells "onec-mig").
 pub const MIGRATION_LOCK_KEY: i64 = 0x6f6e_6563_2d6d_6967;
 
-/// Applies pending migrations, one process at a time: on PostgreSQL under a transaction-scoped
-/// advisory lock (instances starting together wait for each other; the later ones then find
-/// nothing pending), so no instance meets a half-created schema or a duplicate-object error.
-/// SQLite has no such lock: start one instance per database file first (or run
-/// `onec-admin migrate`).
+/// Applies pending migrations, one process at a time, so instances starting together never
+/// meet a half-created schema or a duplicate-object error: the later ones wait, then find
+/// nothing pending. On PostgreSQL under a transaction-scoped advisory lock; on SQLite under an
+/// exclusive lock of the file `<database file>.migrate-lock` beside it (processes on one host
+/// share a SQLite file anyway). A crash releases either lock.
 pub async fn migrate_exclusively(db: &sea_orm::DatabaseConnection) -> Result<(), sea_orm::DbErr> {
-    use sea_orm::{ConnectionTrait, TransactionTrait};
-    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
-        return engine::db::migrate(db).await;
+    use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionTrait};
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            // The lock lives as long as this transaction, on its own pooled connection; the
+            // migrations run on others.
+            let holder = db.begin().await?;
+            holder
+                .execute_unprepared(&format!(
+                    "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+                ))
+                .await?;
+            let result = engine::db::migrate(db).await;
+            holder.commit().await?;
+            result
+        }
+        DbBackend::Sqlite => {
+            let row = db
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Sqlite,
+                    "SELECT file FROM pragma_database_list WHERE name = 'main'",
+                ))
+                .await?;
+            let file: String = row
+                .and_then(|r| r.try_get("", "file").ok())
+                .unwrap_or_default();
+            if file.is_empty() {
+                // In memory: nobody else can see this database.
+                return engine::db::migrate(db).await;
+            }
+            let path = format!("{file}.migrate-lock");
+            let lock = tokio::task::spawn_blocking(move || {
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)?;
+                f.lock()?;
+                Ok::<_, std::io::Error>(f)
+            })
+            .await
+            .map_err(|e| DbErr::Custom(e.to_string()))?
+            .map_err(|e| {
+                DbErr::Custom(format!(
+                    "блокировка миграций (файл {file}.migrate-lock): {e}"
+                ))
+            })?;
+            let result = engine::db::migrate(db).await;
+            drop(lock); // closing the file releases the lock
+            result
+        }
+        _ => engine::db::migrate(db).await,
     }
-    // The lock lives as long as this transaction, on its own pooled connection; the migrations
-    // run on others. A crash releases it with the connection.
-    let holder = db.begin().await?;
-    holder
-        .execute_unprepared(&format!(
-            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
-        ))
-        .await?;
-    let result = engine::db::migrate(db).await;
-    holder.commit().await?;
-    result
 }
 
 /// SQLite creates the file but not its folder; make `./data/` on first start.

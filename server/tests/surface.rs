@@ -329,6 +329,37 @@ async fn applied_migrations(url: &str) -> i64 {
     n
 }
 
+/// Starts two `onec-admin migrate` at once on `url`; both must succeed without a
+/// duplicate-object error.
+fn migrate_twice_at_once(url: &str, dir: &std::path::Path, round: usize) {
+    let children: Vec<_> = (0..2)
+        .map(|i| {
+            let log = dir.join(format!("migrate-{round}-{i}.log"));
+            let child = Command::new(env!("CARGO_BIN_EXE_onec-admin"))
+                .arg("migrate")
+                .current_dir(dir) // no `.env` of the repository is read
+                .env("DATABASE_URL", url)
+                .env("REDIS_URL", support::REDIS_URL)
+                .env("RUST_LOG", "warn")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .expect("spawn onec-admin migrate");
+            (child, log)
+        })
+        .collect();
+    for (mut child, log) in children {
+        let status = child.wait().unwrap();
+        let err = std::fs::read_to_string(&log).unwrap();
+        assert!(status.success(), "round {round}: {status}\n{err}");
+        assert!(
+            !err.contains("already exists") && !err.contains("duplicate"),
+            "round {round}: {err}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn instances_starting_together_on_an_empty_postgres_migrate_in_turn() {
     let reference = support::PgDb::new().await;
@@ -337,36 +368,46 @@ async fn instances_starting_together_on_an_empty_postgres_migrate_in_turn() {
     // Several rounds: a race that a lock did not prevent shows up in one of them.
     for round in 0..3 {
         let db = EmptyPg::new().await;
-        let children: Vec<_> = (0..2)
-            .map(|i| {
-                let log = dir.path().join(format!("migrate-{round}-{i}.log"));
-                let child = Command::new(env!("CARGO_BIN_EXE_onec-admin"))
-                    .arg("migrate")
-                    .current_dir(dir.path()) // no `.env` of the repository is read
-                    .env("DATABASE_URL", db.url())
-                    .env("REDIS_URL", support::REDIS_URL)
-                    .env("RUST_LOG", "warn")
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(std::fs::File::create(&log).unwrap())
-                    .spawn()
-                    .expect("spawn onec-admin migrate");
-                (child, log)
-            })
-            .collect();
-        for (mut child, log) in children {
-            let status = child.wait().unwrap();
-            let err = std::fs::read_to_string(&log).unwrap();
-            assert!(status.success(), "round {round}: {status}\n{err}");
-            assert!(
-                !err.contains("already exists") && !err.contains("duplicate"),
-                "round {round}: {err}"
-            );
-        }
+        migrate_twice_at_once(&db.url(), dir.path(), round);
         assert_eq!(
             applied_migrations(&db.url()).await,
             expected,
             "round {round}"
         );
+    }
+}
+
+#[tokio::test]
+async fn instances_starting_together_on_a_new_sqlite_file_migrate_in_turn() {
+    let dir = TempDir::new("surface-mig-sqlite");
+    for round in 0..3 {
+        let url = format!(
+            "sqlite://{}/round-{round}.db?mode=rwc",
+            dir.path().display()
+        );
+        migrate_twice_at_once(&url, dir.path(), round);
+        let db = support::connect_db(&url).await;
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "SELECT count(*) AS n FROM seaql_migrations",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let n: i64 = row.try_get("", "n").unwrap();
+        // The same count as a database migrated alone.
+        let alone = engine::testing::TestDb::sqlite().await;
+        let row = alone
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "SELECT count(*) AS n FROM seaql_migrations",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(n, row.try_get::<i64>("", "n").unwrap(), "round {round}");
+        alone.drop_db().await;
     }
 }
