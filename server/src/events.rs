@@ -195,17 +195,31 @@ async fn session_alive(db: &DatabaseConnection, token: &str) -> bool {
     }
 }
 
-/// The session's cookie value and a stream place, or the refusal to answer instead.
-fn open_stream(hub: &EventHub, headers: &HeaderMap) -> Result<(String, StreamSlot), Response> {
-    // The login check in front of every route has let only a live session through.
-    let token = session_token(headers).ok_or_else(crate::guard::unauthorized)?;
-    let slot = hub.take_slot(&token).ok_or_else(|| {
-        (
-            StatusCode::TOO_MANY_REQUESTS,
-            "Слишком много открытых потоков событий в этой сессии",
-        )
-            .into_response()
-    })?;
+/// Why a stream is not opened.
+enum Refusal {
+    /// No cookie (the login check in front lets only a live session through).
+    NoSession,
+    /// The session holds [`MAX_STREAMS_PER_SESSION`] streams already.
+    TooMany,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::NoSession => crate::guard::unauthorized(),
+            Refusal::TooMany => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Слишком много открытых потоков событий в этой сессии",
+            )
+                .into_response(),
+        }
+    }
+}
+
+/// The session's cookie value and a stream place.
+fn open_stream(hub: &EventHub, headers: &HeaderMap) -> Result<(String, StreamSlot), Refusal> {
+    let token = session_token(headers).ok_or(Refusal::NoSession)?;
+    let slot = hub.take_slot(&token).ok_or(Refusal::TooMany)?;
     Ok((token, slot))
 }
 
@@ -239,7 +253,7 @@ pub async fn run_stream(
 ) -> Response {
     let (token, slot) = match open_stream(&hub, &headers) {
         Ok(v) => v,
-        Err(res) => return res,
+        Err(refusal) => return refusal.into_response(),
     };
     // Subscribe before reading the snapshot so no change falls between the two.
     let mut rx = hub.subscribe();
@@ -308,7 +322,7 @@ pub async fn all_runs(
 ) -> Response {
     let (token, slot) = match open_stream(&hub, &headers) {
         Ok(v) => v,
-        Err(res) => return res,
+        Err(refusal) => return refusal.into_response(),
     };
     let mut rx = hub.subscribe();
     let (tx, out) = mpsc::channel::<RunState>(16);
