@@ -91,6 +91,8 @@ const instance = (port, first) => ({
     DATABASE_URL,
     REDIS_URL,
     ONEC_BIND: `127.0.0.1:${port}`,
+    // Browsers come through nginx (which passes their Host); the spec also reads an instance directly.
+    ONEC_PUBLIC_ORIGIN: `http://127.0.0.1:${PROXY_PORT},http://127.0.0.1:${port}`,
     ONEC_DIST_DIR: path.join(ROOT, 'dist'),
     ONEC_DATA_DIR: DATA_DIR,
     ONEC_REDIS_PREFIX: REDIS_PREFIX,

@@ -90,7 +90,7 @@ const BENCH_RUN: &str = "bench-monitor-";
 
 async fn monitor(config: &Config, sessions: u64, repeat: usize) -> anyhow::Result<ExitCode> {
     let db = engine::db::connect(&config.database_url).await?;
-    engine::db::migrate(&db).await?;
+    crate::startup::migrate_exclusively(&db).await?;
     let backend = db.get_database_backend();
     let delete = [
         Statement::from_string(

@@ -37,6 +37,9 @@ macro_rules! env_line {
     (ONEC_SECURE_COOKIES) => {
         "  ONEC_SECURE_COOKIES  true (default): cookie __Host-onec_session, always Secure; false for plain HTTP\n"
     };
+    (ONEC_PUBLIC_ORIGIN) => {
+        "  ONEC_PUBLIC_ORIGIN   origins administrators open the app at (default: http:// + ONEC_BIND)\n"
+    };
     (ONEC_TRUSTED_PROXIES) => {
         "  ONEC_TRUSTED_PROXIES reverse proxies (addresses, networks) whose X-Forwarded-For is believed\n"
     };
@@ -71,6 +74,7 @@ pub const ENV_ALL: &str = env_help!(
     ONEC_ADMIN_LOGIN,
     ONEC_ADMIN_PASSWORD,
     ONEC_SECURE_COOKIES,
+    ONEC_PUBLIC_ORIGIN,
     ONEC_TRUSTED_PROXIES,
     ONEC_SESSION_MAX_AGE,
     ONEC_METRICS_BIND,

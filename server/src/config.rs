@@ -45,6 +45,9 @@ pub struct Config {
     pub secure_cookies: bool,
     /// `ONEC_REDIS_PREFIX`: the prefix of every Redis key; instances sharing it share the lock.
     pub redis_prefix: String,
+    /// `ONEC_PUBLIC_ORIGIN`: the origins administrators open the app at (comma-separated);
+    /// `None`: derived from the bound address at start-up.
+    pub public_origins: Option<crate::guard::AllowedOrigins>,
     /// `ONEC_METRICS_BIND`: where `GET /metrics` is served (Prometheus); `None` (the default)
     /// serves no metrics. Never the public address.
     pub metrics_bind: Option<SocketAddr>,
@@ -184,6 +187,11 @@ impl Config {
                 )
             })?,
         };
+        let public_origins = env
+            .var("ONEC_PUBLIC_ORIGIN")
+            .map(|v| crate::guard::AllowedOrigins::parse_list(&v))
+            .transpose()
+            .map_err(|p| bad("ONEC_PUBLIC_ORIGIN", p))?;
 
         Ok(Config {
             database_url,
@@ -197,6 +205,7 @@ impl Config {
             metrics_bind,
             trusted_proxies,
             session_max_age,
+            public_origins,
         })
     }
 }
@@ -244,6 +253,7 @@ mod tests {
         assert!(c.trusted_proxies.is_empty());
         assert_eq!(c.session_max_age, chrono::Duration::days(7));
         assert!(c.metrics_bind.is_none(), "no metrics unless asked for");
+        assert!(c.public_origins.is_none());
     }
 
     #[test]
@@ -261,6 +271,7 @@ mod tests {
             ("ONEC_METRICS_BIND", "127.0.0.1:9300"),
             ("ONEC_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16"),
             ("ONEC_SESSION_MAX_AGE", "36h"),
+            ("ONEC_PUBLIC_ORIGIN", "https://shop-admin.example"),
         ]);
         let c = Config::from_env(&env).unwrap();
         assert_eq!(c.bind.port(), 8080);
@@ -275,6 +286,10 @@ mod tests {
         assert!(!plain.secure_cookies);
         assert_eq!(parse_max_age("7d"), Some(chrono::Duration::days(7)));
         assert_eq!(parse_max_age("12"), Some(chrono::Duration::hours(12)));
+        assert_eq!(
+            c.public_origins.map(|o| o.list()).as_deref(),
+            Some("https://shop-admin.example")
+        );
     }
 
     #[test]
@@ -302,6 +317,11 @@ mod tests {
             ),
             ("ONEC_SESSION_MAX_AGE", "forever", "ONEC_SESSION_MAX_AGE"),
             ("ONEC_SESSION_MAX_AGE", "0h", "ONEC_SESSION_MAX_AGE"),
+            (
+                "ONEC_PUBLIC_ORIGIN",
+                "shop-admin.example",
+                "ONEC_PUBLIC_ORIGIN",
+            ),
         ] {
             let err = Config::from_env(&HashMap::from([(k, v)])).unwrap_err();
             assert_eq!(err.var, var, "{k}={v}");

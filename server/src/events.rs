@@ -1,29 +1,116 @@
 //! Live progress for browsers: one Redis subscription per server instance fans out to every
-//! open event stream, so a run started on any instance is seen on all of them.
+//! open event stream, so a run started on any instance is seen on all of them. Reads (a run's
+//! stored state, the health check) share one reconnecting Redis connection per instance; every
+//! stream re-checks its web session and ends once the session has (logout, password reset,
+//! expiry); a session may hold only [`MAX_STREAMS_PER_SESSION`] streams on one instance.
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::ssr::AppState;
 use axum::Extension;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::{Stream, StreamExt};
-use tokio::sync::broadcast;
+use engine::redis::AsyncCommands;
+use engine::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use futures::StreamExt;
+use sea_orm::{DatabaseConnection, EntityTrait};
+use sha2::{Digest, Sha256};
+use tokio::sync::{broadcast, mpsc};
 use wire::RunState;
 
-/// Every run state published anywhere, as this instance heard it from Redis.
+/// How often an open stream checks that its web session still exists.
+pub const SESSION_RECHECK: Duration = Duration::from_secs(5);
+/// Open event streams one web session may hold on one instance; more answer 429. A browser tab
+/// holds one or two.
+pub const MAX_STREAMS_PER_SESSION: usize = 10;
+/// A run stream with no news re-reads the run's stored state this often (a missed message).
+const QUIET_RESYNC: Duration = Duration::from_secs(5);
+
+/// One Redis connection per instance for short reads, created on first use and reconnecting by
+/// itself (`ConnectionManager`): no request opens a connection of its own.
+#[derive(Clone)]
+pub struct SharedRedis {
+    client: engine::redis::Client,
+    conn: Arc<tokio::sync::Mutex<Option<ConnectionManager>>>,
+}
+
+impl SharedRedis {
+    pub fn new(client: engine::redis::Client) -> SharedRedis {
+        SharedRedis {
+            client,
+            conn: Arc::new(tokio::sync::Mutex::new(None)),
+        }
+    }
+
+    /// The shared connection; the first call (or the first after Redis was unreachable at the
+    /// first call) connects, within 2 s.
+    pub async fn conn(&self) -> Result<ConnectionManager, engine::redis::RedisError> {
+        let mut slot = self.conn.lock().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_secs(1));
+        let c = tokio::time::timeout(
+            Duration::from_secs(3),
+            self.client.get_connection_manager_with_config(config),
+        )
+        .await
+        .map_err(|_| {
+            engine::redis::RedisError::from((engine::redis::ErrorKind::Io, "нет ответа за 3 с"))
+        })??;
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    /// `PING` over the shared connection, within 2 s.
+    pub async fn ping(&self) -> Result<(), String> {
+        let fut = async {
+            let mut conn = self.conn().await?;
+            engine::redis::cmd("PING")
+                .query_async::<String>(&mut conn)
+                .await
+        };
+        match tokio::time::timeout(Duration::from_secs(2), fut).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("нет ответа за 2 с".into()),
+        }
+    }
+
+    /// A run's stored state (the key the runner writes).
+    async fn run_state(&self, key: &str) -> Result<Option<RunState>, engine::redis::RedisError> {
+        let mut conn = self.conn().await?;
+        let json: Option<String> = conn.get(key).await?;
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+    }
+}
+
+/// Every run state published anywhere, as this instance heard it from Redis; the shared
+/// connection; the count of open streams per session.
 #[derive(Clone)]
 pub struct EventHub {
     tx: broadcast::Sender<RunState>,
+    redis: SharedRedis,
+    open: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 impl EventHub {
     /// Subscribes to the events channel in the background, reconnecting when Redis goes away.
-    pub fn spawn(redis: engine::redis::Client, channel: String) -> EventHub {
+    pub fn spawn(redis: engine::redis::Client, shared: SharedRedis, channel: String) -> EventHub {
         let (tx, _) = broadcast::channel(1024);
-        let hub = EventHub { tx: tx.clone() };
+        let hub = EventHub {
+            tx: tx.clone(),
+            redis: shared,
+            open: Arc::default(),
+        };
         tokio::spawn(async move {
             loop {
                 match redis.get_async_pubsub().await {
@@ -56,53 +143,167 @@ impl EventHub {
     pub fn subscribe(&self) -> broadcast::Receiver<RunState> {
         self.tx.subscribe()
     }
+
+    /// A place for one more stream of this session, or `None` when it holds the maximum.
+    fn take_slot(&self, session: &str) -> Option<StreamSlot> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(session.to_owned()).or_default();
+        if *n >= MAX_STREAMS_PER_SESSION {
+            return None;
+        }
+        *n += 1;
+        Some(StreamSlot {
+            open: self.open.clone(),
+            session: session.to_owned(),
+        })
+    }
+}
+
+/// One open stream of a session; dropping it (the stream ended) frees the place.
+struct StreamSlot {
+    open: Arc<Mutex<HashMap<String, usize>>>,
+    session: String,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.session) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.session);
+            }
+        }
+    }
+}
+
+/// Whether the web session behind a cookie value still exists and has not expired. Unlike the
+/// login check it does not slide the expiry: an open tab alone does not keep a session alive.
+/// A database error counts as alive (the next check decides).
+async fn session_alive(db: &DatabaseConnection, token: &str) -> bool {
+    let id = format!("{:x}", Sha256::digest(token.as_bytes()));
+    match engine::entity::web_sessions::Entity::find_by_id(id)
+        .one(db)
+        .await
+    {
+        Ok(Some(s)) => s.expires_at > chrono::Utc::now(),
+        Ok(None) => false,
+        Err(e) => {
+            tracing::debug!(error = %e, "event stream: session check failed");
+            true
+        }
+    }
+}
+
+/// Why a stream is not opened.
+enum Refusal {
+    /// No cookie (the login check in front lets only a live session through).
+    NoSession,
+    /// The session holds [`MAX_STREAMS_PER_SESSION`] streams already.
+    TooMany,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::NoSession => crate::guard::unauthorized(),
+            Refusal::TooMany => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Слишком много открытых потоков событий в этой сессии",
+            )
+                .into_response(),
+        }
+    }
+}
+
+/// The session's cookie value and a stream place.
+fn open_stream(
+    st: &AppState,
+    hub: &EventHub,
+    headers: &HeaderMap,
+) -> Result<(String, StreamSlot), Refusal> {
+    let token = st.session_token(headers).ok_or(Refusal::NoSession)?;
+    let slot = hub.take_slot(&token).ok_or(Refusal::TooMany)?;
+    Ok((token, slot))
 }
 
 fn event(state: &RunState) -> Result<Event, Infallible> {
     Ok(Event::default().data(serde_json::to_string(state).unwrap_or_default()))
 }
 
+fn sse(out: mpsc::Receiver<RunState>) -> Response {
+    let stream = tokio_stream::wrappers::ReceiverStream::new(out).map(|s| event(&s));
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// What a stream's loop waits for next.
+enum Wake {
+    State(Result<RunState, broadcast::error::RecvError>),
+    Quiet,
+    Recheck,
+    Gone,
+}
+
 /// `GET /events/runs/{id}`: the run's current state first (a late or reconnecting browser is
-/// never lost), then every change, then the stream ends after the final state.
+/// never lost), then every change, then the stream ends after the final state — or when the
+/// session ends.
 pub async fn run_stream(
     State(st): State<AppState>,
     Extension(hub): Extension<EventHub>,
     Path(run_id): Path<String>,
+    headers: HeaderMap,
 ) -> Response {
+    let (token, slot) = match open_stream(&st, &hub, &headers) {
+        Ok(v) => v,
+        Err(refusal) => return refusal.into_response(),
+    };
     // Subscribe before reading the snapshot so no change falls between the two.
     let mut rx = hub.subscribe();
-    let current = match st.runner.state(&run_id).await {
+    let key = st.runner.keys().state(&run_id);
+    let current = match hub.redis.run_state(&key).await {
         Ok(Some(s)) => s,
         Ok(None) => return (StatusCode::NOT_FOUND, "Запуск не найден").into_response(),
         Err(e) => {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("Redis недоступен: {e}"),
-            )
-                .into_response();
+            tracing::warn!(error = %e, "event stream: Redis unavailable");
+            return (StatusCode::SERVICE_UNAVAILABLE, "Redis недоступен").into_response();
         }
     };
-    let runner = st.runner.clone();
-    let (tx, out) = tokio::sync::mpsc::channel::<RunState>(16);
+    let (tx, out) = mpsc::channel::<RunState>(16);
     tokio::spawn(async move {
+        let _slot = slot;
         let mut seq = current.seq;
         let finished = current.is_finished();
         // A failed send means the browser went away: stop listening.
         if tx.send(current).await.is_err() || finished {
             return;
         }
+        let mut recheck = tokio::time::interval_at(
+            tokio::time::Instant::now() + SESSION_RECHECK,
+            SESSION_RECHECK,
+        );
         loop {
-            let next = match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
-                Ok(Ok(s)) if s.run_id == run_id => Some(s),
-                Ok(Ok(_)) => continue,
+            let wake = tokio::select! {
+                r = rx.recv() => Wake::State(r),
+                _ = tokio::time::sleep(QUIET_RESYNC) => Wake::Quiet,
+                _ = recheck.tick() => Wake::Recheck,
+                _ = tx.closed() => Wake::Gone,
+            };
+            let next = match wake {
+                Wake::State(Ok(s)) if s.run_id == run_id => Some(s),
+                Wake::State(Ok(_)) => continue,
                 // Fell behind, or a quiet moment: resynchronise from the stored state.
-                Ok(Err(broadcast::error::RecvError::Lagged(_))) | Err(_) => {
-                    if tx.is_closed() {
+                Wake::State(Err(broadcast::error::RecvError::Lagged(_))) | Wake::Quiet => {
+                    hub.redis.run_state(&key).await.ok().flatten()
+                }
+                Wake::State(Err(broadcast::error::RecvError::Closed)) | Wake::Gone => return,
+                Wake::Recheck => {
+                    if !session_alive(&st.db, &token).await {
                         return;
                     }
-                    runner.state(&run_id).await.ok().flatten()
+                    continue;
                 }
-                Ok(Err(broadcast::error::RecvError::Closed)) => return,
             };
             if let Some(s) = next.filter(|s| s.seq > seq) {
                 seq = s.seq;
@@ -113,25 +314,49 @@ pub async fn run_stream(
             }
         }
     });
-    let stream = tokio_stream::wrappers::ReceiverStream::new(out).map(|s| event(&s));
-    Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response()
+    sse(out)
 }
 
-/// `GET /events`: every run's changes, for the monitor (stays open).
+/// `GET /events`: every run's changes, for the monitor (open until the browser leaves or the
+/// session ends).
 pub async fn all_runs(
+    State(st): State<AppState>,
     Extension(hub): Extension<EventHub>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let rx = hub.subscribe();
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
+    headers: HeaderMap,
+) -> Response {
+    let (token, slot) = match open_stream(&st, &hub, &headers) {
+        Ok(v) => v,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let mut rx = hub.subscribe();
+    let (tx, out) = mpsc::channel::<RunState>(16);
+    tokio::spawn(async move {
+        let _slot = slot;
+        let mut recheck = tokio::time::interval_at(
+            tokio::time::Instant::now() + SESSION_RECHECK,
+            SESSION_RECHECK,
+        );
         loop {
-            match rx.recv().await {
-                Ok(s) => return Some((event(&s), rx)),
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return None,
+            let wake = tokio::select! {
+                r = rx.recv() => Wake::State(r),
+                _ = recheck.tick() => Wake::Recheck,
+                _ = tx.closed() => Wake::Gone,
+            };
+            match wake {
+                Wake::State(Ok(s)) => {
+                    if tx.send(s).await.is_err() {
+                        return;
+                    }
+                }
+                Wake::State(Err(broadcast::error::RecvError::Lagged(_))) | Wake::Quiet => {}
+                Wake::State(Err(broadcast::error::RecvError::Closed)) | Wake::Gone => return,
+                Wake::Recheck => {
+                    if !session_alive(&st.db, &token).await {
+                        return;
+                    }
+                }
             }
         }
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    sse(out)
 }

@@ -18,7 +18,7 @@ pub async fn state(config: &Config) -> anyhow::Result<AppState> {
                 engine::db::redact_url(&config.database_url)
             )
         })?;
-    engine::db::migrate(&db)
+    migrate_exclusively(&db)
         .await
         .context("не удалось применить миграции")?;
     let redis = engine::redis::Client::open(config.redis_url.as_str()).context("REDIS_URL")?;
@@ -34,6 +34,70 @@ pub async fn state(config: &Config) -> anyhow::Result<AppState> {
         runner,
         login,
     })
+}
+
+/// The PostgreSQL advisory lock every instance takes around its migrations (any fixed number;
+/// this one spells "onec-mig").
+pub const MIGRATION_LOCK_KEY: i64 = 0x6f6e_6563_2d6d_6967;
+
+/// Applies pending migrations, one process at a time, so instances starting together never
+/// meet a half-created schema or a duplicate-object error: the later ones wait, then find
+/// nothing pending. On PostgreSQL under a transaction-scoped advisory lock; on SQLite under an
+/// exclusive lock of the file `<database file>.migrate-lock` beside it (processes on one host
+/// share a SQLite file anyway). A crash releases either lock.
+pub async fn migrate_exclusively(db: &sea_orm::DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionTrait};
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            // The lock lives as long as this transaction, on its own pooled connection; the
+            // migrations run on others.
+            let holder = db.begin().await?;
+            holder
+                .execute_unprepared(&format!(
+                    "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+                ))
+                .await?;
+            let result = engine::db::migrate(db).await;
+            holder.commit().await?;
+            result
+        }
+        DbBackend::Sqlite => {
+            let row = db
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Sqlite,
+                    "SELECT file FROM pragma_database_list WHERE name = 'main'",
+                ))
+                .await?;
+            let file: String = row
+                .and_then(|r| r.try_get("", "file").ok())
+                .unwrap_or_default();
+            if file.is_empty() {
+                // In memory: nobody else can see this database.
+                return engine::db::migrate(db).await;
+            }
+            let path = format!("{file}.migrate-lock");
+            let lock = tokio::task::spawn_blocking(move || {
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)?;
+                f.lock()?;
+                Ok::<_, std::io::Error>(f)
+            })
+            .await
+            .map_err(|e| DbErr::Custom(e.to_string()))?
+            .map_err(|e| {
+                DbErr::Custom(format!(
+                    "блокировка миграций (файл {file}.migrate-lock): {e}"
+                ))
+            })?;
+            let result = engine::db::migrate(db).await;
+            drop(lock); // closing the file releases the lock
+            result
+        }
+        _ => engine::db::migrate(db).await,
+    }
 }
 
 /// SQLite creates the file but not its folder; make `./data/` on first start.
@@ -90,7 +154,21 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("не удалось занять адрес {} (ONEC_BIND)", config.bind))?;
-        let router = crate::routes::router(state, &config.dist_dir);
+        let origins = match config.public_origins.clone() {
+            Some(o) => o,
+            None => {
+                let derived = crate::guard::AllowedOrigins::for_bind(listener.local_addr()?);
+                if config.bind.ip().is_unspecified() {
+                    tracing::warn!(
+                        origins = %derived.list(),
+                        "ONEC_PUBLIC_ORIGIN не задан: приложение откроется только по этим \
+                         адресам; укажите адрес, по которому его открывают администраторы"
+                    );
+                }
+                derived
+            }
+        };
+        let router = crate::routes::router_for(state, &config.dist_dir, origins);
         Ok(Application {
             listener,
             router,

@@ -76,14 +76,20 @@ async fn a_hundred_watchers_all_get_the_final_state_in_bounded_memory() {
     let srv = ServerProcess::start(&env, dir.path(), "server").await;
     let addr = srv.addr;
     let cookie = login(addr).await;
+    // A session may hold only so many streams: the watchers come from enough sessions (logged
+    // in before the run: on SQLite a login waits for the import's write lock).
+    let mut cookies = vec![cookie.clone()];
+    while cookies.len() * server::events::MAX_STREAMS_PER_SESSION < CLIENTS {
+        cookies.push(login(addr).await);
+    }
     let run_id = start_import(addr, &cookie, &["catalog", "stocks"])
         .await
         .unwrap_or_else(|m| panic!("start refused: {m}"));
     let rss_before = srv.rss_kib();
 
     let clients: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            let (cookie, run_id) = (cookie.clone(), run_id.clone());
+        .map(|i| {
+            let (cookie, run_id) = (cookies[i % cookies.len()].clone(), run_id.clone());
             tokio::spawn(async move {
                 let mut r = open_run_events(addr, &cookie, &run_id).await;
                 read_states(&mut r, Duration::from_secs(120)).await

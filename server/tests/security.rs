@@ -279,3 +279,245 @@ async fn cross_site_posts_are_refused() {
     assert_eq!(res.status(), StatusCode::OK);
     app.done().await;
 }
+
+/// Like [`app`], with an `index.html` as Trunk writes it (an inline loader script, a 2 KiB
+/// script file, a wasm file) and the given allowed origins (`None`: the default router).
+async fn built_app(origins: Option<&str>) -> App {
+    let mut app = app().await;
+    std::fs::write(app.dist.join("index.html"), INDEX_HTML).unwrap();
+    std::fs::write(app.dist.join("app-123.js"), "console.log(1);\n".repeat(128)).unwrap();
+    std::fs::write(app.dist.join("app-123_bg.wasm"), vec![0u8; 4096]).unwrap();
+    let db = app.db.db.clone();
+    let redis = engine::redis::Client::open("redis://127.0.0.1:6379").unwrap();
+    let state = AppState {
+        db: db.clone(),
+        redis: redis.clone(),
+        secure_cookies: false,
+        runner: engine::run::Runner::new(db, redis, None).with_prefix(&app.prefix),
+        login: Default::default(),
+    };
+    app.router = match origins {
+        Some(list) => server::routes::router_for(
+            state,
+            &app.dist,
+            server::guard::AllowedOrigins::parse_list(list).unwrap(),
+        ),
+        None => server::routes::router(state, &app.dist),
+    };
+    app
+}
+
+const INDEX_HTML: &str = "<!DOCTYPE html><html><head>\
+<script type=\"module\">\nimport init, * as bindings from '/app-123.js';\n\
+const wasm = await init({ module_or_path: '/app-123_bg.wasm' });\n</script>\
+</head><body></body></html>";
+
+fn login_request(host: &str, origin: Option<&str>, site: Option<&str>) -> Request<Body> {
+    let mut b = Request::post("/api/login")
+        .header(header::HOST, host)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(o) = origin {
+        b = b.header(header::ORIGIN, o);
+    }
+    if let Some(s) = site {
+        b = b.header("sec-fetch-site", s);
+    }
+    b.body(Body::from("login=admin&password=s3cret-pass"))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn only_the_public_origin_is_served() {
+    let app = built_app(None).await;
+    // DNS rebinding: the attacker's name resolves to our address; to the browser the page is
+    // same-origin, so only the Host (and Origin) give it away.
+    for req in [
+        login_request(
+            "rebind.example:3000",
+            Some("http://rebind.example:3000"),
+            Some("same-origin"),
+        ),
+        Request::get("/healthz")
+            .header(header::HOST, "rebind.example:3000")
+            .body(Body::empty())
+            .unwrap(),
+        Request::get("/login")
+            .header(header::HOST, "127.0.0.1:3001")
+            .body(Body::empty())
+            .unwrap(),
+    ] {
+        let res = app.send(req).await;
+        assert_eq!(res.status(), StatusCode::MISDIRECTED_REQUEST);
+        assert!(res.headers().get(header::SET_COOKIE).is_none());
+        assert_eq!(
+            body_text(res).await,
+            "Неизвестный адрес сервера (ONEC_PUBLIC_ORIGIN)"
+        );
+    }
+    // Our Host, but a foreign Origin, even when the browser calls it same-origin: 403.
+    let res = app
+        .send(login_request(
+            "127.0.0.1:3000",
+            Some("http://rebind.example:3000"),
+            Some("same-origin"),
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // The default names of the default address pass.
+    for (host, origin) in [
+        ("127.0.0.1:3000", "http://127.0.0.1:3000"),
+        ("localhost:3000", "http://localhost:3000"),
+    ] {
+        let res = app
+            .send(login_request(host, Some(origin), Some("same-origin")))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{host}");
+    }
+    app.done().await;
+
+    // Behind a TLS proxy: only the configured name.
+    let app = built_app(Some("https://shop-admin.example")).await;
+    let res = app
+        .send(login_request(
+            "shop-admin.example",
+            Some("https://shop-admin.example"),
+            Some("same-origin"),
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .send(login_request(
+            "127.0.0.1:3000",
+            Some("http://127.0.0.1:3000"),
+            None,
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::MISDIRECTED_REQUEST);
+    let res = app
+        .send(login_request(
+            "shop-admin.example",
+            Some("http://shop-admin.example"),
+            None,
+        ))
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "http is another origin"
+    );
+    app.done().await;
+}
+
+#[tokio::test]
+async fn answers_carry_a_csp_no_store_on_the_api_and_compressed_app_files() {
+    let app = built_app(None).await;
+    let res = app.login("s3cret-pass").await;
+    let pair = res.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // The page: the CSP allows exactly Trunk's loader (by hash) and wasm compilation.
+    let res = app
+        .send(
+            Request::get("/login")
+                .header(header::HOST, "127.0.0.1:3000")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let csp = res.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let loader = INDEX_HTML
+        .split_once("<script type=\"module\">")
+        .unwrap()
+        .1
+        .split_once("</script>")
+        .unwrap()
+        .0;
+    use base64::Engine;
+    use sha2::Digest;
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(loader));
+    for part in [
+        "default-src 'self'",
+        &format!("script-src 'self' 'wasm-unsafe-eval' 'sha256-{hash}';"),
+        "style-src 'self';",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(part), "{part} in {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(res.headers()[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(res.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(res.headers()[header::REFERRER_POLICY], "same-origin");
+    assert!(res.headers().get(header::CACHE_CONTROL).is_none());
+
+    // The API, the health check and the event streams are never stored.
+    for req in [
+        Request::post("/api/whoami")
+            .header(header::COOKIE, &pair)
+            .body(Body::empty())
+            .unwrap(),
+        Request::get("/healthz").body(Body::empty()).unwrap(),
+        Request::get("/events")
+            .header(header::COOKIE, &pair)
+            .header(header::ACCEPT_ENCODING, "gzip, br")
+            .body(Body::empty())
+            .unwrap(),
+    ] {
+        let path = req.uri().path().to_owned();
+        let res = app.send(req).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store", "{path}");
+        assert!(
+            res.headers().contains_key(header::CONTENT_SECURITY_POLICY),
+            "{path}"
+        );
+        if path == "/events" {
+            // An event stream is never compressed: a compressor would hold events back.
+            assert!(
+                res.headers()[header::CONTENT_TYPE]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/event-stream")
+            );
+            assert!(res.headers().get(header::CONTENT_ENCODING).is_none());
+        }
+    }
+
+    // The app's files are compressed for browsers that accept it.
+    for (path, encoding) in [
+        ("/app-123.js", "gzip"),
+        ("/app-123_bg.wasm", "br"),
+        ("/app-123_bg.wasm", "gzip"),
+    ] {
+        let res = app
+            .send(
+                Request::get(path)
+                    .header(header::ACCEPT_ENCODING, encoding)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], encoding, "{path}");
+        let compressed = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        assert!(
+            compressed.len() < 1024,
+            "{path}: {} bytes",
+            compressed.len()
+        );
+    }
+    app.done().await;
+}

@@ -187,7 +187,7 @@ pub fn RunPanel(
                 view! {
                     <div class="progress" role="progressbar" aria-label=format!("Прогресс: {}", kind_title(k.kind.as_str()))
                         aria-valuenow=pct aria-valuemin="0" aria-valuemax="100">
-                        <div class="bar" style=format!("width:{pct}%")></div>
+                        <div class="bar" style:width=format!("{pct}%")></div>
                     </div>
                     <span class="progress-text">{format!("{pct}% ({}/{})", thousands(k.processed), thousands(k.total))}</span>
                 }

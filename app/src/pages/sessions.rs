@@ -200,7 +200,7 @@ fn SessionsTable(rows: Vec<SessionRow>, live: LiveProgress) -> impl IntoView {
                 };
                 view! {
                     <div class="progress" role="progressbar" aria-label="Прогресс" aria-valuenow=pct aria-valuemin="0" aria-valuemax="100">
-                        <div class="bar" style=move || format!("width:{}%", pct())></div>
+                        <div class="bar" style:width=move || format!("{}%", pct())></div>
                     </div>
                     <span class="progress-text">
                         {move || {
