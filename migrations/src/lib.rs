@@ -9,6 +9,7 @@ mod m20261125_000002_customers;
 mod m20261125_000003_import_sessions;
 mod m20261125_000004_admins;
 mod m20261130_000005_child_rows_without_fk;
+mod m20261201_000008_session_preview;
 
 /// Applies every migration of the product in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_import_sessions::Migration),
             Box::new(m20261125_000004_admins::Migration),
             Box::new(m20261130_000005_child_rows_without_fk::Migration),
+            Box::new(m20261201_000008_session_preview::Migration),
         ]
     }
 }

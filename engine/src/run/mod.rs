@@ -17,10 +17,10 @@ use redis::aio::{
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter,
+    PaginatorTrait, QueryFilter, TransactionTrait,
 };
 use tokio::sync::{Mutex, broadcast};
-use wire::{ImportKind, KindPhase, RunPhase, RunState};
+use wire::{ChangeLimits, ImportKind, KindPhase, RunMode, RunPhase, RunState};
 
 use crate::entity::{import_runs, import_sessions};
 use crate::import::{self, FileType, ImportError, ImportRequest};
@@ -134,6 +134,8 @@ pub struct RunOptions {
     pub stocks_file: Option<PathBuf>,
     /// `import customers --file`.
     pub customers_file: Option<PathBuf>,
+    /// `--dry-run` / «Проверить без записи»: the same run, rolled back instead of committed.
+    pub mode: RunMode,
 }
 
 /// A request to start a run.
@@ -162,6 +164,7 @@ pub struct Runner {
     local: broadcast::Sender<RunState>,
     keys: Keys,
     lock_ttl: Duration,
+    limits: ChangeLimits,
 }
 
 impl Runner {
@@ -174,7 +177,14 @@ impl Runner {
             local,
             keys: Keys::new(DEFAULT_PREFIX),
             lock_ttl: LOCK_TTL,
+            limits: ChangeLimits::default(),
         }
+    }
+
+    /// Uses other thresholds for the change report's warnings (`ONEC_PREVIEW_*`).
+    pub fn with_change_limits(mut self, limits: ChangeLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Uses another prefix for every Redis key (deployments, or tests, sharing one Redis).
@@ -328,18 +338,20 @@ impl Runner {
             cancelled_by: Set(None),
             started_at: Set(now),
             finished_at: Set(None),
+            mode: Set(req.options.mode.as_str().into()),
         };
         if let Err(e) = row.insert(&self.db).await {
             let _ = lock.release(&mut conn).await;
             return Err(StartError::Db(e.to_string()));
         }
 
-        let state = RunState::new(
+        let mut state = RunState::new(
             run_id.clone(),
             &kinds,
             req.started_by.clone(),
             now.to_rfc3339(),
         );
+        state.mode = req.options.mode;
         let updates = self.local.subscribe();
         let run = Run {
             runner: self.clone(),
@@ -349,6 +361,7 @@ impl Runner {
             requests,
             cancel: Arc::new(AtomicBool::new(false)),
             lock_lost: Arc::new(AtomicBool::new(false)),
+            mode: req.options.mode,
         };
         run.publish().await;
         let done = tokio::spawn(run.execute());
@@ -371,6 +384,46 @@ impl Runner {
             .await?;
         tracing::info!(%run_id, %by, "cancel requested");
         Ok(true)
+    }
+
+    /// For the import started from a preview's result: the kinds the preview `run_id` checked,
+    /// and the files (relative to the data folder) that changed since — size, mtime or content
+    /// differ, a file is gone, or the same import would now read a file the preview did not.
+    pub async fn files_changed_since_preview(
+        &self,
+        run_id: &str,
+    ) -> Result<(Vec<ImportKind>, Vec<String>), anyhow::Error> {
+        let sessions = import_sessions::Entity::find()
+            .filter(import_sessions::Column::RunId.eq(run_id))
+            .filter(import_sessions::Column::Mode.eq(RunMode::Preview.as_str()))
+            .all(&self.db)
+            .await?;
+        let Some(data_dir) = self.data_dir.clone() else {
+            return Err(StartError::NoDataDir.into());
+        };
+        let mut kinds = Vec::new();
+        let mut changed = Vec::new();
+        for s in sessions {
+            let Some(kind) = ImportKind::parse(&s.import_type) else {
+                continue;
+            };
+            kinds.push(kind);
+            let report: serde_json::Value = serde_json::from_str(&s.report).unwrap_or_default();
+            let stamps: Vec<wire::FileStamp> = report
+                .get("stamps")
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default();
+            let req = request_for(kind, &data_dir, &RunOptions::default());
+            let now = import::planned_files(&req).unwrap_or_default();
+            for f in import::changed_since(&data_dir, &stamps, &now) {
+                if !changed.contains(&f) {
+                    changed.push(f);
+                }
+            }
+        }
+        kinds.sort();
+        kinds.dedup();
+        Ok((kinds, changed))
     }
 
     /// The latest state of a run, from Redis.
@@ -609,6 +662,7 @@ struct Run {
     requests: Vec<ImportRequest>,
     cancel: Arc<AtomicBool>,
     lock_lost: Arc<AtomicBool>,
+    mode: RunMode,
 }
 
 impl Run {
@@ -705,6 +759,9 @@ impl Run {
     }
 
     async fn run_kinds(&self) {
+        if self.mode == RunMode::Preview {
+            return self.run_preview().await;
+        }
         let db = &self.runner.db;
         let kinds: Vec<ImportKind> = self.requests.iter().map(|r| r.kind).collect();
         for (i, req) in self.requests.iter().enumerate() {
@@ -728,6 +785,7 @@ impl Run {
                 report: Set("{}".into()),
                 error_message: Set(None),
                 triggered_by: Set(by),
+                mode: Set(RunMode::Import.as_str().into()),
                 ..Default::default()
             }
             .insert(db)
@@ -755,62 +813,190 @@ impl Run {
                 ..Default::default()
             });
             let publisher = self.spawn_progress(req.kind, progress.clone());
-            let result = import::run(db, req, progress.as_ref()).await;
+            let result = import::run_with(db, req, progress.as_ref(), self.runner.limits).await;
             publisher.abort();
 
             match result {
-                Ok(report) => {
-                    let records = report.records;
-                    let mut counts_json = serde_json::to_value(&report.counts).unwrap_or_default();
-                    if let Some(obj) = counts_json.as_object_mut() {
-                        obj.insert(
-                            "skipped".into(),
-                            serde_json::to_value(&report.skipped).unwrap_or_default(),
-                        );
-                    }
-                    let report_json = serde_json::json!({
-                        "counts": counts_json,
-                        "records": records,
-                        "files": report.files,
-                    });
-                    let done = import_sessions::ActiveModel {
-                        id: Set(session_id),
-                        status: Set(SessionStatus::Completed.as_str().into()),
-                        finished_at: Set(Some(Utc::now())),
-                        processed: Set(records as i64),
-                        total: Set(records as i64),
-                        report: Set(report_json.to_string()),
-                        ..Default::default()
-                    }
-                    .update(db)
-                    .await;
-                    if let Err(e) = done {
-                        tracing::error!(error = %e, session_id, "could not record a finished session");
-                    }
-                    {
-                        let mut s = self.state.lock().await;
-                        if let Some(k) = s.kind_mut(req.kind) {
-                            k.phase = KindPhase::Done;
-                            k.processed = records;
-                            k.total = records;
-                            k.counts = report.counts.clone();
-                            k.skipped = report.skipped.clone();
-                        }
-                    }
-                    self.publish().await;
-                }
+                Ok(report) => self.complete_kind(req, session_id, report, None).await,
                 Err(e) => {
-                    let detail = match e {
-                        ImportError::Cancelled if self.lock_lost.load(Ordering::Relaxed) => {
-                            "блокировка импорта потеряна (Redis недоступен или её занял другой процесс)".to_owned()
-                        }
-                        ImportError::Cancelled => CANCELLED.to_owned(),
-                        other => other.to_string(),
-                    };
+                    let detail = self.error_detail(e);
                     self.fail_kind(i, Some(session_id), &detail, &kinds).await;
                     return;
                 }
             }
+        }
+    }
+
+    /// The session's error text for an import error.
+    fn error_detail(&self, e: ImportError) -> String {
+        match e {
+            ImportError::Cancelled if self.lock_lost.load(Ordering::Relaxed) => {
+                "блокировка импорта потеряна (Redis недоступен или её занял другой процесс)"
+                    .to_owned()
+            }
+            ImportError::Cancelled => CANCELLED.to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Records a kind that ended well: its session (report JSON) and its live state.
+    async fn complete_kind(
+        &self,
+        req: &ImportRequest,
+        session_id: i64,
+        report: import::ImportReport,
+        stamps: Option<Vec<wire::FileStamp>>,
+    ) {
+        let db = &self.runner.db;
+        let records = report.records;
+        let mut counts_json = serde_json::to_value(&report.counts).unwrap_or_default();
+        if let Some(obj) = counts_json.as_object_mut() {
+            obj.insert(
+                "skipped".into(),
+                serde_json::to_value(&report.skipped).unwrap_or_default(),
+            );
+        }
+        let mut report_json = serde_json::json!({
+            "counts": counts_json,
+            "records": records,
+            "files": report.files,
+            "changes": report.changes,
+        });
+        if let Some(stamps) = stamps {
+            report_json["stamps"] = serde_json::to_value(stamps).unwrap_or_default();
+        }
+        let done = import_sessions::ActiveModel {
+            id: Set(session_id),
+            status: Set(SessionStatus::Completed.as_str().into()),
+            finished_at: Set(Some(Utc::now())),
+            processed: Set(records as i64),
+            total: Set(records as i64),
+            report: Set(report_json.to_string()),
+            ..Default::default()
+        }
+        .update(db)
+        .await;
+        if let Err(e) = done {
+            tracing::error!(error = %e, session_id, "could not record a finished session");
+        }
+        {
+            let mut s = self.state.lock().await;
+            if let Some(k) = s.kind_mut(req.kind) {
+                k.phase = KindPhase::Done;
+                k.processed = records;
+                k.total = records;
+                k.counts = report.counts.clone();
+                k.skipped = report.skipped.clone();
+                k.changes = Some(report.changes);
+            }
+        }
+        self.publish().await;
+    }
+
+    /// A preview: every kind in one transaction (so stocks see the catalog this run would
+    /// write), the same order and halting, then a rollback. The sessions are recorded before the
+    /// transaction opens and finished after it ends: on SQLite another connection's write
+    /// would wait for the open transaction.
+    async fn run_preview(&self) {
+        let db = &self.runner.db;
+        let kinds: Vec<ImportKind> = self.requests.iter().map(|r| r.kind).collect();
+        let (run_id, by) = {
+            let s = self.state.lock().await;
+            (s.run_id.clone(), s.started_by.clone())
+        };
+        let mut sessions = Vec::with_capacity(kinds.len());
+        for kind in &kinds {
+            let session = import_sessions::ActiveModel {
+                run_id: Set(run_id.clone()),
+                import_type: Set(kind.as_str().into()),
+                status: Set(SessionStatus::Started.as_str().into()),
+                started_at: Set(Utc::now()),
+                finished_at: Set(None),
+                processed: Set(0),
+                total: Set(0),
+                report: Set("{}".into()),
+                error_message: Set(None),
+                triggered_by: Set(by.clone()),
+                mode: Set(RunMode::Preview.as_str().into()),
+                ..Default::default()
+            }
+            .insert(db)
+            .await;
+            match session {
+                Ok(s) => sessions.push(s.id),
+                Err(e) => {
+                    delete_sessions(db, &sessions).await;
+                    self.fail_kind(0, None, &format!("ошибка базы данных: {e}"), &kinds)
+                        .await;
+                    return;
+                }
+            }
+        }
+        let txn = match db.begin().await {
+            Ok(t) => t,
+            Err(e) => {
+                delete_sessions(db, &sessions[1..]).await;
+                self.fail_kind(
+                    0,
+                    Some(sessions[0]),
+                    &format!("ошибка базы данных: {e}"),
+                    &kinds,
+                )
+                .await;
+                return;
+            }
+        };
+        let mut outcomes = Vec::with_capacity(kinds.len());
+        let mut stopped_at = None;
+        for (i, req) in self.requests.iter().enumerate() {
+            if self.cancel.load(Ordering::Relaxed) {
+                stopped_at = Some(i);
+                break;
+            }
+            {
+                let mut s = self.state.lock().await;
+                if let Some(k) = s.kind_mut(req.kind) {
+                    k.phase = KindPhase::Running;
+                    k.session_id = Some(sessions[i]);
+                }
+            }
+            self.publish().await;
+            let progress = Arc::new(LiveProgress {
+                cancel: self.cancel.clone(),
+                ..Default::default()
+            });
+            let publisher = self.spawn_progress(req.kind, progress.clone());
+            let result = import::run_in(&txn, req, progress.as_ref(), self.runner.limits).await;
+            publisher.abort();
+            let failed = result.is_err();
+            outcomes.push(result);
+            if failed {
+                break;
+            }
+        }
+        // Never committed, whatever happened.
+        if let Err(e) = txn.rollback().await {
+            tracing::warn!(error = %e, "preview rollback reported an error");
+        }
+        let reached = outcomes.len();
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            let req = &self.requests[i];
+            match outcome {
+                Ok(report) => {
+                    let stamps = import::stamp_files(&req.data_dir, &report.files);
+                    self.complete_kind(req, sessions[i], report, Some(stamps))
+                        .await
+                }
+                Err(e) => {
+                    let detail = self.error_detail(e);
+                    self.fail_kind(i, Some(sessions[i]), &detail, &kinds).await;
+                }
+            }
+        }
+        // Like an import, kinds that did not get their turn have no session.
+        delete_sessions(db, &sessions[reached..]).await;
+        if let Some(i) = stopped_at {
+            self.stop_before(i, &kinds).await;
         }
     }
 
@@ -927,6 +1113,11 @@ impl Run {
                     .collect();
                 s.message = Some(messages::success(&done));
             }
+            if self.mode == RunMode::Preview
+                && let Some(m) = s.message.take()
+            {
+                s.message = Some(messages::preview(&m));
+            }
             s.clone()
         };
         let status = if final_state.phase == RunPhase::Completed {
@@ -960,6 +1151,20 @@ impl Run {
         let last = self.state.lock().await.clone();
         tracing::info!(run_id = %last.run_id, message = ?last.message, "import run finished");
         last
+    }
+}
+
+/// Removes sessions a preview recorded for kinds that did not get their turn.
+async fn delete_sessions(db: &DatabaseConnection, ids: &[i64]) {
+    if ids.is_empty() {
+        return;
+    }
+    let res = import_sessions::Entity::delete_many()
+        .filter(import_sessions::Column::Id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await;
+    if let Err(e) = res {
+        tracing::error!(error = %e, "could not remove the sessions of kinds not previewed");
     }
 }
 
