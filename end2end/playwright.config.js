@@ -42,6 +42,7 @@ export default defineConfig({
   projects: [
     { name: 'login', testMatch: /login\.spec\.js/ },
     { name: 'import', testMatch: /import\.spec\.js/, dependencies: ['login'] },
+    { name: 'preview', testMatch: /preview\.spec\.js/, dependencies: ['import'] },
   ],
   webServer: {
     // Paths are relative to cwd (the repository root). A fresh SQLite file every run.
