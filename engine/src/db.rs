@@ -50,7 +50,42 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
             opts.max_connections(10);
         }
     }
-    Database::connect(opts).await
+    if backend == Backend::Postgres {
+        return Database::connect(opts).await;
+    }
+    // Opening a new SQLite file switches it to WAL, which needs the file to itself: a second
+    // process opening the same new file at that moment gets SQLITE_BUSY at once, without the
+    // busy handler (SQLite refuses to wait where waiting could deadlock). The switch is done
+    // once per file and takes milliseconds, so wait for it here, as the busy timeout would.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut pause = Duration::from_millis(20);
+    loop {
+        match Database::connect(opts.clone()).await {
+            Err(e) if is_sqlite_busy(&e) && tokio::time::Instant::now() + pause < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether SQLite answered SQLITE_BUSY ("database is locked", primary code 5) or
+/// SQLITE_LOCKED (6).
+fn is_sqlite_busy(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    let (DbErr::Conn(RuntimeErr::SqlxError(e))
+    | DbErr::Exec(RuntimeErr::SqlxError(e))
+    | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    let sea_orm::sqlx::Error::Database(db) = &**e else {
+        return false;
+    };
+    db.code()
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
 /// Applies every pending migration.
@@ -178,5 +213,30 @@ mod tests {
         }
         // Unreadable as a URL but holding an @: hidden rather than guessed at.
         assert!(!redact_url("postgres://u:p@[bad").contains("p@"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn processes_opening_a_new_sqlite_file_together_all_connect() {
+        // Each round a new file: the race is only on the switch to WAL of a fresh file.
+        let dir = std::env::temp_dir().join(format!("onec-db-connect-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for round in 0..5 {
+            let url = format!("sqlite://{}/r{round}.db?mode=rwc", dir.display());
+            let opens: Vec<_> = (0..6)
+                .map(|_| {
+                    let url = url.clone();
+                    tokio::spawn(async move { connect(&url).await.map(|_| ()) })
+                })
+                .collect();
+            for open in opens {
+                open.await.unwrap().expect("every connection opens");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn only_sqlite_busy_and_locked_are_waited_for() {
+        assert!(!is_sqlite_busy(&DbErr::Custom("database is locked".into())));
     }
 }
