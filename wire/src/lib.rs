@@ -358,7 +358,7 @@ impl ChangeEntity {
     /// The row title on the session page.
     pub fn title(self) -> &'static str {
         match self {
-            Self::Products => "Товары",
+            Self::Products => "Карточки товаров",
             Self::Offers => "Предложения (SKU)",
             Self::PriceTypes => "Типы цен",
             Self::Warehouses => "Склады",
