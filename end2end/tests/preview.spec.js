@@ -40,6 +40,8 @@ test('a preview says what would change, writes nothing, and the import starts fr
   await expect(catalog.locator('tr[data-entity="Products"] td').first()).toHaveText('120');
   await expect(catalog.getByRole('heading', { name: 'Новые товары' })).toBeVisible();
   await expect(catalog.locator('.change-examples').first().locator('li')).toHaveCount(20);
+  // The shot shows the change report: the result section at the top of the viewport.
+  await result.evaluate((el) => el.scrollIntoView({ block: 'start' }));
   await docShot(page, 'preview-result');
 
   // The monitor lists the preview's sessions, marked.
@@ -98,5 +100,7 @@ test('when the export changed after the preview, the page says so before importi
     page.getByRole('button', { name: 'Всё равно запустить импорт' }).click(),
   ]);
   expect(started.ok()).toBe(true);
+  // Wait on the new run's panel: until it replaces the preview's, the old one is still shown.
+  imp.runId = (await started.json()).run_id;
   expect(await imp.finalMessage()).toMatch(/^✅ Импорт завершен: Каталог/);
 });
