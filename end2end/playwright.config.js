@@ -43,6 +43,7 @@ export default defineConfig({
     { name: 'login', testMatch: /login\.spec\.js/ },
     { name: 'import', testMatch: /import\.spec\.js/, dependencies: ['login'] },
     { name: 'csp', testMatch: /csp\.spec\.js/, dependencies: ['import'] },
+    { name: 'preview', testMatch: /preview\.spec\.js/, dependencies: ['import'] },
   ],
   webServer: {
     // Paths are relative to cwd (the repository root). A fresh SQLite file every run.

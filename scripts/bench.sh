@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The import benchmark: generates exports with `onec-admin gen-data`, then measures — each phase
 # a separate child process under /usr/bin/time (wall time and peak RSS) — parse only, a full
-# catalog import, the same catalog again (unchanged), stocks only, prices only and customers on
+# catalog preview (--dry-run), catalog import, the same catalog again (unchanged), stocks only, prices only and customers on
 # SQLite and on PostgreSQL, the PostgreSQL COPY floor of the same rows, and the monitor's
 # session list on 10 000 sessions. Writes the results into docs/benchmarks.md (between the
 # «bench results» markers) and prints them.
@@ -126,6 +126,9 @@ for N in $SIZES; do
       *) echo "unknown backend $B" >&2; exit 2 ;;
     esac
     "$BIN" migrate >/dev/null
+    # «Проверить без записи» of the full catalog on the empty database: the same work as the
+    # catalog phase after it, rolled back (target: ≤ 1.1× that phase).
+    measure "$N" "$B" preview "$BIN" import catalog --data-dir "$DATA" --json --dry-run
     measure "$N" "$B" catalog "$BIN" import catalog --data-dir "$DATA" --json
     measure "$N" "$B" "catalog again" "$BIN" import catalog --data-dir "$DATA" --json
     # Stocks and prices land in emptied tables: every row is written (the heaviest case, and

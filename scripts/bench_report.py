@@ -21,8 +21,12 @@ SQLITE_RATIO = 2.0
 MONITOR_TARGET_MS = 200.0
 WASM_TARGET = 1_000_000
 
-IMPORTS = ["catalog", "catalog again", "stocks", "stocks again", "prices", "prices again", "customers"]
+# Preview targets (issue #13): a preview costs ≤ 1.1× the import of the same data.
+PREVIEW_RATIO = 1.1
+
+IMPORTS = ["preview", "catalog", "catalog again", "stocks", "stocks again", "prices", "prices again", "customers"]
 FLOOR_OF = {
+    "preview": "floor catalog",
     "catalog": "floor catalog",
     "catalog again": "floor catalog",
     "stocks": "floor stocks",
@@ -91,6 +95,11 @@ def main():
                     f = r.get((size, "postgres" if b == "PG" else "sqlite", first))
                     if x and f:
                         notes.append(f"{b} ≤ first: " + ("met" if x[0] <= f[0] * 1.05 else f"**missed ({x[0] / f[0]:.2f}×)**"))
+            if phase == "preview":
+                for b, x in (("PG", pg), ("SQLite", sq)):
+                    f = r.get((size, "postgres" if b == "PG" else "sqlite", "catalog"))
+                    if x and f:
+                        notes.append(f"{b} ≤ {PREVIEW_RATIO:g}× catalog: " + ("met" if x[0] <= f[0] * PREVIEW_RATIO else f"**missed ({x[0] / f[0]:.2f}×)**"))
             for n in notes:
                 if "missed" in n or "RSS" in n:
                     misses.append(f"{size} {phase}: {n}")

@@ -58,6 +58,9 @@ pub struct SessionRow {
     pub total: i64,
     pub error_message: Option<String>,
     pub triggered_by: String,
+    /// An import, or a preview («Проверка без записи») that wrote nothing.
+    #[serde(default)]
+    pub mode: wire::RunMode,
 }
 
 /// The details page of one session: the row plus its report (counters, skipped by reason).
@@ -69,6 +72,9 @@ pub struct SessionDetail {
     pub run_message: Option<String>,
     /// Who cancelled the run, if someone did.
     pub cancelled_by: Option<String>,
+    /// «Что изменилось»: the typed change report, when the session recorded one.
+    #[serde(default)]
+    pub changes: Option<wire::ChangeReport>,
 }
 
 /// One page of the monitor.
@@ -150,4 +156,18 @@ pub async fn cancel_import(run_id: String) -> Result<(), ApiError> {
 #[server(endpoint = "latest_run")]
 pub async fn latest_run() -> Result<Option<wire::RunState>, ApiError> {
     crate::ssr::latest_run().await
+}
+
+/// «Проверить без записи»: the same run as [`start_import`], rolled back at the end; its result
+/// says what an import would change.
+#[server(endpoint = "start_preview")]
+pub async fn start_preview(kinds: Vec<String>) -> Result<wire::Started, ApiError> {
+    crate::ssr::start_preview(kinds).await
+}
+
+/// Before «Запустить импорт» from a preview's result: the preview's kinds and the files changed
+/// since it read them.
+#[server(endpoint = "preview_files")]
+pub async fn preview_files(run_id: String) -> Result<wire::PreviewFiles, ApiError> {
+    crate::ssr::preview_files(run_id).await
 }

@@ -274,6 +274,7 @@ fn row(m: engine::entity::import_sessions::Model) -> SessionRow {
         total: m.total,
         error_message: m.error_message,
         triggered_by: m.triggered_by,
+        mode: wire::RunMode::parse(&m.mode),
     }
 }
 
@@ -359,13 +360,18 @@ pub(crate) async fn session_detail(id: i64) -> Result<SessionDetail, ApiError> {
         .await
         .map_err(internal)?
         .ok_or_else(|| ApiError::Message(format!("⚠️ Сессия импорта №{id} не найдена.")))?;
-    let report = serde_json::from_str(&m.report).unwrap_or(serde_json::Value::Null);
+    let report: serde_json::Value =
+        serde_json::from_str(&m.report).unwrap_or(serde_json::Value::Null);
+    let changes = report
+        .get("changes")
+        .and_then(|c| serde_json::from_value::<wire::ChangeReport>(c.clone()).ok());
     let run = monitor::run(&st.db, &m.run_id).await.map_err(internal)?;
     Ok(SessionDetail {
         row: row(m),
         report,
         run_message: run.as_ref().and_then(|r| r.message.clone()),
         cancelled_by: run.and_then(|r| r.cancelled_by),
+        changes,
     })
 }
 
@@ -376,6 +382,41 @@ pub(crate) async fn catalog_status() -> Result<crate::api::CatalogStatus, ApiErr
         .await
         .map_err(internal)?;
     Ok(crate::api::CatalogStatus { products })
+}
+
+pub(crate) async fn start_preview(kinds: Vec<String>) -> Result<wire::Started, ApiError> {
+    let admin = current_admin()?;
+    let st = state()?;
+    let req = engine::run::StartRequest {
+        kinds,
+        started_by: admin.login,
+        options: engine::run::RunOptions {
+            mode: wire::RunMode::Preview,
+            ..Default::default()
+        },
+    };
+    match st.runner.start(req).await {
+        Ok(handle) => Ok(wire::Started {
+            run_id: handle.run_id,
+        }),
+        Err(e) => Err(ApiError::Rejected(e.to_string())),
+    }
+}
+
+pub(crate) async fn preview_files(run_id: String) -> Result<wire::PreviewFiles, ApiError> {
+    current_admin()?;
+    let st = state()?;
+    let (kinds, changed) = st
+        .runner
+        .files_changed_since_preview(&run_id)
+        .await
+        .map_err(|e| ApiError::Message(format!("⚠️ {e}")))?;
+    if kinds.is_empty() {
+        return Err(ApiError::Message(format!(
+            "⚠️ Проверка {run_id} не найдена."
+        )));
+    }
+    Ok(wire::PreviewFiles { kinds, changed })
 }
 
 pub(crate) async fn start_import(kinds: Vec<String>) -> Result<wire::Started, ApiError> {
@@ -481,6 +522,7 @@ mod tests {
             total: 0,
             error_message: None,
             triggered_by: "cli".into(),
+            mode: wire::RunMode::Import,
         };
         let mut rows = vec![mk(1, "in_progress"), mk(2, "completed")];
         let mut live = wire::RunState::new(

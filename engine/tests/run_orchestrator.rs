@@ -784,6 +784,7 @@ async fn case_recover(tdb: &TestDb) {
         cancelled_by: Set(None),
         started_at: Set(earlier),
         finished_at: Set(None),
+        mode: Set("import".into()),
     };
     let insert_session =
         |run: &'static str, kind: &str, status: &str| import_sessions::ActiveModel {

@@ -170,6 +170,7 @@ async fn the_monitor_lists_newest_first_with_filters_and_pages() {
             cancelled_by: Set(None),
             started_at: Set(now),
             finished_at: Set(None),
+            mode: Set("import".into()),
         }
         .insert(db)
         .await

@@ -11,6 +11,7 @@ mod m20261125_000004_admins;
 mod m20261130_000005_child_rows_without_fk;
 mod m20261201_000006_child_reference_checks;
 mod m20261201_000007_admin_disabled;
+mod m20261201_000008_session_preview;
 
 /// Applies every migration of the product in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_child_rows_without_fk::Migration),
             Box::new(m20261201_000006_child_reference_checks::Migration),
             Box::new(m20261201_000007_admin_disabled::Migration),
+            Box::new(m20261201_000008_session_preview::Migration),
         ]
     }
 }

@@ -56,6 +56,9 @@ pub struct Config {
     pub trusted_proxies: Vec<app::login_limit::IpNet>,
     /// `ONEC_SESSION_MAX_AGE`: how long a login lasts at most, however active (default 7 days).
     pub session_max_age: chrono::Duration,
+    /// `ONEC_PREVIEW_PRICE_JUMP_PERCENT`, `ONEC_PREVIEW_DEACTIVATED_SHARE_PERCENT`,
+    /// `ONEC_PREVIEW_STOCK_ZERO_SHARE_PERCENT`: thresholds of the change report's warnings.
+    pub change_limits: wire::ChangeLimits,
 }
 
 /// `12h`, `7d` or a number of hours, between 1 hour and 365 days.
@@ -206,6 +209,7 @@ impl Config {
             trusted_proxies,
             session_max_age,
             public_origins,
+            change_limits: change_limits(env)?,
         })
     }
 }
@@ -233,6 +237,68 @@ fn metrics_bind(env: &impl Env, bind: SocketAddr) -> Result<Option<SocketAddr>, 
         ));
     }
     Ok(Some(addr))
+}
+
+/// The thresholds of the change report's warnings: whole percents, 0–1000.
+fn change_limits(env: &impl Env) -> Result<wire::ChangeLimits, ConfigError> {
+    let d = wire::ChangeLimits::default();
+    let read = |var: &'static str, default: u32| match env.var(var) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|p| *p <= 1000)
+            .ok_or_else(|| {
+                bad(
+                    var,
+                    format!("ожидается целое число процентов 0–1000, получено «{v}»"),
+                )
+            }),
+    };
+    Ok(wire::ChangeLimits {
+        price_jump_percent: read("ONEC_PREVIEW_PRICE_JUMP_PERCENT", d.price_jump_percent)?,
+        deactivated_share_percent: read(
+            "ONEC_PREVIEW_DEACTIVATED_SHARE_PERCENT",
+            d.deactivated_share_percent,
+        )?,
+        stock_zero_share_percent: read(
+            "ONEC_PREVIEW_STOCK_ZERO_SHARE_PERCENT",
+            d.stock_zero_share_percent,
+        )?,
+    })
+}
+
+#[cfg(test)]
+mod change_limit_tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn preview_thresholds_are_read_and_checked() {
+        let c = Config::from_env(&HashMap::new()).unwrap();
+        assert_eq!(c.change_limits, wire::ChangeLimits::default());
+        let env = HashMap::from([
+            ("ONEC_PREVIEW_PRICE_JUMP_PERCENT", "30"),
+            ("ONEC_PREVIEW_DEACTIVATED_SHARE_PERCENT", "5"),
+            ("ONEC_PREVIEW_STOCK_ZERO_SHARE_PERCENT", "40"),
+        ]);
+        let l = Config::from_env(&env).unwrap().change_limits;
+        assert_eq!(
+            (
+                l.price_jump_percent,
+                l.deactivated_share_percent,
+                l.stock_zero_share_percent
+            ),
+            (30, 5, 40)
+        );
+        let err = Config::from_env(&HashMap::from([(
+            "ONEC_PREVIEW_PRICE_JUMP_PERCENT",
+            "много",
+        )]))
+        .unwrap_err();
+        assert_eq!(err.var, "ONEC_PREVIEW_PRICE_JUMP_PERCENT");
+    }
 }
 
 #[cfg(test)]

@@ -73,6 +73,10 @@ pub struct Common {
     /// No progress bars (they are drawn only on a terminal anyway).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Check without writing: the same run (files, rules, lock, order, halting), rolled back
+    /// instead of committed; the result says what would change.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 fn parse_file_type(s: &str) -> Result<FileType, String> {
@@ -122,6 +126,11 @@ pub async fn import(config: Config, cmd: ImportCommand) -> anyhow::Result<ExitCo
     };
     let options = RunOptions {
         data_dir: common.data_dir.clone().or(options.data_dir.clone()),
+        mode: if common.dry_run {
+            wire::RunMode::Preview
+        } else {
+            wire::RunMode::Import
+        },
         ..options
     };
     let state = startup::state(&config).await?;
@@ -173,6 +182,14 @@ pub async fn import(config: Config, cmd: ImportCommand) -> anyhow::Result<ExitCo
         println!("{}", result_json(&final_state));
     } else {
         println!("{message}");
+        for w in final_state
+            .kinds
+            .iter()
+            .filter_map(|k| k.changes.as_ref())
+            .flat_map(|c| &c.warnings)
+        {
+            println!("{}", w.text());
+        }
     }
     Ok(if ok {
         ExitCode::SUCCESS
@@ -200,6 +217,7 @@ pub fn result_json(s: &RunState) -> serde_json::Value {
                 "status": status,
                 "error_message": k.error,
                 "counts": counts_json(k),
+                "changes": k.changes,
             }))
         })
         .collect();
@@ -207,6 +225,7 @@ pub fn result_json(s: &RunState) -> serde_json::Value {
         "status": if s.phase == RunPhase::Completed { "completed" } else { "failed" },
         "message": s.message,
         "run_id": s.run_id,
+        "mode": s.mode,
         "sessions": sessions,
     })
 }

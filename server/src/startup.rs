@@ -23,7 +23,8 @@ pub async fn state(config: &Config) -> anyhow::Result<AppState> {
         .context("не удалось применить миграции")?;
     let redis = engine::redis::Client::open(config.redis_url.as_str()).context("REDIS_URL")?;
     let runner = engine::run::Runner::new(db.clone(), redis.clone(), config.data_dir.clone())
-        .with_prefix(&config.redis_prefix);
+        .with_prefix(&config.redis_prefix)
+        .with_change_limits(config.change_limits);
     let mut login = app::login_limit::LoginPolicy::default();
     login.trusted_proxies = config.trusted_proxies.clone();
     login.sessions.max_age = config.session_max_age;

@@ -1,11 +1,14 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
-use wire::{ImportKind, KindPhase, KindState, RunPhase, RunState};
+use wire::{ImportKind, KindPhase, KindState, RunMode, RunPhase, RunState};
 
-use crate::api::{ApiError, cancel_import, get_catalog_status, latest_run, start_import};
+use crate::api::{
+    ApiError, cancel_import, get_catalog_status, latest_run, preview_files, start_import,
+    start_preview,
+};
 use crate::format::{kind_title, percent, thousands};
 use crate::live;
-use crate::pages::session_detail::counter_title;
+use crate::pages::session_detail::{Changes, counter_title};
 use crate::shell::{Messages, Shell, report_error};
 
 /// The server's text for stocks/prices on an empty catalog, shown before submitting too.
@@ -102,6 +105,35 @@ pub fn ImportPage() -> impl IntoView {
         Some(Err(e)) => report_error(&e),
         None => {}
     });
+    let preview = Action::new_local(move |kinds: &Vec<ImportKind>| {
+        let kinds: Vec<String> = kinds.iter().map(|k| k.as_str().to_owned()).collect();
+        start_preview(kinds)
+    });
+    Effect::new(move |_| match preview.value().get() {
+        Some(Ok(started)) => follow(started.run_id),
+        Some(Err(ApiError::Rejected(m))) => {
+            if m.contains("уже запущен") {
+                latest.refetch();
+            }
+            messages.push(m)
+        }
+        Some(Err(e)) => report_error(&e),
+        None => {}
+    });
+    // «Запустить импорт» from a preview's result: first ask whether the files changed since.
+    let files_warning = RwSignal::new(None::<(String, Vec<ImportKind>)>);
+    let check = Action::new_local(move |run_id: &String| preview_files(run_id.clone()));
+    Effect::new(move |_| match check.value().get() {
+        Some(Ok(pf)) => match pf.warning() {
+            Some(w) => files_warning.set(Some((w, pf.kinds))),
+            None => {
+                messages.clear();
+                start.dispatch(pf.kinds);
+            }
+        },
+        Some(Err(e)) => report_error(&e),
+        None => {}
+    });
     let cancel = Action::new_local(move |run_id: &String| cancel_import(run_id.clone()));
     Effect::new(move |_| {
         if let Some(Err(e)) = cancel.value().get() {
@@ -155,10 +187,50 @@ pub fn ImportPage() -> impl IntoView {
                     <button type="submit" class="button primary" disabled=move || running() || start.pending().get()>
                         "Запустить импорт"
                     </button>
+                    <button type="button" class="button secondary" data-testid="preview"
+                        disabled=move || running() || preview.pending().get()
+                        on:click=move |_| {
+                            messages.clear();
+                            files_warning.set(None);
+                            preview.dispatch(chosen.get_untracked());
+                        }>
+                        "Проверить без записи"
+                    </button>
                     <A href="/" attr:class="button secondary" attr:role="button">"Отмена"</A>
                 </div>
             </form>
             {move || run.get().map(|state| view! { <RunPanel state=state on_cancel=move |id| { cancel.dispatch(id); } /> })}
+            {move || run.get().filter(|s| s.mode == RunMode::Preview && s.phase == RunPhase::Completed).map(|state| {
+                let run_id = state.run_id.clone();
+                let changes: Vec<(ImportKind, wire::ChangeReport)> = state
+                    .kinds
+                    .iter()
+                    .filter_map(|k| k.changes.clone().map(|c| (k.kind, c)))
+                    .collect();
+                view! {
+                    <section class="preview-result" data-testid="preview-result">
+                        {changes.into_iter().map(|(kind, c)| view! {
+                            <div class="preview-kind" data-kind=kind.as_str()>
+                                <h3>{kind.choice_label()}</h3>
+                                <Changes c=c />
+                            </div>
+                        }).collect_view()}
+                        {move || files_warning.get().map(|(w, kinds)| view! {
+                            <p class="message warning" role="alert" data-testid="files-changed">{w}</p>
+                            <button type="button" class="button danger" on:click=move |_| {
+                                files_warning.set(None);
+                                messages.clear();
+                                start.dispatch(kinds.clone());
+                            }>"Всё равно запустить импорт"</button>
+                        })}
+                        <button type="button" class="button primary" data-testid="import-from-preview"
+                            disabled=move || start.pending().get() || check.pending().get()
+                            on:click=move |_| { check.dispatch(run_id.clone()); }>
+                            "Запустить импорт"
+                        </button>
+                    </section>
+                }
+            })}
         </Shell>
     }
 }
@@ -170,10 +242,11 @@ pub fn RunPanel(
     state: RunState,
     on_cancel: impl Fn(String) + Send + Sync + 'static,
 ) -> impl IntoView {
-    let title = if state.is_finished() {
-        "Результат импорта"
-    } else {
-        "Импорт выполняется"
+    let title = match (state.mode, state.is_finished()) {
+        (RunMode::Preview, true) => "Результат проверки без записи",
+        (RunMode::Preview, false) => "Проверка без записи выполняется",
+        (RunMode::Import, true) => "Результат импорта",
+        (RunMode::Import, false) => "Импорт выполняется",
     };
     let run_id = state.run_id.clone();
     let cancellable = state.phase == RunPhase::Running && state.cancel_requested_by.is_none();
@@ -206,7 +279,8 @@ pub fn RunPanel(
         .collect_view();
     view! {
         <section class="run-panel" aria-labelledby="run-title" data-testid="run-panel"
-            data-run=state.run_id.clone() data-phase=format!("{:?}", state.phase).to_lowercase()>
+            data-run=state.run_id.clone() data-phase=format!("{:?}", state.phase).to_lowercase()
+            data-mode=state.mode.as_str()>
             <h2 id="run-title">{title}</h2>
             <ol class="run-kinds">{rows}</ol>
             {state.message.clone().map(|m| {

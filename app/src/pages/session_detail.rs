@@ -93,6 +93,7 @@ fn Detail(d: SessionDetail) -> impl IntoView {
             <dt>"Запустил"</dt><dd>{row.triggered_by.clone()}</dd>
             {d.cancelled_by.clone().map(|by| view! { <dt>"Отменил"</dt><dd>{by}</dd> })}
             <dt>"Запуск"</dt><dd><code>{row.run_id.clone()}</code></dd>
+            {row.mode.mark().map(|m| view! { <dt>"Режим"</dt><dd class="mode-preview">{m}": ничего не записано"</dd> })}
         </dl>
         {row.error_message.clone().map(|e| view! { <h2>"Ошибка"</h2><p class="message error">{e}</p> })}
         {d.run_message.clone().map(|m| view! { <h2>"Итог запуска"</h2><p class="run-summary">{m}</p> })}
@@ -108,6 +109,7 @@ fn Detail(d: SessionDetail) -> impl IntoView {
                 </table>
             }.into_any()
         }}
+        {d.changes.clone().map(|c| view! { <Changes c=c /> })}
         {(!skipped.is_empty()).then(|| view! {
             <h2>"Пропущено"</h2>
             <table class="result-list counters">
@@ -119,8 +121,139 @@ fn Detail(d: SessionDetail) -> impl IntoView {
     }
 }
 
+/// A price or quantity in ten-thousandths as the administrator reads it: `1 234,5`.
+pub fn e4_text(v: i64) -> String {
+    let neg = v < 0;
+    let a = v.unsigned_abs();
+    let (int, frac) = (a / 10_000, a % 10_000);
+    let mut s = thousands(int);
+    if frac > 0 {
+        let f = format!("{frac:04}");
+        s.push(',');
+        s.push_str(f.trim_end_matches('0'));
+    }
+    if neg { format!("-{s}") } else { s }
+}
+
+/// Hundredths of a percent as `+12,5 %`.
+pub fn percent_e2_text(p: Option<i64>) -> String {
+    match p {
+        None => "с нуля".to_owned(),
+        Some(p) => {
+            let sign = if p > 0 {
+                "+"
+            } else if p < 0 {
+                "-"
+            } else {
+                ""
+            };
+            let a = p.unsigned_abs();
+            let (int, frac) = (a / 100, a % 100);
+            if frac == 0 {
+                format!("{sign}{} %", thousands(int))
+            } else {
+                let f = format!("{frac:02}");
+                format!("{sign}{},{} %", thousands(int), f.trim_end_matches('0'))
+            }
+        }
+    }
+}
+
+/// «Что изменилось»: counts per entity, warnings, examples.
+#[component]
+pub fn Changes(c: wire::ChangeReport) -> impl IntoView {
+    use wire::{ChangeColumn, ChangeEntity, ExampleKind};
+    let rows: Vec<(ChangeEntity, wire::ChangeCounts)> = ChangeEntity::ALL
+        .into_iter()
+        .filter_map(|e| c.counts.get(&e).map(|n| (e, *n)))
+        .collect();
+    let warnings: Vec<String> = c.warnings.iter().map(|w| w.text()).collect();
+    let lists: Vec<(ExampleKind, Vec<wire::Named>)> = ExampleKind::ALL
+        .into_iter()
+        .map(|k| (k, c.examples(k).to_vec()))
+        .filter(|(_, l)| !l.is_empty())
+        .collect();
+    let prices = c.price_changes.clone();
+    let stocks = c.stock_changes.clone();
+    view! {
+        <section class="changes">
+            <h2>"Что изменилось"</h2>
+            {warnings.into_iter().map(|w| view! { <p class="message warning change-warning">{w}</p> }).collect_view()}
+            {if rows.is_empty() {
+                view! { <p class="empty">"Нет изменений."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="result-list change-counts">
+                        <thead><tr>
+                            <th scope="col">""</th>
+                            {ChangeColumn::ALL.into_iter().map(|col| view! { <th scope="col">{col.title()}</th> }).collect_view()}
+                        </tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|(e, n)| view! {
+                                <tr data-entity=format!("{e:?}")>
+                                    <th scope="row">{e.title()}</th>
+                                    {ChangeColumn::ALL.into_iter().map(|col| view! { <td data-label=col.title()>{thousands(n.get(col))}</td> }).collect_view()}
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+            {lists.into_iter().map(|(k, l)| view! {
+                <h3>{k.title()}</h3>
+                <ul class="change-examples">
+                    {l.into_iter().map(|n| view! { <li>{n.name}" "<code>{n.onec_id}</code></li> }).collect_view()}
+                </ul>
+            }).collect_view()}
+            {(!prices.is_empty()).then(|| view! {
+                <h3>"Самые большие изменения цен"</h3>
+                <table class="result-list price-changes">
+                    <thead><tr><th>"Предложение"</th><th>"Тип цены"</th><th>"Было"</th><th>"Стало"</th><th>"Изменение"</th></tr></thead>
+                    <tbody>
+                        {prices.into_iter().map(|p| view! {
+                            <tr>
+                                <td data-label="Предложение">{p.offer.name}</td>
+                                <td data-label="Тип цены">{p.price_type.name}</td>
+                                <td data-label="Было">{e4_text(p.old_e4)}</td>
+                                <td data-label="Стало">{e4_text(p.new_e4)}</td>
+                                <td data-label="Изменение">{percent_e2_text(p.percent_e2)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+            {(!stocks.is_empty()).then(|| view! {
+                <h3>"Самые большие изменения остатков"</h3>
+                <table class="result-list stock-changes">
+                    <thead><tr><th>"Предложение"</th><th>"Склад"</th><th>"Было"</th><th>"Стало"</th></tr></thead>
+                    <tbody>
+                        {stocks.into_iter().map(|s| view! {
+                            <tr>
+                                <td data-label="Предложение">{s.offer.name}</td>
+                                <td data-label="Склад">{s.warehouse.name}</td>
+                                <td data-label="Было">{e4_text(s.old_e4)}</td>
+                                <td data-label="Стало">{e4_text(s.new_e4)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+        </section>
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn amounts_and_percents_read_in_russian() {
+        assert_eq!(super::e4_text(12_345_000), "1\u{a0}234,5");
+        assert_eq!(super::e4_text(-5_000), "-0,5");
+        assert_eq!(super::e4_text(70_000), "7");
+        assert_eq!(super::percent_e2_text(Some(10_000)), "+100 %");
+        assert_eq!(super::percent_e2_text(Some(-1_250)), "-12,5 %");
+        assert_eq!(super::percent_e2_text(None), "с нуля");
+    }
+
     #[test]
     fn counters_have_russian_names() {
         assert_eq!(super::counter_title("stock_rows"), "Строки остатков");

@@ -216,7 +216,10 @@ fn SessionsTable(rows: Vec<SessionRow>, live: LiveProgress) -> impl IntoView {
             view! {
                 <tr class=if band { "run-a" } else { "run-b" } data-run=row.run_id.clone()>
                     <td data-label="ID"><A href=format!("/sessions/{}", row.id)>{row.id}</A></td>
-                    <td data-label="Тип импорта">{kind_title(&row.import_type).to_owned()}</td>
+                    <td data-label="Тип импорта">
+                        {kind_title(&row.import_type).to_owned()}
+                        {row.mode.mark().map(|m| view! { " " <span class="mode-preview" title="Ничего не записано">{m}</span> })}
+                    </td>
                     <td data-label="Статус" class=status_class>{status_text.to_owned()}</td>
                     <td data-label="Начало">{datetime_text(&row.started_at)}</td>
                     <td data-label="Длительность">{row_duration(&row)}</td>
@@ -278,6 +281,7 @@ mod tests {
             total: 0,
             error_message: None,
             triggered_by: "cli".into(),
+            mode: wire::RunMode::Import,
         }
     }
 

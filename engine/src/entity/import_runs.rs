@@ -15,6 +15,8 @@ pub struct Model {
     pub cancelled_by: Option<String>,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
+    /// `import` or `preview` ([`wire::RunMode`]).
+    pub mode: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub error_message: Option<String>,
     pub triggered_by: String,
+    /// `import` or `preview` ([`wire::RunMode`]).
+    pub mode: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,7 @@
 //! - Property values and characteristics are stored as written (a list property's value is the
 //!   value's `Ид`); empty values are not stored.
 
+mod changes;
 mod plan;
 mod sql;
 mod writer;
@@ -26,7 +27,7 @@ mod writer;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
 use crate::kinds::ImportKind;
 use wire::SkipReason;
@@ -137,6 +138,8 @@ pub struct ImportReport {
     pub records: u64,
     /// Files imported, relative to the data folder, `/`-separated, in import order.
     pub files: Vec<String>,
+    /// What changed (or would change, in a preview): collected while writing.
+    pub changes: wire::ChangeReport,
 }
 
 impl ImportReport {
@@ -206,11 +209,19 @@ pub async fn run(
     req: &ImportRequest,
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
+    run_with(db, req, progress, wire::ChangeLimits::default()).await
+}
+
+/// [`run`] with the thresholds of the change report's warnings.
+pub async fn run_with(
+    db: &DatabaseConnection,
+    req: &ImportRequest,
+    progress: &dyn Progress,
+    limits: wire::ChangeLimits,
+) -> Result<ImportReport, ImportError> {
     let files = plan_blocking(req).await?;
-    let root = std::fs::canonicalize(&req.data_dir).unwrap_or_else(|_| req.data_dir.clone());
-    let parts = writer::Parts::of(req);
     let txn = db.begin().await?;
-    match writer::import(&txn, parts, &root, &files, progress).await {
+    match run_planned(&txn, req, &files, progress, limits).await {
         Ok(report) => {
             txn.commit().await?;
             Ok(report)
@@ -222,6 +233,31 @@ pub async fn run(
             Err(e)
         }
     }
+}
+
+/// Runs one import inside the caller's transaction, which the caller commits or rolls back (a
+/// preview runs every kind of a run in one transaction and rolls it back at the end, so stocks
+/// see the catalog the same run would have written).
+pub async fn run_in(
+    txn: &DatabaseTransaction,
+    req: &ImportRequest,
+    progress: &dyn Progress,
+    limits: wire::ChangeLimits,
+) -> Result<ImportReport, ImportError> {
+    let files = plan_blocking(req).await?;
+    run_planned(txn, req, &files, progress, limits).await
+}
+
+async fn run_planned(
+    txn: &DatabaseTransaction,
+    req: &ImportRequest,
+    files: &[commerceml::ExportFile],
+    progress: &dyn Progress,
+    limits: wire::ChangeLimits,
+) -> Result<ImportReport, ImportError> {
+    let root = std::fs::canonicalize(&req.data_dir).unwrap_or_else(|_| req.data_dir.clone());
+    let parts = writer::Parts::of(req);
+    writer::import(txn, parts, &root, files, progress, limits).await
 }
 
 /// What [`parse_only`] read.
@@ -255,4 +291,84 @@ pub fn parse_only(req: &ImportRequest) -> Result<Parsed, ImportError> {
         out.bytes += file.size;
     }
     Ok(out)
+}
+
+/// Size, modification time and SHA-256 of the files an import read (`files` relative to
+/// `data_dir`, as in [`ImportReport::files`]): a preview records them so that the import
+/// started from its result can tell whether the export changed in between.
+pub fn stamp_files(data_dir: &std::path::Path, files: &[String]) -> Vec<wire::FileStamp> {
+    files.iter().map(|f| stamp_file(data_dir, f)).collect()
+}
+
+fn stamp_file(data_dir: &std::path::Path, rel: &str) -> wire::FileStamp {
+    use sha2::Digest;
+    use std::io::Read;
+    let path = data_dir.join(rel);
+    let meta = std::fs::metadata(&path).ok();
+    let mtime = meta
+        .as_ref()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut sha = sha2::Sha256::new();
+    let mut hashed = false;
+    if let Ok(mut f) = std::fs::File::open(&path) {
+        let mut buf = vec![0u8; 1 << 16];
+        hashed = true;
+        loop {
+            match f.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => sha.update(&buf[..n]),
+                Err(_) => {
+                    hashed = false;
+                    break;
+                }
+            }
+        }
+    }
+    wire::FileStamp {
+        path: rel.to_owned(),
+        size: meta.map_or(0, |m| m.len()),
+        mtime,
+        sha256: if hashed {
+            hex::encode(sha.finalize())
+        } else {
+            String::new()
+        },
+    }
+}
+
+/// The files of `stamps` that are not as they were (size, mtime or content), or are gone, and
+/// the files the same import would read now that it did not read then; relative paths.
+pub fn changed_since(
+    data_dir: &std::path::Path,
+    stamps: &[wire::FileStamp],
+    now_planned: &[String],
+) -> Vec<String> {
+    let mut changed: Vec<String> = stamps
+        .iter()
+        .filter(|s| stamp_file(data_dir, &s.path) != **s)
+        .map(|s| s.path.clone())
+        .collect();
+    for f in now_planned {
+        if !stamps.iter().any(|s| &s.path == f) {
+            changed.push(f.clone());
+        }
+    }
+    changed
+}
+
+/// The files `req` would read now, relative to its data folder, `/`-separated.
+pub fn planned_files(req: &ImportRequest) -> Result<Vec<String>, ImportError> {
+    let root = std::fs::canonicalize(&req.data_dir).unwrap_or_else(|_| req.data_dir.clone());
+    Ok(plan(req)?
+        .iter()
+        .map(|f| {
+            f.path
+                .strip_prefix(&root)
+                .unwrap_or(&f.path)
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect())
 }

@@ -442,6 +442,21 @@ pub(crate) async fn load_ids(
     Ok(map)
 }
 
+/// Ids of a table's rows that carry a deletion mark, in one query.
+pub(crate) async fn load_deleted(
+    txn: &DatabaseTransaction,
+    table: &str,
+) -> Result<std::collections::HashSet<i64>, DbErr> {
+    let backend = txn.get_database_backend();
+    let rows = txn
+        .query_all_raw(Statement::from_string(
+            backend,
+            format!("SELECT id FROM {table} WHERE is_deleted"),
+        ))
+        .await?;
+    rows.into_iter().map(|r| r.try_get_by_index(0)).collect()
+}
+
 /// `SELECT COUNT(*)` of a table (optionally filtered by a constant condition).
 pub(crate) async fn count<C: ConnectionTrait>(
     db: &C,

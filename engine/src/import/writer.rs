@@ -14,6 +14,7 @@ use commerceml::{
 };
 use sea_orm::{DatabaseTransaction, DbBackend};
 
+use super::changes::Changes;
 use super::sql::{count, load_ids};
 use super::{FileType, ImportError, ImportReport, ImportRequest, Progress};
 use crate::kinds::ImportKind;
@@ -233,6 +234,13 @@ pub(super) struct Importer<'a> {
     /// was empty at the start (see `write_by_offer`).
     pub offers_written: HashMap<&'static str, HashSet<i64>>,
     pub customers_p: Pending<String, Customer>,
+
+    /// The change report being collected.
+    pub changes: Changes,
+    /// Ids of products (and offers) stored with a deletion mark, kept current as rows are
+    /// written: tells a deactivation and a reactivation from another change.
+    pub deleted_products: HashSet<i64>,
+    pub deleted_offers: HashSet<i64>,
 }
 
 impl<'a> Importer<'a> {
@@ -241,6 +249,7 @@ impl<'a> Importer<'a> {
         parts: Parts,
         progress: &'a dyn Progress,
         bytes_total: u64,
+        limits: wire::ChangeLimits,
     ) -> Result<Importer<'a>, ImportError> {
         use sea_orm::ConnectionTrait;
         if txn.get_database_backend() == DbBackend::Postgres {
@@ -266,6 +275,19 @@ impl<'a> Importer<'a> {
                 Ok(HashMap::new())
             }
         };
+        let deleted = |table: &'static str, wanted: bool| async move {
+            if wanted {
+                super::sql::load_deleted(txn, table).await
+            } else {
+                Ok(HashSet::new())
+            }
+        };
+        let deleted_products = deleted("products", parts.products).await?;
+        let deleted_offers = deleted("offers", parts.offers).await?;
+        let products = load("products").await?;
+        let mut changes = Changes::new(limits);
+        changes.active_products_before =
+            (products.len() as u64).saturating_sub(deleted_products.len() as u64);
         Ok(Importer {
             txn,
             backend: txn.get_database_backend(),
@@ -283,7 +305,7 @@ impl<'a> Importer<'a> {
             properties: load("properties").await?,
             price_types: load("price_types").await?,
             warehouses: load("warehouses").await?,
-            products: load("products").await?,
+            products,
             offers: load("offers").await?,
             units_p: Pending::new(),
             warehouses_p: Pending::new(),
@@ -299,6 +321,9 @@ impl<'a> Importer<'a> {
             stocks_p: Pending::new(),
             offers_written: HashMap::new(),
             customers_p: Pending::new(),
+            changes,
+            deleted_products,
+            deleted_offers,
         })
     }
 
@@ -380,9 +405,21 @@ impl<'a> Importer<'a> {
         }
         let created = rows_after.saturating_sub(self.rows_before);
         self.report.counts.insert("created".to_owned(), created);
-        self.report
-            .counts
-            .insert("updated".to_owned(), self.affected.saturating_sub(created));
+        let updated = self.affected.saturating_sub(created);
+        self.report.counts.insert("updated".to_owned(), updated);
+        if self.parts.customers {
+            // Customers are the only table of their import: its growth is the new ones.
+            use wire::{ChangeColumn as C, ChangeEntity as E};
+            let met = self.report.count("customers");
+            self.changes.count(E::Customers, C::New, created);
+            self.changes.count(E::Customers, C::Changed, updated);
+            self.changes.count(
+                E::Customers,
+                C::Unchanged,
+                met.saturating_sub(created + updated),
+            );
+        }
+        self.report.changes = self.changes.finish(self.txn, &self.report.skipped).await?;
         Ok(self.report)
     }
 }
@@ -468,9 +505,10 @@ pub(crate) async fn import(
     root: &Path,
     files: &[ExportFile],
     progress: &dyn Progress,
+    limits: wire::ChangeLimits,
 ) -> Result<ImportReport, ImportError> {
     let total = files.iter().map(|f| f.size).sum();
-    let mut im = Importer::new(txn, parts, progress, total).await?;
+    let mut im = Importer::new(txn, parts, progress, total, limits).await?;
     im.tick()?;
     for file in files {
         im.report.files.push(relative(root, &file.path));

@@ -117,6 +117,18 @@ pub fn failure(kind: ImportKind, detail: &str, rest: &[ImportKind]) -> String {
     }
 }
 
+/// A run's final message, said of a preview: «✅ Проверка без записи завершена, ничего не
+/// записано: Каталог (…)» or «❌ Проверка без записи: Ошибка импорта …».
+pub fn preview(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("✅ Импорт завершен: ") {
+        format!("✅ Проверка без записи завершена, ничего не записано: {rest}")
+    } else if let Some(rest) = message.strip_prefix("❌ ") {
+        format!("❌ Проверка без записи, ничего не записано. {rest}")
+    } else {
+        format!("Проверка без записи, ничего не записано. {message}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

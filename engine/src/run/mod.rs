@@ -17,7 +17,7 @@ use redis::aio::{
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter,
+    PaginatorTrait, QueryFilter, TransactionTrait,
 };
 use tokio::sync::{Mutex, broadcast};
 use tracing::Instrument;
@@ -137,6 +137,8 @@ pub struct RunOptions {
     pub stocks_file: Option<PathBuf>,
     /// `import customers --file`.
     pub customers_file: Option<PathBuf>,
+    /// `--dry-run` / «Проверить без записи»: the same run, rolled back instead of committed.
+    pub mode: RunMode,
 }
 
 /// A request to start a run.
@@ -165,6 +167,7 @@ pub struct Runner {
     local: broadcast::Sender<RunState>,
     keys: Keys,
     lock_ttl: Duration,
+    limits: ChangeLimits,
 }
 
 impl Runner {
@@ -177,7 +180,14 @@ impl Runner {
             local,
             keys: Keys::new(DEFAULT_PREFIX),
             lock_ttl: LOCK_TTL,
+            limits: ChangeLimits::default(),
         }
+    }
+
+    /// Uses other thresholds for the change report's warnings (`ONEC_PREVIEW_*`).
+    pub fn with_change_limits(mut self, limits: ChangeLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Uses another prefix for every Redis key (deployments, or tests, sharing one Redis).
@@ -341,18 +351,20 @@ impl Runner {
             cancelled_by: Set(None),
             started_at: Set(now),
             finished_at: Set(None),
+            mode: Set(req.options.mode.as_str().into()),
         };
         if let Err(e) = row.insert(&self.db).await {
             let _ = lock.release(&mut conn).await;
             return Err(StartError::Db(e.to_string()));
         }
 
-        let state = RunState::new(
+        let mut state = RunState::new(
             run_id.clone(),
             &kinds,
             req.started_by.clone(),
             now.to_rfc3339(),
         );
+        state.mode = req.options.mode;
         let updates = self.local.subscribe();
         let run = Run {
             runner: self.clone(),
@@ -362,6 +374,7 @@ impl Runner {
             requests,
             cancel: Arc::new(AtomicBool::new(false)),
             lock_lost: Arc::new(AtomicBool::new(false)),
+            mode: req.options.mode,
         };
         run.publish().await;
         // Every line the run logs carries its id and kinds (and, within a kind, that kind).
@@ -390,6 +403,46 @@ impl Runner {
             .await?;
         tracing::info!(%run_id, %by, "cancel requested");
         Ok(true)
+    }
+
+    /// For the import started from a preview's result: the kinds the preview `run_id` checked,
+    /// and the files (relative to the data folder) that changed since — size, mtime or content
+    /// differ, a file is gone, or the same import would now read a file the preview did not.
+    pub async fn files_changed_since_preview(
+        &self,
+        run_id: &str,
+    ) -> Result<(Vec<ImportKind>, Vec<String>), anyhow::Error> {
+        let sessions = import_sessions::Entity::find()
+            .filter(import_sessions::Column::RunId.eq(run_id))
+            .filter(import_sessions::Column::Mode.eq(RunMode::Preview.as_str()))
+            .all(&self.db)
+            .await?;
+        let Some(data_dir) = self.data_dir.clone() else {
+            return Err(StartError::NoDataDir.into());
+        };
+        let mut kinds = Vec::new();
+        let mut changed = Vec::new();
+        for s in sessions {
+            let Some(kind) = ImportKind::parse(&s.import_type) else {
+                continue;
+            };
+            kinds.push(kind);
+            let report: serde_json::Value = serde_json::from_str(&s.report).unwrap_or_default();
+            let stamps: Vec<wire::FileStamp> = report
+                .get("stamps")
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default();
+            let req = request_for(kind, &data_dir, &RunOptions::default());
+            let now = import::planned_files(&req).unwrap_or_default();
+            for f in import::changed_since(&data_dir, &stamps, &now) {
+                if !changed.contains(&f) {
+                    changed.push(f);
+                }
+            }
+        }
+        kinds.sort();
+        kinds.dedup();
+        Ok((kinds, changed))
     }
 
     /// The latest state of a run, from Redis.
@@ -628,6 +681,16 @@ struct Run {
     requests: Vec<ImportRequest>,
     cancel: Arc<AtomicBool>,
     lock_lost: Arc<AtomicBool>,
+    mode: RunMode,
+}
+
+/// What a finished kind adds to its report besides the import's own.
+struct KindDone {
+    /// A preview's file stamps (size and time of each file read), to warn when the files change
+    /// before the import that follows it.
+    stamps: Option<Vec<wire::FileStamp>>,
+    /// Bytes of its files.
+    bytes_total: u64,
 }
 
 impl Run {
@@ -725,6 +788,9 @@ impl Run {
     }
 
     async fn run_kinds(&self) {
+        if self.mode == RunMode::Preview {
+            return self.run_preview().await;
+        }
         let db = &self.runner.db;
         let kinds: Vec<ImportKind> = self.requests.iter().map(|r| r.kind).collect();
         for (i, req) in self.requests.iter().enumerate() {
@@ -748,6 +814,7 @@ impl Run {
                 report: Set("{}".into()),
                 error_message: Set(None),
                 triggered_by: Set(by),
+                mode: Set(RunMode::Import.as_str().into()),
                 ..Default::default()
             }
             .insert(db)
@@ -778,7 +845,7 @@ impl Run {
                 ..Default::default()
             });
             let publisher = self.spawn_progress(req.kind, progress.clone(), kind_span.clone());
-            let result = import::run(db, req, progress.as_ref())
+            let result = import::run_with(db, req, progress.as_ref(), self.runner.limits)
                 .instrument(kind_span.clone())
                 .await;
             publisher.abort();
@@ -791,71 +858,215 @@ impl Run {
 
             match result {
                 Ok(report) => {
-                    let records = report.records;
-                    let mut counts_json = serde_json::to_value(&report.counts).unwrap_or_default();
-                    if let Some(obj) = counts_json.as_object_mut() {
-                        obj.insert(
-                            "skipped".into(),
-                            serde_json::to_value(&report.skipped).unwrap_or_default(),
-                        );
-                    }
-                    let report_json = serde_json::json!({
-                        "counts": counts_json,
-                        "records": records,
-                        "files": report.files,
-                    });
-                    let done = import_sessions::ActiveModel {
-                        id: Set(session_id),
-                        status: Set(SessionStatus::Completed.as_str().into()),
-                        finished_at: Set(Some(Utc::now())),
-                        processed: Set(records as i64),
-                        total: Set(records as i64),
-                        report: Set(report_json.to_string()),
-                        ..Default::default()
-                    }
-                    .update(db)
-                    .await;
-                    if let Err(e) = done {
-                        kind_span.in_scope(|| {
-                            tracing::error!(error = %e, session_id, "could not record a finished session")
-                        });
-                    }
-                    metric::kind_report(&report);
-                    kind_span.in_scope(|| {
-                        tracing::info!(
-                            records,
-                            counts = ?report.counts,
-                            skipped = ?report.skipped,
-                            "kind imported"
-                        )
-                    });
-                    {
-                        let mut s = self.state.lock().await;
-                        if let Some(k) = s.kind_mut(req.kind) {
-                            k.phase = KindPhase::Done;
-                            k.processed = records;
-                            k.total = records;
-                            k.counts = report.counts.clone();
-                            k.skipped = report.skipped.clone();
-                            k.bytes_total = progress.bytes_total.load(Ordering::Relaxed);
-                            k.bytes_read = k.bytes_total;
-                        }
-                    }
-                    self.publish().await;
+                    let done = KindDone {
+                        stamps: None,
+                        bytes_total: progress.bytes_total.load(Ordering::Relaxed),
+                    };
+                    self.complete_kind(req, session_id, report, done, &kind_span)
+                        .await
                 }
                 Err(e) => {
-                    let detail = match e {
-                        ImportError::Cancelled if self.lock_lost.load(Ordering::Relaxed) => {
-                            "блокировка импорта потеряна (Redis недоступен или её занял другой процесс)".to_owned()
-                        }
-                        ImportError::Cancelled => CANCELLED.to_owned(),
-                        other => other.to_string(),
-                    };
+                    let detail = self.error_detail(e);
                     kind_span.in_scope(|| tracing::warn!(error = %detail, "kind failed"));
                     self.fail_kind(i, Some(session_id), &detail, &kinds).await;
                     return;
                 }
             }
+        }
+    }
+
+    /// The session's error text for an import error.
+    fn error_detail(&self, e: ImportError) -> String {
+        match e {
+            ImportError::Cancelled if self.lock_lost.load(Ordering::Relaxed) => {
+                "блокировка импорта потеряна (Redis недоступен или её занял другой процесс)"
+                    .to_owned()
+            }
+            ImportError::Cancelled => CANCELLED.to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Records a kind that ended well: its session (report JSON) and its live state.
+    async fn complete_kind(
+        &self,
+        req: &ImportRequest,
+        session_id: i64,
+        report: import::ImportReport,
+        done: KindDone,
+        kind_span: &tracing::Span,
+    ) {
+        let db = &self.runner.db;
+        let records = report.records;
+        let mut counts_json = serde_json::to_value(&report.counts).unwrap_or_default();
+        if let Some(obj) = counts_json.as_object_mut() {
+            obj.insert(
+                "skipped".into(),
+                serde_json::to_value(&report.skipped).unwrap_or_default(),
+            );
+        }
+        let mut report_json = serde_json::json!({
+            "counts": counts_json,
+            "records": records,
+            "files": report.files,
+            "changes": report.changes,
+        });
+        if let Some(stamps) = done.stamps {
+            report_json["stamps"] = serde_json::to_value(stamps).unwrap_or_default();
+        }
+        let recorded = import_sessions::ActiveModel {
+            id: Set(session_id),
+            status: Set(SessionStatus::Completed.as_str().into()),
+            finished_at: Set(Some(Utc::now())),
+            processed: Set(records as i64),
+            total: Set(records as i64),
+            report: Set(report_json.to_string()),
+            ..Default::default()
+        }
+        .update(db)
+        .await;
+        if let Err(e) = recorded {
+            kind_span.in_scope(|| {
+                tracing::error!(error = %e, session_id, "could not record a finished session")
+            });
+        }
+        metric::kind_report(&report);
+        kind_span.in_scope(|| {
+            tracing::info!(
+                records,
+                counts = ?report.counts,
+                skipped = ?report.skipped,
+                "kind imported"
+            )
+        });
+        {
+            let mut s = self.state.lock().await;
+            if let Some(k) = s.kind_mut(req.kind) {
+                k.phase = KindPhase::Done;
+                k.processed = records;
+                k.total = records;
+                k.counts = report.counts.clone();
+                k.skipped = report.skipped.clone();
+                k.changes = Some(report.changes);
+                k.bytes_total = done.bytes_total;
+                k.bytes_read = done.bytes_total;
+            }
+        }
+        self.publish().await;
+    }
+
+    /// A preview: every kind in one transaction (so stocks see the catalog this run would
+    /// write), the same order and halting, then a rollback. The sessions are recorded before the
+    /// transaction opens and finished after it ends: on SQLite another connection's write
+    /// would wait for the open transaction.
+    async fn run_preview(&self) {
+        let db = &self.runner.db;
+        let kinds: Vec<ImportKind> = self.requests.iter().map(|r| r.kind).collect();
+        let (run_id, by) = {
+            let s = self.state.lock().await;
+            (s.run_id.clone(), s.started_by.clone())
+        };
+        let mut sessions = Vec::with_capacity(kinds.len());
+        for kind in &kinds {
+            let session = import_sessions::ActiveModel {
+                run_id: Set(run_id.clone()),
+                import_type: Set(kind.as_str().into()),
+                status: Set(SessionStatus::Started.as_str().into()),
+                started_at: Set(Utc::now()),
+                finished_at: Set(None),
+                processed: Set(0),
+                total: Set(0),
+                report: Set("{}".into()),
+                error_message: Set(None),
+                triggered_by: Set(by.clone()),
+                mode: Set(RunMode::Preview.as_str().into()),
+                ..Default::default()
+            }
+            .insert(db)
+            .await;
+            match session {
+                Ok(s) => sessions.push(s.id),
+                Err(e) => {
+                    delete_sessions(db, &sessions).await;
+                    self.fail_kind(0, None, &format!("ошибка базы данных: {e}"), &kinds)
+                        .await;
+                    return;
+                }
+            }
+        }
+        let txn = match db.begin().await {
+            Ok(t) => t,
+            Err(e) => {
+                delete_sessions(db, &sessions[1..]).await;
+                self.fail_kind(
+                    0,
+                    Some(sessions[0]),
+                    &format!("ошибка базы данных: {e}"),
+                    &kinds,
+                )
+                .await;
+                return;
+            }
+        };
+        let mut outcomes = Vec::with_capacity(kinds.len());
+        let mut stopped_at = None;
+        for (i, req) in self.requests.iter().enumerate() {
+            if self.cancel.load(Ordering::Relaxed) {
+                stopped_at = Some(i);
+                break;
+            }
+            {
+                let mut s = self.state.lock().await;
+                if let Some(k) = s.kind_mut(req.kind) {
+                    k.phase = KindPhase::Running;
+                    k.session_id = Some(sessions[i]);
+                }
+            }
+            self.publish().await;
+            let progress = Arc::new(LiveProgress {
+                cancel: self.cancel.clone(),
+                ..Default::default()
+            });
+            let kind_span = tracing::info_span!("kind", kind = req.kind.as_str(), preview = true);
+            let publisher = self.spawn_progress(req.kind, progress.clone(), kind_span.clone());
+            let result = import::run_in(&txn, req, progress.as_ref(), self.runner.limits)
+                .instrument(kind_span.clone())
+                .await;
+            publisher.abort();
+            let failed = result.is_err();
+            let bytes_total = progress.bytes_total.load(Ordering::Relaxed);
+            outcomes.push((result, bytes_total, kind_span));
+            if failed {
+                break;
+            }
+        }
+        // Never committed, whatever happened.
+        if let Err(e) = txn.rollback().await {
+            tracing::warn!(error = %e, "preview rollback reported an error");
+        }
+        let reached = outcomes.len();
+        for (i, (outcome, bytes_total, kind_span)) in outcomes.into_iter().enumerate() {
+            let req = &self.requests[i];
+            match outcome {
+                Ok(report) => {
+                    let done = KindDone {
+                        stamps: Some(import::stamp_files(&req.data_dir, &report.files)),
+                        bytes_total,
+                    };
+                    self.complete_kind(req, sessions[i], report, done, &kind_span)
+                        .await
+                }
+                Err(e) => {
+                    let detail = self.error_detail(e);
+                    kind_span.in_scope(|| tracing::warn!(error = %detail, "kind failed"));
+                    self.fail_kind(i, Some(sessions[i]), &detail, &kinds).await;
+                }
+            }
+        }
+        // Like an import, kinds that did not get their turn have no session.
+        delete_sessions(db, &sessions[reached..]).await;
+        if let Some(i) = stopped_at {
+            self.stop_before(i, &kinds).await;
         }
     }
 
@@ -980,6 +1191,11 @@ impl Run {
                     .collect();
                 s.message = Some(messages::success(&done));
             }
+            if self.mode == RunMode::Preview
+                && let Some(m) = s.message.take()
+            {
+                s.message = Some(messages::preview(&m));
+            }
             s.clone()
         };
         let status = if final_state.phase == RunPhase::Completed {
@@ -1013,6 +1229,20 @@ impl Run {
         let last = self.state.lock().await.clone();
         tracing::info!(run_id = %last.run_id, outcome = ?last.message, "import run finished");
         last
+    }
+}
+
+/// Removes sessions a preview recorded for kinds that did not get their turn.
+async fn delete_sessions(db: &DatabaseConnection, ids: &[i64]) {
+    if ids.is_empty() {
+        return;
+    }
+    let res = import_sessions::Entity::delete_many()
+        .filter(import_sessions::Column::Id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await;
+    if let Err(e) = res {
+        tracing::error!(error = %e, "could not remove the sessions of kinds not previewed");
     }
 }
 

@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 use super::Importer;
 use crate::import::ImportError;
 use crate::import::sql::{Mode, Upsert, Written, in_ids, opt_str, str_val};
-use wire::SkipReason;
+use wire::{ChangeColumn, ChangeEntity, SkipReason};
 
 const UNITS: Upsert = Upsert {
     table: "units",
@@ -203,21 +203,61 @@ impl Importer<'_> {
 
     /// Writes rows of a table whose stored `onec_id`s are all in `map` (loaded at the start and
     /// extended with every row written since): rows with a key not in it are plain inserts,
-    /// the others upserts of what changed. Returns `onec_id → id` of what was written.
+    /// the others upserts of what changed. Returns `onec_id → id` of what was written, and the
+    /// ids of stored rows that changed.
     async fn write_keyed(
         &mut self,
         upsert: &Upsert,
         rows: Vec<(String, Vec<Value>)>,
         stored: fn(&Self, &str) -> bool,
-    ) -> Result<Vec<(String, i64)>, DbErr> {
+    ) -> Result<(Vec<(String, i64)>, HashSet<i64>), DbErr> {
         let (known, new): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(k, _)| stored(self, k));
         let mut ids = Vec::new();
+        let mut changed = HashSet::new();
         for (rows, mode) in [(new, Mode::New), (known, Mode::Changed)] {
             let rows = rows.into_iter().map(|(_, row)| row).collect();
             let written = self.write(upsert, rows, mode).await?;
+            if mode == Mode::Changed {
+                changed.extend(written.ids.iter().map(|(id, _)| *id));
+            }
             ids.extend(written.ids.into_iter().map(|(id, k)| (k, id)));
         }
-        Ok(ids)
+        Ok((ids, changed))
+    }
+
+    /// Counts one product or offer row of a batch: `id` its id after the write, `was_new` its
+    /// key was not stored before, `deleted` its deletion mark now, `changed` the upsert wrote it.
+    fn note_record(
+        &mut self,
+        entity: ChangeEntity,
+        id: i64,
+        was_new: bool,
+        deleted: bool,
+        changed: bool,
+    ) -> ChangeColumn {
+        let set = if entity == ChangeEntity::Products {
+            &mut self.deleted_products
+        } else {
+            &mut self.deleted_offers
+        };
+        let was_deleted = if deleted {
+            !set.insert(id)
+        } else {
+            set.remove(&id)
+        };
+        let column = if was_new {
+            ChangeColumn::New
+        } else if deleted && !was_deleted {
+            ChangeColumn::Deactivated
+        } else if !deleted && was_deleted {
+            ChangeColumn::Reactivated
+        } else if changed {
+            ChangeColumn::Changed
+        } else {
+            ChangeColumn::Unchanged
+        };
+        self.changes.count(entity, column, 1);
+        column
     }
 
     pub(super) async fn flush_units(&mut self) -> Result<(), ImportError> {
@@ -244,12 +284,15 @@ impl Importer<'_> {
 
     /// Writes a list of flat classifier records (warehouses, price types): counts them under
     /// `key`, counts deletion marks, upserts, and returns `onec_id → id` of what was written.
+    #[allow(clippy::too_many_arguments)]
     async fn write_flat<T>(
         &mut self,
         upsert: &Upsert,
         key: &str,
+        entity: ChangeEntity,
         list: Vec<T>,
         deleted: fn(&T) -> bool,
+        ident: fn(&T) -> (&str, &str),
         row: fn(T) -> Vec<Value>,
     ) -> Result<Vec<(String, i64)>, ImportError> {
         if list.is_empty() {
@@ -260,8 +303,38 @@ impl Importer<'_> {
             "deactivated",
             list.iter().filter(|t| deleted(t)).count() as u64,
         );
+        let map = match entity {
+            ChangeEntity::PriceTypes => &self.price_types,
+            _ => &self.warehouses,
+        };
+        let mut known = Vec::with_capacity(list.len());
+        let mut new = 0;
+        for t in &list {
+            let (id, name) = ident(t);
+            match map.get(id) {
+                Some(&stored) => known.push(stored),
+                None => {
+                    new += 1;
+                    if entity == ChangeEntity::PriceTypes {
+                        self.changes.new_price_type(id, name);
+                    } else {
+                        self.changes.new_warehouse(id, name);
+                    }
+                }
+            }
+        }
         let rows = list.into_iter().map(row).collect();
         let written = self.write(upsert, rows, self.mode(upsert.table)).await?;
+        let changed: HashSet<i64> = written.ids.iter().map(|(id, _)| *id).collect();
+        let known_changed = known.iter().filter(|id| changed.contains(id)).count() as u64;
+        self.changes.count(entity, ChangeColumn::New, new);
+        self.changes
+            .count(entity, ChangeColumn::Changed, known_changed);
+        self.changes.count(
+            entity,
+            ChangeColumn::Unchanged,
+            known.len() as u64 - known_changed,
+        );
         Ok(written.ids.into_iter().map(|(id, k)| (k, id)).collect())
     }
 
@@ -271,8 +344,10 @@ impl Importer<'_> {
             .write_flat(
                 &WAREHOUSES,
                 "warehouses",
+                ChangeEntity::Warehouses,
                 list,
                 |w| w.deleted,
+                |w| (&w.id, &w.name),
                 |w| {
                     vec![
                         str_val(&w.id),
@@ -292,8 +367,10 @@ impl Importer<'_> {
             .write_flat(
                 &PRICE_TYPES,
                 "price_types",
+                ChangeEntity::PriceTypes,
                 list,
                 |t| t.deleted,
+                |t| (&t.id, &t.name),
                 |t| {
                     vec![
                         str_val(&t.id),
@@ -428,6 +505,10 @@ impl Importer<'_> {
             .iter()
             .filter_map(|p| self.products.get(&p.id).copied())
             .collect();
+        let was_new: Vec<bool> = products
+            .iter()
+            .map(|p| !self.products.contains_key(&p.id))
+            .collect();
         let rows = products
             .iter()
             .map(|p| {
@@ -450,10 +531,27 @@ impl Importer<'_> {
                 (p.id.clone(), row)
             })
             .collect();
-        let ids = self
+        let (ids, changed) = self
             .write_keyed(&PRODUCTS, rows, |im, k| im.products.contains_key(k))
             .await?;
         self.products.extend(ids);
+        for (p, was_new) in products.iter().zip(was_new) {
+            let Some(&id) = self.products.get(&p.id) else {
+                continue;
+            };
+            let column = self.note_record(
+                ChangeEntity::Products,
+                id,
+                was_new,
+                p.deleted,
+                changed.contains(&id),
+            );
+            match column {
+                ChangeColumn::New => self.changes.new_product(&p.id, &p.name),
+                ChangeColumn::Deactivated => self.changes.deactivated_product(&p.id, &p.name),
+                _ => {}
+            }
+        }
 
         self.own_offers_due = true;
 
@@ -489,6 +587,7 @@ impl Importer<'_> {
         let mut landed = Vec::with_capacity(offers.len());
         let mut rows = Vec::with_capacity(offers.len());
         let mut known = HashSet::new();
+        let mut was_new = Vec::with_capacity(offers.len());
         for o in offers {
             let Some(&product_id) = self.products.get(&o.id.product_id) else {
                 self.report.skip(SkipReason::UnknownProduct, 1);
@@ -498,6 +597,7 @@ impl Importer<'_> {
             if let Some(&id) = self.offers.get(&key) {
                 known.insert(id);
             }
+            was_new.push(!self.offers.contains_key(&key));
             let row = vec![
                 str_val(&key),
                 Value::BigInt(Some(product_id)),
@@ -520,10 +620,21 @@ impl Importer<'_> {
             "deactivated",
             landed.iter().filter(|(_, o)| o.deleted).count() as u64,
         );
-        let ids = self
+        let (ids, changed) = self
             .write_keyed(&OFFERS, rows, |im, k| im.offers.contains_key(k))
             .await?;
         self.offers.extend(ids);
+        for ((key, o), was_new) in landed.iter().zip(was_new) {
+            if let Some(&id) = self.offers.get(key) {
+                self.note_record(
+                    ChangeEntity::Offers,
+                    id,
+                    was_new,
+                    o.deleted,
+                    changed.contains(&id),
+                );
+            }
+        }
 
         let mut desired = Vec::with_capacity(landed.len());
         for (key, o) in &landed {
