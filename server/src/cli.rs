@@ -49,6 +49,9 @@ macro_rules! env_line {
     (ONEC_METRICS_BIND) => {
         "  ONEC_METRICS_BIND    serve Prometheus /metrics on this address (default: off; never ONEC_BIND)\n"
     };
+    (ONEC_PREVIEW) => {
+        "  ONEC_PREVIEW_PRICE_JUMP_PERCENT, ONEC_PREVIEW_DEACTIVATED_SHARE_PERCENT,\n  ONEC_PREVIEW_STOCK_ZERO_SHARE_PERCENT\n                       warning thresholds of «Что изменилось» / --dry-run, whole percents (default: 50, 10, 20)\n"
+    };
     (RUST_LOG) => {
         "  RUST_LOG             log filter (default: info,sqlx=warn,sea_orm=warn)\n"
     };
@@ -78,6 +81,7 @@ pub const ENV_ALL: &str = env_help!(
     ONEC_TRUSTED_PROXIES,
     ONEC_SESSION_MAX_AGE,
     ONEC_METRICS_BIND,
+    ONEC_PREVIEW,
     RUST_LOG,
     ONEC_LOG_FORMAT,
 );
@@ -105,6 +109,7 @@ pub const ENV_IMPORT: &str = env_help!(
     REDIS_URL,
     ONEC_REDIS_PREFIX,
     ONEC_DATA_DIR,
+    ONEC_PREVIEW,
     RUST_LOG,
     ONEC_LOG_FORMAT
 );
@@ -445,8 +450,13 @@ mod tests {
     fn variables_read() -> Vec<&'static str> {
         let mut vars: Vec<&str> = [include_str!("config.rs"), include_str!("logging.rs")]
             .iter()
-            .flat_map(|src| src.split(".var(\"").skip(1))
+            .flat_map(|src| {
+                // `env.var("X")`, and the preview thresholds' `read("X", default)`.
+                let vars = src.split(".var(\"").skip(1);
+                vars.chain(src.split("read(\"").skip(1))
+            })
             .filter_map(|rest| rest.split('"').next())
+            .filter(|name| name.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
             .collect();
         vars.push("RUST_LOG");
         vars.sort();
@@ -466,6 +476,17 @@ mod tests {
     }
 
     #[test]
+    fn the_deployment_example_lists_every_variable() {
+        let example = include_str!("../../deploy/onec-admin.env.example");
+        for var in variables_read() {
+            assert!(
+                example.contains(&format!("{var}=")),
+                "deploy/onec-admin.env.example lacks {var}"
+            );
+        }
+    }
+
+    #[test]
     fn every_help_lists_the_variables_its_command_reads() {
         let all = variables_read();
         assert!(all.len() >= 12, "{all:?}");
@@ -480,12 +501,22 @@ mod tests {
                 vec!["create-admin"],
                 vec!["ONEC_ADMIN_LOGIN", "ONEC_ADMIN_PASSWORD"],
             ),
-            (vec!["import"], vec!["ONEC_DATA_DIR", "ONEC_REDIS_PREFIX"]),
+            (
+                vec!["import"],
+                vec![
+                    "ONEC_DATA_DIR",
+                    "ONEC_REDIS_PREFIX",
+                    "ONEC_PREVIEW_PRICE_JUMP_PERCENT",
+                ],
+            ),
             (vec!["import", "catalog"], vec!["ONEC_DATA_DIR"]),
             (vec!["import", "stocks"], vec!["ONEC_DATA_DIR"]),
             (vec!["import", "prices"], vec!["ONEC_DATA_DIR"]),
             (vec!["import", "customers"], vec!["ONEC_DATA_DIR"]),
-            (vec!["import", "run"], vec!["ONEC_DATA_DIR"]),
+            (
+                vec!["import", "run"],
+                vec!["ONEC_DATA_DIR", "ONEC_PREVIEW_STOCK_ZERO_SHARE_PERCENT"],
+            ),
             (vec!["admin"], vec![]),
             (vec!["admin", "disable"], vec![]),
             (vec!["admin", "enable"], vec![]),

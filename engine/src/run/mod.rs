@@ -21,7 +21,7 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, broadcast};
 use tracing::Instrument;
-use wire::{ImportKind, KindPhase, RunPhase, RunState};
+use wire::{ChangeLimits, ImportKind, KindPhase, RunMode, RunPhase, RunState};
 
 use crate::entity::{import_runs, import_sessions};
 use crate::import::{self, FileType, ImportError, ImportRequest};
@@ -926,9 +926,9 @@ impl Run {
         .update(db)
         .await;
         if let Err(e) = recorded {
-            kind_span.in_scope(|| {
-                tracing::error!(error = %e, session_id, "could not record a finished session")
-            });
+            kind_span.in_scope(
+                || tracing::error!(error = %e, session_id, "could not record a finished session"),
+            );
         }
         metric::kind_report(&report);
         kind_span.in_scope(|| {
