@@ -18,7 +18,7 @@ use sea_orm::sea_query::ArrayType;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement, Value};
 
 /// SQLite allows 32 766 bound variables per statement; PostgreSQL 65 535. Stay below both.
-const MAX_BINDS: usize = 30_000;
+pub(crate) const MAX_BINDS: usize = 30_000;
 /// Rows per statement at most, whatever the column count.
 const MAX_ROWS: usize = 1_000;
 
