@@ -26,4 +26,19 @@ pub struct Model {
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
-impl ActiveModelBehavior for ActiveModel {}
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    /// An insert that does not say its mode is an import, written out rather than left to the
+    /// column's default: on SQLite a row inserted without `mode` came back from the insert
+    /// without it («Missing value for column 'mode'») — the column was added by
+    /// `ALTER TABLE … ADD COLUMN … DEFAULT`, which PostgreSQL returns and SQLite here did not.
+    async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        if insert && self.mode.is_not_set() {
+            self.mode = sea_orm::ActiveValue::Set(wire::RunMode::Import.as_str().to_owned());
+        }
+        Ok(self)
+    }
+}
