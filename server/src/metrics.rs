@@ -145,7 +145,7 @@ impl MetricsServer {
 
 /// The server functions (`app/src/api.rs`): their names are the only `/api/…` routes that get a
 /// label of their own, so a client cannot create series at will.
-const API_ROUTES: [&str; 9] = [
+const API_ROUTES: [&str; 11] = [
     "login",
     "logout",
     "whoami",
@@ -155,6 +155,8 @@ const API_ROUTES: [&str; 9] = [
     "start_import",
     "cancel_import",
     "latest_run",
+    "start_preview",
+    "preview_files",
 ];
 
 /// The `route` label of a path: one per server function and event stream, and one for
