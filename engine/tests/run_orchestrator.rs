@@ -798,7 +798,6 @@ async fn case_recover(tdb: &TestDb) {
             report: Set("{}".into()),
             error_message: Set(None),
             triggered_by: Set("admin".into()),
-            mode: Set("import".into()),
             ..Default::default()
         };
     insert_run("dead-run").insert(db).await.unwrap();

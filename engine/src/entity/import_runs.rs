@@ -24,17 +24,12 @@ pub enum Relation {}
 
 #[async_trait::async_trait]
 impl ActiveModelBehavior for ActiveModel {
-    /// An insert that does not say its mode is an import, written out rather than left to the
-    /// column's default: on SQLite a row inserted without `mode` came back from the insert
-    /// without it («Missing value for column 'mode'») — the column was added by
-    /// `ALTER TABLE … ADD COLUMN … DEFAULT`, which PostgreSQL returns and SQLite here did not.
+    /// See [`super::mode_on_insert`].
     async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
     where
         C: ConnectionTrait,
     {
-        if insert && self.mode.is_not_set() {
-            self.mode = sea_orm::ActiveValue::Set(wire::RunMode::Import.as_str().to_owned());
-        }
+        super::mode_on_insert(&mut self.mode, insert);
         Ok(self)
     }
 }

@@ -16,3 +16,14 @@ pub mod stocks;
 pub mod units;
 pub mod warehouses;
 pub mod web_sessions;
+
+/// The `mode` of an `import_runs` / `import_sessions` row being inserted: an insert that does not
+/// say it is an import, written out rather than left to the column's default. On SQLite a row
+/// inserted without `mode` came back from the insert without it («Missing value for column
+/// 'mode'») — the column was added by `ALTER TABLE … ADD COLUMN … DEFAULT`, which PostgreSQL
+/// returns and SQLite here did not.
+pub(crate) fn mode_on_insert(mode: &mut sea_orm::ActiveValue<String>, insert: bool) {
+    if insert && mode.is_not_set() {
+        *mode = sea_orm::ActiveValue::Set(wire::RunMode::Import.as_str().to_owned());
+    }
+}

@@ -336,14 +336,7 @@ impl Importer<'_> {
             .await?
         {
             let key = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
-            let mut values = Vec::with_capacity(like.len() - 2);
-            for (i, kind) in like.iter().enumerate().skip(2) {
-                values.push(match kind {
-                    Value::BigInt(_) => Value::BigInt(row.try_get_by_index(i)?),
-                    _ => Value::String(row.try_get_by_index(i)?),
-                });
-            }
-            stored.insert(key, values);
+            stored.insert(key, value_columns(&row, like, 2)?);
         }
         Ok(stored)
     }
@@ -362,32 +355,32 @@ impl Importer<'_> {
         debug_assert_eq!(upsert.key, &upsert.cols[..2]);
         let cols = upsert.cols;
         let (k0, k1) = (cols[0], cols[1]);
-        let differs: Vec<String> = cols[2..]
-            .iter()
-            .map(|c| format!("s.{c} IS NOT v.{c}"))
-            .collect();
+        let value_cols = &cols[2..];
+        let head = format!("WITH v({list}) AS (VALUES ", list = cols.join(", "));
+        let tail = format!(
+            ") SELECT v.{k0}, v.{k1}, s.{k0} IS NULL, {stored} \
+             FROM v LEFT JOIN {table} s ON s.{k0} = v.{k0} AND s.{k1} = v.{k1} \
+             WHERE s.{k0} IS NULL OR {differs}",
+            stored = value_cols
+                .iter()
+                .map(|c| format!("s.{c}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            table = upsert.table,
+            differs = value_cols
+                .iter()
+                .map(|c| format!("s.{c} IS NOT v.{c}"))
+                .collect::<Vec<_>>()
+                .join(" OR "),
+        );
+        let one = format!("({})", placeholders(self.backend, 0, cols.len()));
         let like = &rows[0].1;
         // Short statements: the driver keeps each distinct SQL text prepared (one per chunk
         // length), and a program for 7 500 rows made the re-import's peak RSS 45 MB larger.
         let per_statement = (MAX_BINDS / cols.len()).clamp(1, DIFF_ROWS);
         let mut out = HashMap::new();
         for chunk in rows.chunks(per_statement) {
-            let one = format!("({})", placeholders(self.backend, 0, cols.len()));
-            let sql = format!(
-                "WITH v({list}) AS (VALUES {values}) \
-                 SELECT v.{k0}, v.{k1}, s.{k0} IS NULL, {stored} \
-                 FROM v LEFT JOIN {table} s ON s.{k0} = v.{k0} AND s.{k1} = v.{k1} \
-                 WHERE s.{k0} IS NULL OR {differs}",
-                list = cols.join(", "),
-                values = vec![one; chunk.len()].join(", "),
-                stored = cols[2..]
-                    .iter()
-                    .map(|c| format!("s.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                table = upsert.table,
-                differs = differs.join(" OR "),
-            );
+            let sql = format!("{head}{}{tail}", vec![one.as_str(); chunk.len()].join(", "));
             let params: Vec<Value> = chunk.iter().flat_map(|(_, row)| row.clone()).collect();
             for row in self
                 .txn
@@ -399,20 +392,32 @@ impl Importer<'_> {
                 let old = if missing {
                     None
                 } else {
-                    let mut values = Vec::with_capacity(like.len() - 2);
-                    for (i, kind) in like.iter().enumerate().skip(2) {
-                        values.push(match kind {
-                            Value::BigInt(_) => Value::BigInt(row.try_get_by_index(i + 1)?),
-                            _ => Value::String(row.try_get_by_index(i + 1)?),
-                        });
-                    }
-                    Some(values)
+                    Some(value_columns(&row, like, 3)?)
                 };
                 out.insert(key, old);
             }
         }
         Ok(out)
     }
+}
+
+/// The value columns of a price or stock row read back, typed like `like`'s (a batch row whose
+/// first two values are its key): result columns `first`, `first + 1`, ….
+fn value_columns(
+    row: &sea_orm::QueryResult,
+    like: &[Value],
+    first: usize,
+) -> Result<Vec<Value>, sea_orm::DbErr> {
+    like[2..]
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| {
+            Ok(match kind {
+                Value::BigInt(_) => Value::BigInt(row.try_get_by_index(first + i)?),
+                _ => Value::String(row.try_get_by_index(first + i)?),
+            })
+        })
+        .collect()
 }
 
 /// Rows compared per statement by [`Importer::differing_rows`].
