@@ -20,6 +20,7 @@
 //!   value's `Ид`); empty values are not stored.
 
 mod changes;
+mod own_rows;
 mod plan;
 mod sql;
 mod writer;
@@ -32,6 +33,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use crate::kinds::ImportKind;
 use wire::SkipReason;
 
+pub use own_rows::DanglingReference;
 pub use plan::{plan, plan_blocking};
 pub(crate) use sql::{count as sql_count, placeholders as sql_placeholders};
 pub use sql::{from_e4, to_e4};
@@ -197,6 +199,9 @@ pub enum ImportError {
     /// The database refused a statement.
     #[error("Ошибка базы данных: {0}")]
     Db(#[from] sea_orm::DbErr),
+    /// A row the import wrote names a missing parent (checked before commit on SQLite).
+    #[error("{0}")]
+    Dangling(#[from] own_rows::DanglingReference),
     /// The thread that reads the files could not be started (the system is out of resources).
     #[error("Не удалось запустить поток чтения файлов: {0}")]
     Thread(String),
@@ -257,7 +262,12 @@ async fn run_planned(
 ) -> Result<ImportReport, ImportError> {
     let root = std::fs::canonicalize(&req.data_dir).unwrap_or_else(|_| req.data_dir.clone());
     let parts = writer::Parts::of(req);
-    writer::import(txn, parts, &root, files, progress, limits).await
+    let lifted = own_rows::lift(txn).await?;
+    let report = writer::import(txn, parts, &root, files, progress, limits).await?;
+    if let Some(lifted) = lifted {
+        lifted.check_and_restore(txn).await?;
+    }
+    Ok(report)
 }
 
 /// What [`parse_only`] read.
