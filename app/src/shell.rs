@@ -3,36 +3,15 @@ use leptos_router::components::A;
 
 use crate::api::{AdminInfo, ApiError, whoami};
 
-/// How a banner in the messages area looks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
-    Success,
-    Warning,
-    Error,
-    Info,
-}
+pub use wire::Level;
 
-impl Level {
-    fn class(self) -> &'static str {
-        match self {
-            Self::Success => "message success",
-            Self::Warning => "message warning",
-            Self::Error => "message error",
-            Self::Info => "message info",
-        }
-    }
-
-    /// The level a server message announces with its first character (✅ / ⚠️ / ❌).
-    pub fn of_text(text: &str) -> Self {
-        if text.starts_with('✅') {
-            Self::Success
-        } else if text.starts_with('⚠') {
-            Self::Warning
-        } else if text.starts_with('❌') {
-            Self::Error
-        } else {
-            Self::Info
-        }
+/// The CSS class of a banner of this level.
+fn class(level: Level) -> &'static str {
+    match level {
+        Level::Success => "message success",
+        Level::Warning => "message warning",
+        Level::Error => "message error",
+        Level::Info => "message info",
     }
 }
 
@@ -50,9 +29,9 @@ impl Messages {
         })
     }
 
-    pub fn push(&self, text: impl Into<String>) {
+    pub fn push(&self, level: Level, text: impl Into<String>) {
         let text = text.into();
-        self.0.update(|v| v.push((Level::of_text(&text), text)));
+        self.0.update(|v| v.push((level, text)));
     }
 
     pub fn clear(&self) {
@@ -88,7 +67,7 @@ pub fn go_to_login() {
 pub fn report_error(err: &ApiError) {
     match err {
         ApiError::Unauthorized => go_to_login(),
-        other => Messages::get().push(other.to_string()),
+        other => Messages::get().push(other.level(), other.to_string()),
     }
 }
 
@@ -149,7 +128,7 @@ pub fn Shell(
                         .0
                         .get()
                         .into_iter()
-                        .map(|(level, text)| view! { <li class=level.class()>{text}</li> })
+                        .map(|(level, text)| view! { <li class=class(level)>{text}</li> })
                         .collect_view()
                 }}
             </ul>
@@ -164,11 +143,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn message_levels_follow_the_icon() {
-        assert_eq!(Level::of_text("✅ Импорт завершен"), Level::Success);
-        assert_eq!(Level::of_text("⚠️ Импорт уже запущен!"), Level::Warning);
-        assert_eq!(Level::of_text("❌ Ошибка импорта"), Level::Error);
-        assert_eq!(Level::of_text("Вы вышли"), Level::Info);
-        assert_eq!(Level::Warning.class(), "message warning");
+    fn a_banner_takes_its_level_from_the_typed_error_not_from_the_text() {
+        use crate::api::ApiError;
+        use wire::Refusal;
+        // The text says nothing (no icon): the level still comes from the reason.
+        let busy = ApiError::refused(Refusal::AlreadyRunning, "Импорт уже запущен");
+        assert_eq!(busy.level(), Level::Warning);
+        let down = ApiError::refused(Refusal::RedisDown, "✅ misleading icon");
+        assert_eq!(down.level(), Level::Error);
+        assert_eq!(ApiError::warning("x").level(), Level::Warning);
+        assert_eq!(ApiError::error("x").level(), Level::Error);
+        assert_eq!(ApiError::Server("x".into()).level(), Level::Error);
+        assert_eq!(class(Level::Warning), "message warning");
+        assert_eq!(class(Level::Success), "message success");
+        // The JSON the browser receives names the reason.
+        let json = serde_json::to_string(&busy).unwrap();
+        assert!(json.contains(r#""reason":"already_running""#), "{json}");
+        assert_eq!(serde_json::from_str::<ApiError>(&json).unwrap(), busy);
     }
 }

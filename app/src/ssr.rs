@@ -165,7 +165,7 @@ pub(crate) async fn login(login: String, password: String) -> Result<AdminInfo, 
         tracing::info!(login = %shown, "login refused: too long");
         return refuse(
             StatusCode::BAD_REQUEST,
-            ApiError::Message(format!(
+            ApiError::error(format!(
                 "❌ Логин должен быть не длиннее {MAX_LOGIN_CHARS} символов, пароль — не длиннее \
                  {MAX_PASSWORD_BYTES} байт."
             )),
@@ -175,16 +175,14 @@ pub(crate) async fn login(login: String, password: String) -> Result<AdminInfo, 
         tracing::warn!(login = %shown, "login refused: every password-check slot is busy");
         return refuse(
             StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Rejected(TOO_MANY_AT_ONCE.into()),
+            ApiError::refused(wire::Refusal::TooManyAttempts, TOO_MANY_AT_ONCE),
         );
     };
     let redis_down = || {
         tracing::warn!(login = %shown, "login refused: the limiter's Redis does not answer");
         refuse(
             StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Message(
-                "❌ Вход временно невозможен: Redis не отвечает. Повторите позже.".into(),
-            ),
+            ApiError::error("❌ Вход временно невозможен: Redis не отвечает. Повторите позже."),
         )
     };
     let Some(mut conn) = limiter_conn(&st).await else {
@@ -205,20 +203,26 @@ pub(crate) async fn login(login: String, password: String) -> Result<AdminInfo, 
             tracing::warn!(login = %shown, %addr, "login refused: too many attempts from this address");
             return refuse(
                 StatusCode::TOO_MANY_REQUESTS,
-                ApiError::Rejected(format!(
-                    "⚠️ Слишком много неудачных попыток входа. Повторите через {}.",
-                    login_limit::wait_text(d)
-                )),
+                ApiError::refused(
+                    wire::Refusal::TooManyAttempts,
+                    format!(
+                        "⚠️ Слишком много неудачных попыток входа. Повторите через {}.",
+                        login_limit::wait_text(d)
+                    ),
+                ),
             );
         }
         Ok(Ok(Verdict::AccountLocked(d))) => {
             tracing::warn!(login = %shown, %addr, "login refused: too many attempts at this account");
             return refuse(
                 StatusCode::TOO_MANY_REQUESTS,
-                ApiError::Rejected(format!(
-                    "⚠️ Слишком много попыток входа в эту учётную запись. Повторите через {}.",
-                    login_limit::wait_text(d)
-                )),
+                ApiError::refused(
+                    wire::Refusal::TooManyAttempts,
+                    format!(
+                        "⚠️ Слишком много попыток входа в эту учётную запись. Повторите через {}.",
+                        login_limit::wait_text(d)
+                    ),
+                ),
             );
         }
         Ok(Err(e)) => {
@@ -231,7 +235,7 @@ pub(crate) async fn login(login: String, password: String) -> Result<AdminInfo, 
     drop(slot);
     let Some(admin) = checked.map_err(internal)? else {
         tracing::info!(login = %shown, %addr, "login refused");
-        return Err(ApiError::Message("❌ Неверный логин или пароль.".into()));
+        return Err(ApiError::error("❌ Неверный логин или пароль."));
     };
     login_limit::forget_pair(&mut conn, keys, &login_key, &addr).await;
     let previous = st.session_token(&parts.headers);
@@ -288,18 +292,18 @@ pub fn parse_filter(
     if let Some(s) = status.filter(|s| !s.is_empty()) {
         f.status = Some(
             SessionStatus::parse(&s)
-                .ok_or_else(|| ApiError::Message(format!("⚠️ Неизвестный статус: {s}")))?,
+                .ok_or_else(|| ApiError::warning(format!("⚠️ Неизвестный статус: {s}")))?,
         );
     }
     if let Some(k) = kind.filter(|s| !s.is_empty()) {
         f.kind = Some(
             ImportKind::parse(&k)
-                .ok_or_else(|| ApiError::Message(format!("⚠️ Неизвестный тип импорта: {k}")))?,
+                .ok_or_else(|| ApiError::warning(format!("⚠️ Неизвестный тип импорта: {k}")))?,
         );
     }
     if let Some(d) = date.filter(|s| !s.is_empty()) {
         let day = chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
-            ApiError::Message(format!("⚠️ Дата должна быть в виде ГГГГ-ММ-ДД: {d}"))
+            ApiError::warning(format!("⚠️ Дата должна быть в виде ГГГГ-ММ-ДД: {d}"))
         })?;
         let start = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
         f.from = start;
@@ -359,7 +363,7 @@ pub(crate) async fn session_detail(id: i64) -> Result<SessionDetail, ApiError> {
     let m = monitor::session(&st.db, id)
         .await
         .map_err(internal)?
-        .ok_or_else(|| ApiError::Message(format!("⚠️ Сессия импорта №{id} не найдена.")))?;
+        .ok_or_else(|| ApiError::warning(format!("⚠️ Сессия импорта №{id} не найдена.")))?;
     let report: serde_json::Value =
         serde_json::from_str(&m.report).unwrap_or(serde_json::Value::Null);
     let changes = report
@@ -399,7 +403,7 @@ pub(crate) async fn start_preview(kinds: Vec<String>) -> Result<wire::Started, A
         Ok(handle) => Ok(wire::Started {
             run_id: handle.run_id,
         }),
-        Err(e) => Err(ApiError::Rejected(e.to_string())),
+        Err(e) => Err(ApiError::refused(e.refusal(), e.to_string())),
     }
 }
 
@@ -410,9 +414,9 @@ pub(crate) async fn preview_files(run_id: String) -> Result<wire::PreviewFiles, 
         .runner
         .files_changed_since_preview(&run_id)
         .await
-        .map_err(|e| ApiError::Message(format!("⚠️ {e}")))?;
+        .map_err(|e| ApiError::warning(format!("⚠️ {e}")))?;
     if kinds.is_empty() {
-        return Err(ApiError::Message(format!(
+        return Err(ApiError::warning(format!(
             "⚠️ Проверка {run_id} не найдена."
         )));
     }
@@ -431,7 +435,7 @@ pub(crate) async fn start_import(kinds: Vec<String>) -> Result<wire::Started, Ap
         Ok(handle) => Ok(wire::Started {
             run_id: handle.run_id,
         }),
-        Err(e) => Err(ApiError::Rejected(e.to_string())),
+        Err(e) => Err(ApiError::refused(e.refusal(), e.to_string())),
     }
 }
 
@@ -440,8 +444,11 @@ pub(crate) async fn cancel_import(run_id: String) -> Result<(), ApiError> {
     let st = state()?;
     match st.runner.cancel(&run_id, &admin.login).await {
         Ok(true) => Ok(()),
-        Ok(false) => Err(ApiError::Rejected("⚠️ Этот импорт уже завершён.".into())),
-        Err(e) => Err(ApiError::Message(format!("❌ Redis недоступен: {e}"))),
+        Ok(false) => Err(ApiError::refused(
+            wire::Refusal::AlreadyFinished,
+            "⚠️ Этот импорт уже завершён.",
+        )),
+        Err(e) => Err(ApiError::error(format!("❌ Redis недоступен: {e}"))),
     }
 }
 
@@ -451,7 +458,7 @@ pub(crate) async fn latest_run() -> Result<Option<wire::RunState>, ApiError> {
     st.runner
         .latest()
         .await
-        .map_err(|e| ApiError::Message(format!("❌ Redis недоступен: {e}")))
+        .map_err(|e| ApiError::error(format!("❌ Redis недоступен: {e}")))
 }
 
 #[cfg(test)]
@@ -562,15 +569,15 @@ mod tests {
         );
         assert!(matches!(
             parse_filter(Some("done".into()), None, None),
-            Err(ApiError::Message(_))
+            Err(ApiError::Message { .. })
         ));
         assert!(matches!(
             parse_filter(None, Some("orders".into()), None),
-            Err(ApiError::Message(_))
+            Err(ApiError::Message { .. })
         ));
         assert!(matches!(
             parse_filter(None, None, Some("25.11.2026".into())),
-            Err(ApiError::Message(_))
+            Err(ApiError::Message { .. })
         ));
     }
 }

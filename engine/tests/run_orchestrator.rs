@@ -458,6 +458,7 @@ async fn case_concurrent_start(tdb: &TestDb) {
         refused[0]
     );
     assert_eq!(refused[0].to_string(), ALREADY_RUNNING);
+    assert_eq!(refused[0].refusal(), wire::Refusal::AlreadyRunning);
     let handle = ok.pop().unwrap();
     let run_id = handle.run_id.clone();
     let end = finish(handle).await;

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
-use wire::{ImportKind, KindPhase, KindState, RunMode, RunPhase, RunState};
+use wire::{ImportKind, KindPhase, KindState, Refusal, RunMode, RunPhase, RunState};
 
 use crate::api::{
     ApiError, cancel_import, get_catalog_status, latest_run, preview_files, start_import,
@@ -67,7 +67,7 @@ pub fn ImportPage() -> impl IntoView {
                     .get_untracked()
                     .is_some_and(|r: RunState| r.is_finished());
             if ended && let Some(m) = &state.message {
-                messages.push(m.clone());
+                messages.push(state.phase.level(), m.clone());
             }
             run.set(Some(state));
         });
@@ -95,12 +95,12 @@ pub fn ImportPage() -> impl IntoView {
     });
     Effect::new(move |_| match start.value().get() {
         Some(Ok(started)) => follow(started.run_id),
-        Some(Err(ApiError::Rejected(m))) => {
+        Some(Err(e @ ApiError::Refused { reason, .. })) => {
             // Someone else's run holds the lock: show it here.
-            if m.contains("уже запущен") {
+            if reason == Refusal::AlreadyRunning {
                 latest.refetch();
             }
-            messages.push(m)
+            messages.push(e.level(), e.to_string())
         }
         Some(Err(e)) => report_error(&e),
         None => {}
@@ -111,11 +111,12 @@ pub fn ImportPage() -> impl IntoView {
     });
     Effect::new(move |_| match preview.value().get() {
         Some(Ok(started)) => follow(started.run_id),
-        Some(Err(ApiError::Rejected(m))) => {
-            if m.contains("уже запущен") {
+        Some(Err(e @ ApiError::Refused { reason, .. })) => {
+            // Someone else's run holds the lock: show it here.
+            if reason == Refusal::AlreadyRunning {
                 latest.refetch();
             }
-            messages.push(m)
+            messages.push(e.level(), e.to_string())
         }
         Some(Err(e)) => report_error(&e),
         None => {}

@@ -34,7 +34,7 @@ pub fn LoginPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let submit = Action::new_local(move |(l, p): &(String, String)| login(l.clone(), p.clone()));
     let error = move || match submit.value().get() {
-        Some(Err(ApiError::Message(m))) => Some(m),
+        Some(Err(ApiError::Message { text, .. })) => Some(text),
         Some(Err(e)) => Some(e.to_string()),
         _ => None,
     };

@@ -126,6 +126,24 @@ pub enum StartError {
     Db(String),
 }
 
+impl StartError {
+    /// Why, as the type the pages decide by.
+    pub fn refusal(&self) -> wire::Refusal {
+        use wire::Refusal as R;
+        match self {
+            Self::NothingChosen => R::NothingChosen,
+            Self::UnknownKind(_) => R::UnknownKind,
+            Self::CatalogEmpty => R::CatalogEmpty,
+            Self::NoDataDir => R::NoDataDir,
+            Self::DataDirMissing(_) => R::DataDirMissing,
+            Self::MissingFiles(_) => R::FilesMissing,
+            Self::AlreadyRunning => R::AlreadyRunning,
+            Self::Redis(_) => R::RedisDown,
+            Self::Db(_) => R::DatabaseDown,
+        }
+    }
+}
+
 /// Per-kind options from the CLI; the web app uses the defaults.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {

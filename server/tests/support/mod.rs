@@ -436,7 +436,7 @@ pub async fn login(addr: SocketAddr) -> String {
 }
 
 /// `POST /api/start_import` of `kinds`: `Ok(run_id)`, or `Err(text)` with the administrator's
-/// message (`Rejected`, `Message` or `Server` of the server function's error).
+/// message (`Refused`, `Message` or `Server` of the server function's error).
 pub async fn start_import(
     addr: SocketAddr,
     cookie: &str,
@@ -461,10 +461,17 @@ pub async fn start_import(
     if let Some(id) = v.get("run_id").and_then(|id| id.as_str()) {
         return Ok(id.to_owned());
     }
-    for variant in ["Rejected", "Message", "Server"] {
-        if let Some(m) = v.get(variant).and_then(|m| m.as_str()) {
-            return Err(m.to_owned());
-        }
+    if let Some(r) = v.get("Refused") {
+        // The reason travels typed: it must be one the pages know.
+        serde_json::from_value::<wire::Refusal>(r["reason"].clone())
+            .unwrap_or_else(|e| panic!("start_import refused without a known reason: {body}: {e}"));
+        return Err(r["message"].as_str().unwrap_or_default().to_owned());
+    }
+    if let Some(m) = v.get("Message").and_then(|m| m["text"].as_str()) {
+        return Err(m.to_owned());
+    }
+    if let Some(m) = v.get("Server").and_then(|m| m.as_str()) {
+        return Err(m.to_owned());
     }
     panic!("start_import answered {head} {body}");
 }
