@@ -294,7 +294,13 @@ fn sample_dirs() -> Vec<PathBuf> {
         committed.display()
     );
     let mut dirs = vec![committed];
-    let shared = PathBuf::from("/work/shared/samples/small");
+    // The shared original, when this machine has it: `ONEC_SHARED_SAMPLE`, or `shared/` beside
+    // the repository (no path of one machine).
+    let shared = std::env::var_os("ONEC_SHARED_SAMPLE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/small")
+        });
     if shared.join("goods").is_dir() {
         dirs.push(shared);
     }

@@ -3,8 +3,8 @@
 //! [`generate`] writes a CommerceML 3.1 export in the folder-per-kind layout (groups, units,
 //! propertiesGoods, priceLists, storages, goods segments, offers, prices, rests, contragents)
 //! or a CommerceML 2.x export (`import.xml` + `offers.xml`), with the quirks of real 1C
-//! exports (see `README.md` and `/work/shared/commerceml.md`), and returns a [`Summary`]: the
-//! exact counts an importer following the rules must end up with.
+//! exports (see `README.md` and `docs/architecture/20-1c-integration.md`), and returns a
+//! [`Summary`]: the exact counts an importer following the rules must end up with.
 //!
 //! Output is a pure function of [`Options`]: the same options give byte-identical files.
 //! Every file is streamed through a `BufWriter`; memory does not grow with the catalog size
