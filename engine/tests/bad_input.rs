@@ -81,13 +81,16 @@ use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
+mod common;
+use common::{request, temp_dir};
+
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 // ---------------------------------------------------------------------------------------------
 
 /// The good export every database starts from (generated once per test binary).
 struct Base {
-    dir: PathBuf,
+    dir: common::TempDir,
     sum: Summary,
 }
 
@@ -95,7 +98,8 @@ fn base() -> &'static Base {
     static BASE: OnceLock<Base> = OnceLock::new();
     BASE.get_or_init(|| {
         remove_stale_bases();
-        let dir = temp_dir("base");
+        // Named with the process id: a static is never dropped, so the next run sweeps it.
+        let dir = temp_dir(&format!("bad_input_base_{}", std::process::id()));
         let sum = gendata::generate(
             &Options {
                 products: 30,
@@ -119,7 +123,7 @@ fn remove_stale_bases() {
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(pid) = name
-            .strip_prefix("bad_input_base_")
+            .strip_prefix("onec_bad_input_base_")
             .and_then(|rest| rest.split('_').next())
         else {
             continue;
@@ -128,17 +132,6 @@ fn remove_stale_bases() {
             std::fs::remove_dir_all(entry.path()).ok();
         }
     }
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "bad_input_{tag}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn write(dir: &Path, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
@@ -211,7 +204,7 @@ const BAD_SEGMENT: &str = "goods/goods_1_2_bad0bad0-0000-4000-8000-0000000000a2.
 
 /// A folder whose first goods segment is valid — it adds a product and renames an existing one,
 /// so a partial commit would show — and whose second segment is `bad`.
-fn broken_catalog(tag: &str, bad: impl AsRef<[u8]>) -> (PathBuf, PathBuf) {
+fn broken_catalog(tag: &str, bad: impl AsRef<[u8]>) -> (common::TempDir, PathBuf) {
     let dir = temp_dir(tag);
     let renamed = base().sum.example_product.as_ref().unwrap();
     write(
@@ -224,15 +217,6 @@ fn broken_catalog(tag: &str, bad: impl AsRef<[u8]>) -> (PathBuf, PathBuf) {
     );
     let bad = write(&dir, BAD_SEGMENT, bad);
     (dir, bad)
-}
-
-fn request(kind: ImportKind, dir: &Path) -> ImportRequest {
-    ImportRequest {
-        kind,
-        data_dir: dir.to_path_buf(),
-        file: None,
-        file_type: FileType::All,
-    }
 }
 
 fn catalog(dir: &Path) -> ImportRequest {
@@ -439,7 +423,7 @@ impl Progress for Seen {
 
 /// A failed import of a folder with a good segment and the broken one.
 struct Failure {
-    dir: PathBuf,
+    dir: common::TempDir,
     bad: PathBuf,
     /// The error of each backend.
     errors: Vec<commerceml::Error>,

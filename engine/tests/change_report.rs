@@ -4,9 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use engine::import::{self, FileType, ImportReport, ImportRequest, NoProgress, to_e4};
+use engine::import::{self, ImportReport, ImportRequest, NoProgress, to_e4};
 use engine::kinds::ImportKind;
 use engine::testing::TestDb;
 use gendata::{Format, Options, Summary};
@@ -16,16 +15,8 @@ use wire::{
     CHANGE_EXAMPLES, ChangeCounts, ChangeEntity as E, ChangeLimits, ChangeWarning, SkipReason,
 };
 
-fn temp_dir(tag: &str) -> PathBuf {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "change_report_{tag}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::{request, temp_dir};
 
 fn generate(dir: &Path, products: usize, seed: u64) -> Summary {
     gendata::generate(
@@ -39,15 +30,6 @@ fn generate(dir: &Path, products: usize, seed: u64) -> Summary {
         dir,
     )
     .unwrap()
-}
-
-fn request(kind: ImportKind, dir: &Path) -> ImportRequest {
-    ImportRequest {
-        kind,
-        data_dir: dir.to_path_buf(),
-        file: None,
-        file_type: FileType::All,
-    }
 }
 
 async fn run(db: &DatabaseConnection, req: &ImportRequest) -> ImportReport {

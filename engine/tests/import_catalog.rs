@@ -8,9 +8,7 @@ use engine::entity::{
     categories, customers, offer_characteristics, offers, price_types, prices,
     product_property_values, products, properties, property_values, stocks, units, warehouses,
 };
-use engine::import::{
-    self, FileType, ImportError, ImportReport, ImportRequest, NoProgress, Progress,
-};
+use engine::import::{self, ImportError, ImportReport, NoProgress, Progress};
 use engine::kinds::ImportKind;
 use engine::stats::{self, Stats};
 use engine::testing::TestDb;
@@ -18,20 +16,8 @@ use gendata::{Format, Options, Summary};
 use rust_decimal::Decimal;
 use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "import_catalog_{tag}_{}_{}",
-        std::process::id(),
-        rand_suffix()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn rand_suffix() -> u64 {
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
-}
+mod common;
+use common::{request, temp_dir};
 
 fn generate(dir: &Path, products: usize, customers: usize, seed: u64, format: Format) -> Summary {
     gendata::generate(
@@ -45,15 +31,6 @@ fn generate(dir: &Path, products: usize, customers: usize, seed: u64, format: Fo
         dir,
     )
     .unwrap()
-}
-
-fn request(kind: ImportKind, dir: &Path) -> ImportRequest {
-    ImportRequest {
-        kind,
-        data_dir: dir.to_path_buf(),
-        file: None,
-        file_type: FileType::All,
-    }
 }
 
 async fn catalog(db: &DatabaseConnection, dir: &Path) -> Result<ImportReport, ImportError> {

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use engine::entity::customers;
 use engine::import::{self, FileType, ImportError, ImportReport, ImportRequest, NoProgress};
@@ -14,16 +13,8 @@ use gendata::{Format, Options, Summary};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
-fn temp_dir(tag: &str) -> PathBuf {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "import_kinds_{tag}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::{request, temp_dir};
 
 fn generate(dir: &Path, products: usize, customers: usize, seed: u64) -> Summary {
     gendata::generate(
@@ -37,15 +28,6 @@ fn generate(dir: &Path, products: usize, customers: usize, seed: u64) -> Summary
         dir,
     )
     .unwrap()
-}
-
-fn request(kind: ImportKind, dir: &Path) -> ImportRequest {
-    ImportRequest {
-        kind,
-        data_dir: dir.to_path_buf(),
-        file: None,
-        file_type: FileType::All,
-    }
 }
 
 async fn run(db: &DatabaseConnection, req: &ImportRequest) -> Result<ImportReport, ImportError> {
