@@ -18,7 +18,9 @@ pub mod monitor;
 pub mod run;
 /// Totals of the shop tables and one offer's prices and stock, for the CLI.
 pub mod stats;
-/// Fresh, migrated databases for tests (SQLite and PostgreSQL).
+/// Fresh, migrated databases for tests (SQLite and PostgreSQL); not in the production library
+/// (feature `testing`, which this crate's and the server's tests turn on).
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use redis;
