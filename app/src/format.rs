@@ -1,29 +1,6 @@
 //! Formatting that pages need, as plain functions (tested on the host).
 
-/// The Russian plural form for `n`: `one` (1, 21 …), `few` (2–4, 22–24 …) or `many`.
-pub fn plural<'a>(n: u64, one: &'a str, few: &'a str, many: &'a str) -> &'a str {
-    let (d10, d100) = (n % 10, n % 100);
-    if d10 == 1 && d100 != 11 {
-        one
-    } else if (2..=4).contains(&d10) && !(12..=14).contains(&d100) {
-        few
-    } else {
-        many
-    }
-}
-
-/// `1234567` → `1 234 567` (thin groups with a no-break space, as Russian text writes them).
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 2);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('\u{a0}');
-        }
-        out.push(ch);
-    }
-    out
-}
+pub use wire::text::{plural, thousands};
 
 /// The monitor's «Длительность»: «35 сек» under a minute, «2.1 мин» under an hour, «1.5 ч» above.
 pub fn duration_text(seconds: i64) -> String {

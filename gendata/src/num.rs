@@ -27,18 +27,7 @@ pub(crate) fn price_human(kop: u64) -> String {
     s
 }
 
-/// `1234567` → `1 234 567` with NO-BREAK SPACEs.
-pub(crate) fn group_thousands(v: u64) -> String {
-    let digits = v.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 2);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(NBSP);
-        }
-        out.push(ch);
-    }
-    out
-}
+pub(crate) use wire::text::thousands as group_thousands;
 
 /// Machine quantity from thousandths: `12` for whole numbers, else three decimals `2.500`.
 pub(crate) fn qty_machine(milli: u64) -> String {

@@ -3,33 +3,8 @@ use std::collections::BTreeMap;
 
 use wire::ImportKind;
 
-/// `n` with its noun in the right Russian form: 1 товар, 2 товара, 5 товаров.
-pub fn count_noun(n: u64, one: &str, few: &str, many: &str) -> String {
-    let (d10, d100) = (n % 10, n % 100);
-    let noun = if d10 == 1 && d100 != 11 {
-        one
-    } else if (2..=4).contains(&d10) && !(12..=14).contains(&d100) {
-        few
-    } else {
-        many
-    };
-    format!("{} {noun}", group_thousands(n))
-}
-
-/// `1234567` → `1 234 567` (no-break spaces).
-pub fn group_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('\u{a0}');
-        }
-        out.push(ch);
-    }
-    out
-}
-
 pub use wire::skip_reason_text;
+pub use wire::text::{count_noun, thousands as group_thousands};
 
 /// The headline count of a finished kind: products for the catalog, SKUs for stocks and prices,
 /// customers for customers.
