@@ -106,26 +106,19 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// The monitor's «Тип импорта».
+/// The monitor's «Тип импорта» for a stored kind word (the word itself when unknown).
 pub fn kind_title(kind: &str) -> &str {
-    match kind {
-        "catalog" => "Каталог",
-        "stocks" => "Остатки",
-        "prices" => "Цены",
-        "customers" => "Клиенты",
-        other => other,
+    match wire::ImportKind::parse(kind) {
+        Some(k) => k.title(),
+        None => kind,
     }
 }
 
-/// The monitor's «Статус» text with its icon, and the CSS class that colours it.
+/// The monitor's «Статус» text with its icon, and the CSS class that colours it, for a stored
+/// status word.
 pub fn status_title(status: &str) -> (&str, &'static str) {
-    match status {
-        "completed" => ("✅ Завершен", "status-completed"),
-        "in_progress" => ("⏳ В процессе", "status-in-progress"),
-        "failed" => ("❌ Ошибка", "status-failed"),
-        "started" => ("⏸️ Начат", "status-started"),
-        other => (other, "status-unknown"),
-    }
+    wire::SessionStatus::parse(status)
+        .map_or((status, "status-unknown"), |s| (s.title(), s.css_class()))
 }
 
 /// Percent done, 0–100, for a progress bar.
