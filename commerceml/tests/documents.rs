@@ -1,5 +1,6 @@
 //! Tests over the hand-made fixtures in `tests/documents/` (one per quirk,
 //! see its README) and over the shared sample export when it is present.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 
 use commerceml::{
     Customer, Decimal, ErrorKind, Group, Item, Kind, Offer, OfferId, Product, Property, Record,

@@ -1,5 +1,6 @@
 //! Edge cases built in memory: tiny read chunks, encodings, odd structure,
 //! limits, message wording.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 
 use commerceml::{Decimal, ErrorKind, Item, Kind, Record, RecordReader, Warning, WarningReason};
 use std::io::{BufReader, Read};

@@ -1,6 +1,7 @@
 //! Fresh, migrated databases for tests of this crate and the ones above it: a SQLite file in a
 //! temporary folder, or a new PostgreSQL database on `TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`), dropped again when the handle goes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test and benchmark scaffolding fails loudly
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection};

@@ -59,6 +59,7 @@
 //! Not covered here: a real 1 GB export (the benchmark imports one; ~64 MB with a flat memory
 //! peak shows the reader streams), and files unreadable by permissions (the tests run as root,
 //! which ignores `chmod 000`; deletion and a directory in the file's place stand in for it).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -1,6 +1,7 @@
 //! The change report («Что изменилось»), collected while writing: exact counts, examples and
 //! warnings for generated exports changed in known places between two imports, on SQLite and
 //! PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

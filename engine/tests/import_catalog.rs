@@ -1,5 +1,6 @@
 //! The catalog importer against the gendata oracle, real-shaped samples, re-imports, broken
 //! files, cancellation and deletion marks — each on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

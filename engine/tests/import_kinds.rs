@@ -1,5 +1,6 @@
 //! Stocks-only, prices-only and customers imports, the catalog in parts, and the file plan —
 //! each on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -5,6 +5,7 @@
 //! statement, through the products → offers cascade, `TRUNCATE`) takes its children along. And
 //! since migration `m20261201_000006` the database itself refuses a dangling reference again:
 //! statement-level checks on PostgreSQL, row triggers on SQLite.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 use std::path::{Path, PathBuf};
 
 use engine::import::{self, FileType, ImportRequest, NoProgress};

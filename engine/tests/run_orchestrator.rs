@@ -2,6 +2,7 @@
 //! both databases: the checks that refuse a run before anything is created, the kind order and
 //! the stop at the first failure, the Redis lock (exclusive, renewed, owner-only), cancellation,
 //! recovery of runs a dead process left behind, and the published run state.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};

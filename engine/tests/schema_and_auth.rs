@@ -1,4 +1,5 @@
 //! The schema and the administrator accounts behave the same on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 use chrono::{Duration, Utc};
 use engine::auth::{self, AdminError, Upserted};
 use engine::entity::{import_runs, import_sessions, web_sessions};

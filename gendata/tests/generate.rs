@@ -1,6 +1,7 @@
 //! End-to-end tests of `gendata`: determinism, the oracle against the files (counted by plain
 //! string scanning), well-formedness (a tiny XML scanner), the 2.x format, stale-file cleanup
 //! and the broken-goods helper.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;

@@ -114,6 +114,7 @@ impl MetricsServer {
     }
 
     /// The address actually bound.
+    #[expect(clippy::expect_used, reason = "a bound listener always has an address")]
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()

@@ -43,6 +43,7 @@ pub fn router_for(state: AppState, dist: &Path, origins: AllowedOrigins) -> Rout
         state.runner.keys().events(),
     );
     let spa = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
+    #[expect(clippy::expect_used, reason = "the policy is built of ASCII only")]
     let csp =
         HeaderValue::from_str(&content_security_policy(dist)).expect("the policy is plain ASCII");
     Router::new()

@@ -178,6 +178,7 @@ impl Application {
     }
 
     /// The address actually bound (port 0 in tests becomes a real port).
+    #[expect(clippy::expect_used, reason = "a bound listener always has an address")]
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()

@@ -1,5 +1,6 @@
 //! `onec-admin import run --types … --dry-run [--json]` as a separate process: the same run,
 //! rolled back; the JSON says what would change; a real import afterwards reports the same.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 use std::process::{Command, Stdio};
 
 const REDIS_URL: &str = "redis://127.0.0.1:6379";

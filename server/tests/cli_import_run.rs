@@ -2,6 +2,7 @@
 //! Redis prefix: two started at the same moment give exactly one run (exit 0) and one refusal
 //! (exit 2, JSON status "rejected" with the «Импорт уже запущен» warning); stocks chosen on an
 //! empty catalog are refused the same way.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! Progress bars of `onec-admin gen-data` and `onec-admin import …`: drawn on a terminal (a real
 //! pseudo-terminal from util-linux `script`), one per kind with bytes, records, rate and ETA;
 //! nothing extra when the output is not a terminal, or with `--quiet` / `--json`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 mod support;
 
 use std::process::{Command, Output, Stdio};

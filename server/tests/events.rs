@@ -1,6 +1,7 @@
 //! The event stream over a real socket: a browser that connects during a run sees the current
 //! state first and then every change in order; one that connects after the end gets the final
 //! state at once and the stream closes. The real server (`Application`), SQLite and Redis.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 mod support;
 
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! Load on the real server: 50 simultaneous start requests make exactly one run (and only its
 //! rows), and 100 browsers watching one run all receive its final state while the server's
 //! memory stays bounded.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 mod support;
 
 use std::time::{Duration, Instant};

@@ -3,6 +3,7 @@
 //! cookie's two modes and its renewal, disabled and removed administrators. Real SQLite, real
 //! Redis (the shared one with a fresh prefix, or a private one that is stopped), the real
 //! router; client addresses are the connection info axum gives each request.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 mod support;
 
 use std::net::SocketAddr;

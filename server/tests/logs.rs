@@ -3,6 +3,7 @@
 //! an import of all four kinds: every line is one JSON object; lines inside a request carry its
 //! request id; the import's lines carry its run id and kind; and no password, session token,
 //! cookie or `Authorization` value is anywhere in the output.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 mod support;
 
 use std::net::SocketAddr;

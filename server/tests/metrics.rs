@@ -2,6 +2,7 @@
 //! after a real import of all four kinds: the numbers must equal the import's own counts (the
 //! sessions' reports), and the login failures, lock refusals, event streams and HTTP requests
 //! the test made. The public address must not serve it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 mod support;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,7 @@
 //! Every route and every server function refuses an anonymous caller; cross-site POSTs are
 //! refused; cookies carry their flags (the login limiter: `login.rs`). Real SQLite and Redis, the real
 //! router, no socket (tower's `oneshot`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 use app::ssr::AppState;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

@@ -3,6 +3,7 @@
 //! connection, end with their session and are capped per session; instances starting together
 //! on an empty PostgreSQL database migrate it one after the other. The real server, SQLite or
 //! PostgreSQL, the shared or a private Redis, `onec-admin` child processes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 mod support;
 
 use std::process::{Command, Stdio};
