@@ -3,6 +3,7 @@
 //! (`6 990 руб`, `21,6`), plus the canonical form used by the oracle (`1234.5`).
 //!
 //! Money is kept in kopecks and quantities in thousandths, so nothing goes through floats.
+use wire::text::thousands;
 
 /// U+00A0 NO-BREAK SPACE, the thousands separator of 1C presentations.
 pub(crate) const NBSP: char = '\u{a0}';
@@ -18,7 +19,7 @@ pub(crate) fn price_machine(kop: u64) -> String {
 
 /// Human price: `6 990 руб`, `1 234,50 руб` (NBSP thousands, space before the currency).
 pub(crate) fn price_human(kop: u64) -> String {
-    let mut s = group_thousands(kop / 100);
+    let mut s = thousands(kop / 100);
     if !kop.is_multiple_of(100) {
         s.push(',');
         s.push_str(&format!("{:02}", kop % 100));
@@ -26,8 +27,6 @@ pub(crate) fn price_human(kop: u64) -> String {
     s.push_str(" руб");
     s
 }
-
-pub(crate) use wire::text::thousands as group_thousands;
 
 /// Machine quantity from thousandths: `12` for whole numbers, else three decimals `2.500`.
 pub(crate) fn qty_machine(milli: u64) -> String {
@@ -62,7 +61,7 @@ pub(crate) fn canonical_u128(v: u128, scale: u32) -> String {
 
 /// Human one-decimal number from tenths: `47,1`, `1 250,0`.
 pub(crate) fn tenths_human(tenths: u64) -> String {
-    format!("{},{}", group_thousands(tenths / 10), tenths % 10)
+    format!("{},{}", thousands(tenths / 10), tenths % 10)
 }
 
 #[cfg(test)]
@@ -76,7 +75,7 @@ mod tests {
         assert_eq!(price_human(699_000), "6\u{a0}990 руб");
         assert_eq!(price_human(123_450), "1\u{a0}234,50 руб");
         assert_eq!(price_human(99_00), "99 руб");
-        assert_eq!(group_thousands(1_234_567), "1\u{a0}234\u{a0}567");
+        assert_eq!(thousands(1_234_567), "1\u{a0}234\u{a0}567");
         assert_eq!(qty_machine(12_000), "12");
         assert_eq!(qty_machine(2_500), "2.500");
         assert_eq!(canonical(123_450, 2), "1234.5");

@@ -423,7 +423,7 @@ impl GenBars {
             indicatif::BinaryBytes(k.bytes),
             indicatif::BinaryBytes((k.bytes as f64 / secs) as u64),
             engine::run::messages::count_noun(records, "запись", "записи", "записей"),
-            engine::run::messages::group_thousands((records as f64 / secs) as u64),
+            wire::text::thousands((records as f64 / secs) as u64),
         ));
         if f.done == f.of {
             k.bar.finish();

@@ -312,7 +312,7 @@ fn records_text(records: u64, secs: f64) -> String {
     format!(
         "{} ({}/с)",
         engine::run::messages::count_noun(records, "запись", "записи", "записей"),
-        engine::run::messages::group_thousands(rate)
+        wire::text::thousands(rate)
     )
 }
 

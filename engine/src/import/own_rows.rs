@@ -28,7 +28,8 @@
 //! take the highest rowid plus one, which reuses a value only after their highest rows were
 //! deleted in the same transaction — the importer never deletes from them.
 //!
-//! PostgreSQL keeps its statement-level checks during imports (3–4 % of the catalog there).
+//! PostgreSQL keeps its statement-level checks during imports (about 5 % of the catalog there,
+//! docs/benchmarks.md); dropping or disabling a trigger there would lock out other writers.
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
 
 use super::ImportError;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use wire::ImportKind;
 
 pub use wire::skip_reason_text;
-pub use wire::text::{count_noun, thousands as group_thousands};
+pub use wire::text::{count_noun, thousands};
 
 /// The headline count of a finished kind: products for the catalog, SKUs for stocks and prices,
 /// customers for customers.
@@ -13,7 +13,7 @@ pub fn kind_count(kind: ImportKind, counts: &BTreeMap<String, u64>) -> String {
     match kind {
         ImportKind::Catalog => count_noun(get("products"), "товар", "товара", "товаров"),
         ImportKind::Stocks | ImportKind::Prices => {
-            format!("{} SKU", group_thousands(get("offers")))
+            format!("{} SKU", thousands(get("offers")))
         }
         ImportKind::Customers => count_noun(get("customers"), "клиент", "клиента", "клиентов"),
     }
@@ -31,13 +31,13 @@ fn skipped_text(skipped: &BTreeMap<String, u64>) -> Option<String> {
             if skipped.len() == 1 {
                 skip_reason_text(k).to_owned()
             } else {
-                format!("{} — {}", skip_reason_text(k), group_thousands(*n))
+                format!("{} — {}", skip_reason_text(k), thousands(*n))
             }
         })
         .collect();
     Some(format!(
         "пропущено {}: {}",
-        group_thousands(total),
+        thousands(total),
         reasons.join(", ")
     ))
 }
