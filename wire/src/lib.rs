@@ -2,8 +2,10 @@
 //! Every change of a run is published as the whole new [`RunState`] (it is small), so a browser
 //! that connects late, or reconnects, needs nothing but the latest state.
 
+pub mod counter;
 /// Russian plural forms and digit grouping.
 pub mod text;
+pub use counter::Counter;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,15 @@
+//! The pure parts of 1C's «Обмен с сайтом» (`?type=catalog&mode=…`) protocol.
+//!
+//! - [`reply`]: what 1C reads back: a first line that is exactly `success`, `progress` or
+//!   `failure`, then text lines for its log, in UTF-8 or windows-1251.
+//! - [`name`]: the `filename` 1C sends, normalised (Windows separators, the Linux 1C temp
+//!   prefixes) and checked, so that nothing it names can leave the exchange's spool folder.
+//!
+//! No HTTP, no database, no async: the server wires these into its endpoint.
+#![deny(missing_docs)]
+
+pub mod name;
+pub mod reply;
+
+pub use name::{NameError, SpoolName};
+pub use reply::{Charset, Reply, Status};

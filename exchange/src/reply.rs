@@ -1,0 +1,183 @@
+//! What 1C reads back from every request: the first line exactly `success`, `progress` or
+//! `failure`, then free text for its exchange log. Anything else (an empty body, an HTML error
+//! page) makes 1C report «Получен неизвестный статус импорта», so every answer of the endpoint,
+//! errors included, is a [`Reply`].
+
+use std::fmt;
+
+/// The first line of a reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// The request did what it asked (a file stored, a file imported, the exchange closed).
+    Success,
+    /// Not done yet: 1C repeats the same request (the import of a file goes on).
+    Progress,
+    /// Refused or failed: the following lines say why.
+    Failure,
+}
+
+impl Status {
+    /// The word 1C matches.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Progress => "progress",
+            Self::Failure => "failure",
+        }
+    }
+}
+
+/// How the text lines are encoded. The status word is ASCII either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Charset {
+    /// UTF-8 without BOM (what current 1C expects).
+    #[default]
+    Utf8,
+    /// windows-1251, for old 1C versions that show UTF-8 as garbage. Characters it cannot hold
+    /// (emoji, say) become `?`.
+    Windows1251,
+}
+
+impl Charset {
+    /// The `charset` parameter of the `Content-Type` header.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Utf8 => "utf-8",
+            Self::Windows1251 => "windows-1251",
+        }
+    }
+}
+
+/// One answer to 1C: a status and its text lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// The first line.
+    pub status: Status,
+    /// The lines after it. A line never holds a line break: [`Reply::line`] replaces them, so
+    /// no text (a file name, a database message) can forge a status line of its own.
+    pub lines: Vec<String>,
+}
+
+impl Reply {
+    /// `success` and nothing else.
+    pub fn success() -> Self {
+        Self::new(Status::Success)
+    }
+
+    /// `progress` with one line saying where the work stands.
+    pub fn progress(text: impl AsRef<str>) -> Self {
+        Self::new(Status::Progress).line(text)
+    }
+
+    /// `failure` with one line saying why.
+    pub fn failure(text: impl AsRef<str>) -> Self {
+        Self::new(Status::Failure).line(text)
+    }
+
+    /// A reply with no text lines yet.
+    pub fn new(status: Status) -> Self {
+        Self {
+            status,
+            lines: Vec::new(),
+        }
+    }
+
+    /// Adds one text line; line breaks and other control characters inside it become spaces.
+    #[must_use]
+    pub fn line(mut self, text: impl AsRef<str>) -> Self {
+        let clean: String = text
+            .as_ref()
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        self.lines.push(clean);
+        self
+    }
+
+    /// The body as 1C receives it: the lines joined by `\n`, no BOM.
+    pub fn encode(&self, charset: Charset) -> Vec<u8> {
+        let text = self.to_string();
+        match charset {
+            Charset::Utf8 => text.into_bytes(),
+            Charset::Windows1251 => to_windows_1251(&text),
+        }
+    }
+
+    /// The `Content-Type` header value of [`Reply::encode`]'s body.
+    pub fn content_type(charset: Charset) -> String {
+        format!("text/plain; charset={}", charset.label())
+    }
+}
+
+impl fmt::Display for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.status.word())?;
+        for line in &self.lines {
+            f.write_str("\n")?;
+            f.write_str(line)?;
+        }
+        Ok(())
+    }
+}
+
+/// windows-1251 bytes of `text`, `?` for what it cannot hold (encoding_rs alone would write HTML
+/// numeric references, which 1C would show as they are).
+fn to_windows_1251(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut buf = [0u8; 4];
+    for c in text.chars() {
+        let (bytes, _, unmappable) = encoding_rs::WINDOWS_1251.encode(c.encode_utf8(&mut buf));
+        if unmappable {
+            out.push(b'?');
+        } else {
+            out.extend_from_slice(&bytes);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_line_is_the_status_word() {
+        assert_eq!(Reply::success().to_string(), "success");
+        assert_eq!(
+            Reply::progress("Каталог: 12 000 из 100 000 товаров").to_string(),
+            "progress\nКаталог: 12 000 из 100 000 товаров"
+        );
+        let r = Reply::success()
+            .line("zip=yes")
+            .line("file_limit=104857600");
+        assert_eq!(
+            r.encode(Charset::Utf8),
+            b"success\nzip=yes\nfile_limit=104857600"
+        );
+    }
+
+    #[test]
+    fn a_text_cannot_forge_a_status_line() {
+        let r = Reply::failure("файл «x\nsuccess» не найден\r");
+        assert_eq!(r.to_string(), "failure\nфайл «x success» не найден ");
+        assert_eq!(r.to_string().lines().count(), 2);
+    }
+
+    #[test]
+    fn windows_1251_replaces_what_it_cannot_hold() {
+        let r = Reply::failure("❌ Ошибка");
+        let bytes = r.encode(Charset::Windows1251);
+        assert!(bytes.starts_with(b"failure\n? "));
+        let (back, _, had_errors) = encoding_rs::WINDOWS_1251.decode(&bytes);
+        assert!(!had_errors);
+        assert_eq!(back, "failure\n? Ошибка");
+        assert_eq!(
+            Reply::content_type(Charset::Windows1251),
+            "text/plain; charset=windows-1251"
+        );
+        assert_eq!(
+            Reply::content_type(Charset::Utf8),
+            "text/plain; charset=utf-8"
+        );
+    }
+}
