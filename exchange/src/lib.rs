@@ -4,12 +4,16 @@
 //!   `failure`, then text lines for its log, in UTF-8 or windows-1251.
 //! - [`name`]: the `filename` 1C sends, normalised (Windows separators, the Linux 1C temp
 //!   prefixes) and checked, so that nothing it names can leave the exchange's spool folder.
+//! - [`unzip`]: the archive sent with `zip=yes`, unpacked with the same name checks and limits on
+//!   entries, size and compression ratio enforced on the bytes as they stream out.
 //!
 //! No HTTP, no database, no async: the server wires these into its endpoint.
 #![deny(missing_docs)]
 
 pub mod name;
 pub mod reply;
+pub mod unzip;
 
 pub use name::{NameError, SpoolName};
 pub use reply::{Charset, Reply, Status};
+pub use unzip::{ZipError, ZipLimits, unpack};
