@@ -57,6 +57,8 @@ pub enum AdminError {
     ShortPassword,
     #[error("пароль должен быть не длиннее {MAX_PASSWORD_BYTES} байт")]
     LongPassword,
+    #[error("у учётной записи должна быть хотя бы одна роль (admin или exchange)")]
+    NoRole,
     #[error("не удалось вычислить хеш пароля: {0}")]
     Hash(String),
     #[error(transparent)]
@@ -84,6 +86,55 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// What an account may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Log in to the web app: pages, server functions, event streams.
+    Admin,
+    /// Use 1C's «Обмен с сайтом» endpoint, and nothing else.
+    Exchange,
+}
+
+impl Role {
+    /// Whether `account` has this role.
+    pub fn held_by(self, account: &admins::Model) -> bool {
+        match self {
+            Self::Admin => account.can_admin,
+            Self::Exchange => account.can_exchange,
+        }
+    }
+}
+
+/// The roles an account is given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Roles {
+    /// [`Role::Admin`].
+    pub admin: bool,
+    /// [`Role::Exchange`].
+    pub exchange: bool,
+}
+
+impl Roles {
+    /// An administrator only (what `create-admin` makes).
+    pub const ADMIN: Self = Self {
+        admin: true,
+        exchange: false,
+    };
+    /// 1C's exchange user only.
+    pub const EXCHANGE: Self = Self {
+        admin: false,
+        exchange: true,
+    };
+
+    /// These roles, from a list (`--role admin --role exchange`).
+    pub fn of(list: &[Role]) -> Self {
+        Self {
+            admin: list.contains(&Role::Admin),
+            exchange: list.contains(&Role::Exchange),
+        }
+    }
+}
+
 /// Whether [`upsert_admin`] created the account or reset an existing one's password.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Upserted {
@@ -92,11 +143,43 @@ pub enum Upserted {
 }
 
 /// Creates the administrator, or sets a new password if the login exists (so the start-up
-/// command can run again safely).
+/// command can run again safely). An existing account keeps its exchange role.
 pub async fn upsert_admin(
     db: &DatabaseConnection,
     login: &str,
     password: &str,
+) -> Result<Upserted, AdminError> {
+    upsert(db, login, password, Roles::ADMIN, Grant::Add).await
+}
+
+/// Creates an account with exactly these roles, or sets an existing one's password and roles
+/// (`onec-admin create-user`). At least one role is needed.
+pub async fn upsert_account(
+    db: &DatabaseConnection,
+    login: &str,
+    password: &str,
+    roles: Roles,
+) -> Result<Upserted, AdminError> {
+    if roles == Roles::default() {
+        return Err(AdminError::NoRole);
+    }
+    upsert(db, login, password, roles, Grant::Exactly).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Grant {
+    /// The account gets these roles besides those it has.
+    Add,
+    /// The account has these roles and no other.
+    Exactly,
+}
+
+async fn upsert(
+    db: &DatabaseConnection,
+    login: &str,
+    password: &str,
+    roles: Roles,
+    grant: Grant,
 ) -> Result<Upserted, AdminError> {
     let login = login.trim();
     if login.is_empty() || login.chars().count() > MAX_LOGIN_CHARS {
@@ -116,8 +199,17 @@ pub async fn upsert_admin(
     {
         Some(existing) => {
             let id = existing.id;
+            let (admin, exchange) = match grant {
+                Grant::Add => (
+                    existing.can_admin || roles.admin,
+                    existing.can_exchange || roles.exchange,
+                ),
+                Grant::Exactly => (roles.admin, roles.exchange),
+            };
             let mut active: admins::ActiveModel = existing.into();
             active.password_hash = Set(hash);
+            active.can_admin = Set(admin);
+            active.can_exchange = Set(exchange);
             active.update(db).await?;
             // A new password ends every open session of that account.
             web_sessions::Entity::delete_many()
@@ -133,6 +225,8 @@ pub async fn upsert_admin(
                 created_at: Set(Utc::now()),
                 last_login_at: Set(None),
                 disabled_at: Set(None),
+                can_admin: Set(roles.admin),
+                can_exchange: Set(roles.exchange),
                 ..Default::default()
             }
             .insert(db)
@@ -151,13 +245,23 @@ pub async fn admin_exists(db: &DatabaseConnection, login: &str) -> Result<bool, 
         .is_some())
 }
 
-/// The administrator with this login and password, or `None`. An unknown login costs the same
-/// hashing work as a wrong password, so timing does not reveal which logins exist; a disabled
-/// administrator is refused like a wrong password.
+/// The administrator with this login and password, or `None` (the web app's login form).
 pub async fn authenticate(
     db: &DatabaseConnection,
     login: &str,
     password: &str,
+) -> Result<Option<admins::Model>, DbErr> {
+    authenticate_as(db, login, password, Role::Admin).await
+}
+
+/// The account with this login and password that has `role`, or `None`. An unknown login costs
+/// the same hashing work as a wrong password, so timing does not reveal which logins exist; a
+/// disabled account, or one without the role, is refused like a wrong password.
+pub async fn authenticate_as(
+    db: &DatabaseConnection,
+    login: &str,
+    password: &str,
+    role: Role,
 ) -> Result<Option<admins::Model>, DbErr> {
     let found = admins::Entity::find()
         .filter(admins::Column::Login.eq(login.trim()))
@@ -171,7 +275,7 @@ pub async fn authenticate(
     let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
         .await
         .unwrap_or(false);
-    let admin = admin.filter(|a| ok && a.disabled_at.is_none());
+    let admin = admin.filter(|a| ok && a.disabled_at.is_none() && role.held_by(a));
     if admin.is_none() {
         metrics::counter!(LOGIN_FAILURES).increment(1);
     }
@@ -310,7 +414,7 @@ pub async fn session_admin(
 
 /// The live session behind a cookie value. A session ends after `policy.idle` without activity,
 /// `policy.max_age` after the login whatever the activity, and when its administrator is
-/// disabled or removed. Activity slides the expiry forward (never past the absolute limit), at
+/// disabled, removed or loses the admin role. Activity slides the expiry forward (never past the absolute limit), at
 /// most once a minute per session to keep reads cheap; then [`LiveSession::renewed`] says how
 /// long the cookie should now live.
 pub async fn check_session(
@@ -338,7 +442,7 @@ pub async fn check_session(
     let Some(admin) = admins::Entity::find_by_id(session.admin_id)
         .one(db)
         .await?
-        .filter(|a| a.disabled_at.is_none())
+        .filter(|a| a.disabled_at.is_none() && a.can_admin)
     else {
         web_sessions::Entity::delete_by_id(session.id)
             .exec(db)

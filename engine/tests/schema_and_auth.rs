@@ -383,3 +383,82 @@ async fn a_disabled_administrator_cannot_log_in_and_loses_sessions_and_a_removed
         t.drop_db().await;
     }
 }
+
+#[tokio::test]
+async fn roles_keep_the_exchange_user_out_of_the_web_app_and_the_admin_out_of_the_exchange() {
+    use auth::{Role, Roles};
+    for t in TestDb::each().await {
+        let db = &t.db;
+        auth::upsert_account(db, "1c", "exchange-pass", Roles::EXCHANGE)
+            .await
+            .unwrap();
+        auth::upsert_admin(db, "admin", "s3cret-pass")
+            .await
+            .unwrap();
+        // The exchange account opens the endpoint only; the administrator the web app only.
+        assert!(
+            auth::authenticate(db, "1c", "exchange-pass")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            auth::authenticate_as(db, "1c", "exchange-pass", Role::Exchange)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            auth::authenticate_as(db, "admin", "s3cret-pass", Role::Exchange)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // An administrator who is also given the exchange role keeps the web app; a session of
+        // an account that loses the admin role ends.
+        let admin = auth::authenticate(db, "admin", "s3cret-pass")
+            .await
+            .unwrap()
+            .unwrap();
+        let token = auth::start_session(db, admin.id, None).await.unwrap();
+        assert!(auth::session_admin(db, &token).await.unwrap().is_some());
+        auth::upsert_account(db, "admin", "s3cret-pass", Roles::of(&[Role::Exchange]))
+            .await
+            .unwrap();
+        assert!(auth::session_admin(db, &token).await.unwrap().is_none());
+        assert!(
+            auth::authenticate(db, "admin", "s3cret-pass")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // `create-admin` on that account gives the admin role back and keeps the exchange one.
+        auth::upsert_admin(db, "admin", "s3cret-pass")
+            .await
+            .unwrap();
+        for role in [Role::Admin, Role::Exchange] {
+            assert!(
+                auth::authenticate_as(db, "admin", "s3cret-pass", role)
+                    .await
+                    .unwrap()
+                    .is_some(),
+                "{role:?}"
+            );
+        }
+        // A disabled exchange account is refused like a wrong password.
+        auth::set_admin_state(db, "1c", auth::AdminAction::Disable)
+            .await
+            .unwrap();
+        assert!(
+            auth::authenticate_as(db, "1c", "exchange-pass", Role::Exchange)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(matches!(
+            auth::upsert_account(db, "nobody", "long-enough", Roles::default()).await,
+            Err(AdminError::NoRole)
+        ));
+        t.drop_db().await;
+    }
+}

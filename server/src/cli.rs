@@ -138,6 +138,10 @@ pub enum Command {
     /// Create an administrator, or set a new password for an existing one.
     #[command(after_help = ENV_CREATE_ADMIN)]
     CreateAdmin(CreateAdmin),
+    /// Create an account with roles (`--role exchange` for 1C's exchange user), or set an
+    /// existing one's password and roles.
+    #[command(after_help = ENV_DATABASE)]
+    CreateUser(CreateUser),
     /// Disable, enable or remove an administrator (`admin disable --login L`).
     #[command(subcommand, after_help = ENV_DATABASE)]
     Admin(AdminCommand),
@@ -188,6 +192,41 @@ pub struct CreateAdmin {
     /// ONEC_ADMIN_PASSWORD).
     #[arg(long)]
     pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateUser {
+    /// Login.
+    #[arg(long)]
+    pub login: String,
+    /// A role: `admin` (the web app) or `exchange` (1C's exchange endpoint, nothing else).
+    /// Repeat for both.
+    #[arg(long = "role", value_enum, required = true)]
+    pub roles: Vec<RoleArg>,
+    /// Password. Prefer --password-stdin: arguments are visible to other users of the machine.
+    #[arg(long, hide_env_values = true)]
+    pub password: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// `--role` of `create-user`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoleArg {
+    /// The web app.
+    Admin,
+    /// 1C's «Обмен с сайтом» endpoint.
+    Exchange,
+}
+
+impl From<RoleArg> for engine::auth::Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Admin => Self::Admin,
+            RoleArg::Exchange => Self::Exchange,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,7 +286,21 @@ pub async fn run(cli: Cli) -> ExitCode {
             let result = match command {
                 Command::Serve => serve(config).await,
                 Command::Migrate => migrate(config).await,
-                Command::CreateAdmin(args) => create_admin(config, args).await,
+                Command::CreateAdmin(args) => {
+                    let Some(login) = args.login else {
+                        eprintln!("Укажите логин: --login или ONEC_ADMIN_LOGIN");
+                        return ExitCode::from(2);
+                    };
+                    let password = (args.password_stdin, args.password);
+                    create_account(config, login, password, None).await
+                }
+                Command::CreateUser(args) => {
+                    let roles: Vec<engine::auth::Role> =
+                        args.roles.iter().map(|&r| r.into()).collect();
+                    let roles = engine::auth::Roles::of(&roles);
+                    let password = (args.password_stdin, args.password);
+                    create_account(config, args.login, password, Some(roles)).await
+                }
                 Command::Admin(cmd) => admin(config, cmd).await,
                 Command::Import(cmd) => crate::import_cli::import(config, cmd).await,
                 Command::Stats { json } => crate::import_cli::stats(config, json).await,
@@ -287,31 +340,55 @@ async fn migrate(config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn create_admin(config: Config, args: CreateAdmin) -> anyhow::Result<ExitCode> {
-    let Some(login) = args.login else {
-        eprintln!("Укажите логин: --login или ONEC_ADMIN_LOGIN");
-        return Ok(ExitCode::from(2));
-    };
-    let password = if args.password_stdin {
+/// `create-admin` (roles `None`: an administrator, keeping an exchange role it has) and
+/// `create-user` (exactly these roles). The password comes from stdin when the flag says so.
+async fn create_account(
+    config: Config,
+    login: String,
+    (password_stdin, password): (bool, Option<String>),
+    roles: Option<engine::auth::Roles>,
+) -> anyhow::Result<ExitCode> {
+    use engine::auth::{AdminError, Upserted};
+    let password = if password_stdin {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s)?;
         s.lines().next().unwrap_or_default().to_owned()
-    } else if let Some(p) = args.password {
+    } else if let Some(p) = password {
         p
     } else {
-        eprintln!("Укажите пароль: --password-stdin, --password или ONEC_ADMIN_PASSWORD");
+        match roles {
+            None => {
+                eprintln!("Укажите пароль: --password-stdin, --password или ONEC_ADMIN_PASSWORD")
+            }
+            Some(_) => eprintln!("Укажите пароль: --password-stdin или --password"),
+        }
         return Ok(ExitCode::from(2));
     };
     let state = startup::state(&config).await?;
-    match engine::auth::upsert_admin(&state.db, &login, &password).await {
-        Ok(engine::auth::Upserted::Created) => println!("Администратор «{}» создан.", login.trim()),
-        Ok(engine::auth::Upserted::PasswordReset) => {
+    let done = match roles {
+        None => engine::auth::upsert_admin(&state.db, &login, &password).await,
+        Some(r) => engine::auth::upsert_account(&state.db, &login, &password, r).await,
+    };
+    let who = match roles {
+        None => "Администратор",
+        Some(r) if r.admin && r.exchange => "Пользователь (администратор и обмен с 1С)",
+        Some(r) if r.exchange => "Пользователь обмена с 1С",
+        Some(_) => "Администратор",
+    };
+    match done {
+        Ok(Upserted::Created) => println!("{who} «{}» создан.", login.trim()),
+        Ok(Upserted::PasswordReset) if roles.is_none() => {
             println!("Пароль администратора «{}» обновлён.", login.trim())
         }
+        Ok(Upserted::PasswordReset) => println!(
+            "{who} «{}»: пароль и роли обновлены, открытые сессии завершены.",
+            login.trim()
+        ),
         Err(
-            e @ (engine::auth::AdminError::BadLogin
-            | engine::auth::AdminError::ShortPassword
-            | engine::auth::AdminError::LongPassword),
+            e @ (AdminError::BadLogin
+            | AdminError::ShortPassword
+            | AdminError::LongPassword
+            | AdminError::NoRole),
         ) => {
             eprintln!("{e}");
             return Ok(ExitCode::from(2));

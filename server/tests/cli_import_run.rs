@@ -301,6 +301,51 @@ async fn create_admin_reads_the_password_from_stdin_over_the_environment() {
             .unwrap()
             .is_none()
     );
+    // `create-user --role exchange`: 1C's account opens the exchange endpoint, not the web app.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_onec-admin"))
+        .args([
+            "create-user",
+            "--login",
+            "1c",
+            "--role",
+            "exchange",
+            "--password-stdin",
+        ])
+        .env("DATABASE_URL", &url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"exchange-pass-1\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "Пользователь обмена с 1С «1c» создан."
+    );
+    assert!(
+        engine::auth::authenticate(&db, "1c", "exchange-pass-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        engine::auth::authenticate_as(&db, "1c", "exchange-pass-1", engine::auth::Role::Exchange)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_onec-admin"))
+        .args(["create-user", "--login", "x", "--password", "long-enough"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "--role is required: {out:?}");
     db.close().await.ok();
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -1,4 +1,5 @@
-//! Platform administrator; the password is kept as an argon2id PHC string.
+//! An account: a platform administrator, 1C's exchange user, or both (its roles). The password is
+//! kept as an argon2id PHC string.
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
@@ -14,6 +15,10 @@ pub struct Model {
     pub last_login_at: Option<DateTimeUtc>,
     /// Set by `onec-admin admin disable`: no login, no session until `admin enable`.
     pub disabled_at: Option<DateTimeUtc>,
+    /// May log in to the web app (every account created by `create-admin`).
+    pub can_admin: bool,
+    /// May use 1C's exchange endpoint (`create-user --role exchange`).
+    pub can_exchange: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
