@@ -1,5 +1,6 @@
 //! The pure parts of 1C's «Обмен с сайтом» (`?type=catalog&mode=…`) protocol.
 //!
+//! - [`query`]: `?type=catalog&mode=…` and the parameters each mode carries.
 //! - [`reply`]: what 1C reads back: a first line that is exactly `success`, `progress` or
 //!   `failure`, then text lines for its log, in UTF-8 or windows-1251.
 //! - [`name`]: the `filename` 1C sends, normalised (Windows separators, the Linux 1C temp
@@ -11,9 +12,11 @@
 #![deny(missing_docs)]
 
 pub mod name;
+pub mod query;
 pub mod reply;
 pub mod unzip;
 
 pub use name::{NameError, SpoolName};
+pub use query::{Mode, Query, QueryError};
 pub use reply::{Charset, Reply, Status};
 pub use unzip::{ZipError, ZipLimits, unpack};
