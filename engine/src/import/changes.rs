@@ -11,6 +11,8 @@ use wire::{
     PriceChange, SkipReason, StockChange,
 };
 
+use super::ImportError;
+use super::error::reading;
 use super::sql::in_ids;
 
 /// A price row that changed: `(offer, price type)`, old and new `price_e4`.
@@ -204,7 +206,7 @@ impl Changes {
         mut self,
         txn: &DatabaseTransaction,
         skipped: &std::collections::BTreeMap<String, u64>,
-    ) -> Result<ChangeReport, DbErr> {
+    ) -> Result<ChangeReport, ImportError> {
         for (key, n) in skipped {
             if let Some(r) = SkipReason::parse(key) {
                 *self.report.skipped.entry(r).or_default() += n;
@@ -224,21 +226,24 @@ impl Changes {
             "o.id",
             offer_ids,
         )
-        .await?;
+        .await
+        .map_err(reading("offers"))?;
         let types = names(
             txn,
             "SELECT id, onec_id, name FROM price_types WHERE ",
             "id",
             prices.iter().map(|p| p.price_type).collect(),
         )
-        .await?;
+        .await
+        .map_err(reading("price_types"))?;
         let warehouses = names(
             txn,
             "SELECT id, onec_id, name FROM warehouses WHERE ",
             "id",
             stocks.iter().map(|s| s.warehouse).collect(),
         )
-        .await?;
+        .await
+        .map_err(reading("warehouses"))?;
         let get = |m: &HashMap<i64, Named>, id: i64| m.get(&id).cloned().unwrap_or_default();
         self.report.price_changes = prices
             .into_iter()

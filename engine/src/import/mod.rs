@@ -8,6 +8,18 @@
 //! cancellation — rolls the whole import back. Importing the same export twice leaves the same
 //! data and rewrites nothing (unchanged rows are filtered out in the upsert itself).
 //!
+//! Where things are:
+//! - `plan` — which files an import reads, which of their records it applies (`Parts`);
+//! - `readahead` — the thread that parses a file ahead of the writer;
+//! - `writer` — the import loop and the `Importer`; `writer::batches` the pending batches and
+//!   their flush order; `writer::{classifier, catalog, trade, customers}` the flush of each;
+//! - `tables` — every table shape the importer writes (columns, conflict key), checked against
+//!   the entities and the migrated schema by its test;
+//! - `sql` — how a shape becomes statements per backend (`sql::arrays`: PostgreSQL's arrays);
+//! - `changes` — the change report collected while writing; `own_rows` — SQLite's check of the
+//!   import's own references before commit; `error` — [`ImportError`], a database error with
+//!   its table, file and batch ([`DbContext`]).
+//!
 //! Choices the product issue left open:
 //! - Stock for a warehouse `Ид` that is not in the database creates that warehouse (named by its
 //!   `Ид`) rather than dropping the stock: 1C routinely exports rests before storages. Counted in
@@ -20,9 +32,12 @@
 //!   value's `Ид`); empty values are not stored.
 
 mod changes;
+mod error;
 mod own_rows;
 mod plan;
+mod readahead;
 mod sql;
+mod tables;
 mod writer;
 
 use std::collections::BTreeMap;
@@ -33,6 +48,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use crate::kinds::ImportKind;
 use wire::SkipReason;
 
+pub use error::{DbContext, DbTarget, ImportError};
 pub use own_rows::DanglingReference;
 pub use plan::{plan, plan_blocking};
 pub(crate) use sql::{count as sql_count, placeholders as sql_placeholders};
@@ -183,30 +199,6 @@ pub(crate) fn warning_reason(w: commerceml::WarningReason) -> SkipReason {
     }
 }
 
-/// Why an import did not complete. Nothing was written in any case.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ImportError {
-    /// The files are not where they should be (message in Russian). Detected before any write.
-    #[error("{0}")]
-    MissingFiles(String),
-    /// A file could not be read or parsed: the commerceml error (Russian, with file/line/element).
-    #[error("{0}")]
-    Parse(#[from] commerceml::Error),
-    /// Stopped on request (the orchestrator shows «Отменено администратором»).
-    #[error("Отменено администратором")]
-    Cancelled,
-    /// The database refused a statement.
-    #[error("Ошибка базы данных: {0}")]
-    Db(#[from] sea_orm::DbErr),
-    /// A row the import wrote names a missing parent (checked before commit on SQLite).
-    #[error("{0}")]
-    Dangling(#[from] own_rows::DanglingReference),
-    /// The thread that reads the files could not be started (the system is out of resources).
-    #[error("Не удалось запустить поток чтения файлов: {0}")]
-    Thread(String),
-}
-
 /// Runs one import in one transaction: plans the files, reads them in import order, writes in
 /// batches, commits. On any error the transaction is rolled back and the database is as before.
 pub async fn run(
@@ -225,10 +217,10 @@ pub async fn run_with(
     limits: wire::ChangeLimits,
 ) -> Result<ImportReport, ImportError> {
     let files = plan_blocking(req).await?;
-    let txn = db.begin().await?;
+    let txn = db.begin().await.map_err(ImportError::transaction)?;
     match run_planned(&txn, req, &files, progress, limits).await {
         Ok(report) => {
-            txn.commit().await?;
+            txn.commit().await.map_err(ImportError::transaction)?;
             Ok(report)
         }
         Err(e) => {
@@ -261,7 +253,7 @@ async fn run_planned(
     limits: wire::ChangeLimits,
 ) -> Result<ImportReport, ImportError> {
     let root = std::fs::canonicalize(&req.data_dir).unwrap_or_else(|_| req.data_dir.clone());
-    let parts = writer::Parts::of(req);
+    let parts = plan::Parts::of(req);
     let lifted = own_rows::lift(txn).await?;
     let report = writer::import(txn, parts, &root, files, progress, limits).await?;
     if let Some(lifted) = lifted {

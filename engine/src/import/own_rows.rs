@@ -33,6 +33,7 @@
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
 
 use super::ImportError;
+use super::error::{reading, trigger_error};
 use crate::stats::CHILD_REFERENCES;
 
 /// The insert triggers lifted for one import, and where each child table's own rows begin.
@@ -66,12 +67,20 @@ fn child_tables() -> Vec<&'static str> {
     out
 }
 
-async fn scalar(txn: &DatabaseTransaction, sql: String) -> Result<Option<i64>, ImportError> {
+/// The first column of the first row of a query that reads `table`.
+async fn scalar(
+    txn: &DatabaseTransaction,
+    table: &'static str,
+    sql: String,
+) -> Result<Option<i64>, ImportError> {
     let row = txn
         .query_one_raw(Statement::from_string(DbBackend::Sqlite, sql))
-        .await?;
+        .await
+        .map_err(reading(table))?;
     Ok(match row {
-        Some(r) => r.try_get_by_index::<Option<i64>>(0)?,
+        Some(r) => r
+            .try_get_by_index::<Option<i64>>(0)
+            .map_err(reading(table))?,
         None => None,
     })
 }
@@ -88,12 +97,13 @@ pub(crate) async fn lift(txn: &DatabaseTransaction) -> Result<Option<Lifted>, Im
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' \
              AND name LIKE '%\\_refs\\_inserted' ESCAPE '\\'",
         ))
-        .await?;
+        .await
+        .map_err(trigger_error)?;
     let mut triggers = Vec::new();
     let mut names = Vec::new();
     for row in rows {
-        let name: String = row.try_get_by_index(0)?;
-        let sql: String = row.try_get_by_index(1)?;
+        let name: String = row.try_get_by_index(0).map_err(trigger_error)?;
+        let sql: String = row.try_get_by_index(1).map_err(trigger_error)?;
         if children
             .iter()
             .any(|c| name == format!("{c}_refs_inserted"))
@@ -104,12 +114,13 @@ pub(crate) async fn lift(txn: &DatabaseTransaction) -> Result<Option<Lifted>, Im
     }
     let mut marks = Vec::new();
     for child in children {
-        let top = scalar(txn, format!("SELECT MAX(rowid) FROM {child}")).await?;
+        let top = scalar(txn, child, format!("SELECT MAX(rowid) FROM {child}")).await?;
         marks.push((child, top.unwrap_or(0)));
     }
     for name in names {
         txn.execute_unprepared(&format!("DROP TRIGGER {name}"))
-            .await?;
+            .await
+            .map_err(trigger_error)?;
     }
     Ok(Some(Lifted { triggers, marks }))
 }
@@ -139,17 +150,18 @@ impl Lifted {
             );
             let Some(row) = txn
                 .query_one_raw(Statement::from_string(DbBackend::Sqlite, sql))
-                .await?
+                .await
+                .map_err(reading(child))?
             else {
                 continue;
             };
-            let rows: i64 = row.try_get_by_index(0)?;
+            let rows: i64 = row.try_get_by_index(0).map_err(reading(child))?;
             if rows == 0 {
                 continue;
             }
             for (i, &(column, parent)) in refs.iter().enumerate() {
-                let lo: Option<i64> = row.try_get_by_index(1 + 2 * i)?;
-                let hi: Option<i64> = row.try_get_by_index(2 + 2 * i)?;
+                let lo: Option<i64> = row.try_get_by_index(1 + 2 * i).map_err(reading(child))?;
+                let hi: Option<i64> = row.try_get_by_index(2 + 2 * i).map_err(reading(child))?;
                 let (Some(lo), Some(hi)) = (lo, hi) else {
                     continue;
                 };
@@ -159,6 +171,7 @@ impl Lifted {
                 if hi - lo <= 2 * rows + 1024 {
                     let held = scalar(
                         txn,
+                        parent,
                         format!("SELECT COUNT(*) FROM {parent} WHERE id BETWEEN {lo} AND {hi}"),
                     )
                     .await?;
@@ -169,6 +182,7 @@ impl Lifted {
                 // Gaps or scattered ids: look for a new row whose parent is missing.
                 let bad = scalar(
                     txn,
+                    child,
                     format!(
                         "SELECT c.{column} FROM {child} c WHERE c.rowid > {mark} \
                          AND c.{column} IS NOT NULL \
@@ -187,7 +201,7 @@ impl Lifted {
             }
         }
         for sql in &self.triggers {
-            txn.execute_unprepared(sql).await?;
+            txn.execute_unprepared(sql).await.map_err(trigger_error)?;
         }
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,

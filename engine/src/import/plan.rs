@@ -1,5 +1,6 @@
 //! Which files an import reads: discovery filtered by kind, or the one file the caller named
-//! (which must lie inside the data folder), and the Russian messages when they are missing.
+//! (which must lie inside the data folder), and the Russian messages when they are missing; and
+//! which of their records it applies ([`Parts`]) and which tables it counts.
 use std::path::{Path, PathBuf};
 
 use commerceml::{ErrorKind, ExportFile, Kind, SkippedFile};
@@ -201,4 +202,118 @@ pub async fn plan_blocking(req: &ImportRequest) -> Result<Vec<ExportFile>, Impor
     tokio::task::spawn_blocking(move || plan(&req))
         .await
         .map_err(|e| ImportError::Thread(e.to_string()))?
+}
+
+/// Tables whose row counts give `created` (and, with the rows written, `updated`).
+pub(crate) const COUNTED_TABLES: [&str; 10] = [
+    "categories",
+    "units",
+    "properties",
+    "products",
+    "offers",
+    "price_types",
+    "warehouses",
+    "prices",
+    "stocks",
+    "customers",
+];
+
+/// Which records an import applies; the others are read and ignored.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Parts {
+    /// Groups, units, properties.
+    pub classifier: bool,
+    /// Price type definitions.
+    pub price_types: bool,
+    /// Warehouse definitions.
+    pub warehouses: bool,
+    /// Products.
+    pub products: bool,
+    /// Offers in offers files (and 2.x offers) define offers.
+    pub offers: bool,
+    /// Prices of offers.
+    pub prices: bool,
+    /// Stock of offers.
+    pub stock: bool,
+    /// Customers.
+    pub customers: bool,
+}
+
+impl Parts {
+    pub(crate) fn of(req: &ImportRequest) -> Parts {
+        let prices = Parts {
+            price_types: true,
+            prices: true,
+            ..Parts::default()
+        };
+        let stock = Parts {
+            warehouses: true,
+            stock: true,
+            ..Parts::default()
+        };
+        match req.kind {
+            ImportKind::Catalog => match req.file_type {
+                FileType::All => Parts {
+                    classifier: true,
+                    price_types: true,
+                    warehouses: true,
+                    products: true,
+                    offers: true,
+                    prices: true,
+                    stock: true,
+                    customers: false,
+                },
+                FileType::Goods => Parts {
+                    classifier: true,
+                    price_types: true,
+                    warehouses: true,
+                    products: true,
+                    ..Parts::default()
+                },
+                FileType::Offers => Parts {
+                    offers: true,
+                    ..Parts::default()
+                },
+                FileType::Prices => prices,
+                FileType::Rests => stock,
+            },
+            ImportKind::Stocks => stock,
+            ImportKind::Prices => prices,
+            ImportKind::Customers => Parts {
+                customers: true,
+                ..Parts::default()
+            },
+        }
+    }
+
+    /// The [`COUNTED_TABLES`] this import can add rows to (a superset): only they are counted
+    /// for `created`, so that, say, a customers import does not scan the prices table twice.
+    pub(crate) fn counted_tables(self) -> Vec<&'static str> {
+        let offers = self.products || self.offers || self.prices || self.stock;
+        COUNTED_TABLES
+            .into_iter()
+            .filter(|&t| match t {
+                "categories" | "units" | "properties" => self.classifier,
+                "price_types" => self.price_types,
+                "warehouses" => self.warehouses || self.stock,
+                "products" => self.products,
+                "offers" => offers,
+                "prices" => self.prices,
+                "stocks" => self.stock,
+                "customers" => self.customers,
+                // A table added to COUNTED_TABLES without a rule here is always counted.
+                _ => true,
+            })
+            .collect()
+    }
+
+    pub(crate) fn needs_catalog_maps(self) -> bool {
+        self.classifier
+            || self.price_types
+            || self.warehouses
+            || self.products
+            || self.offers
+            || self.prices
+            || self.stock
+    }
 }

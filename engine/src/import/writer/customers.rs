@@ -9,39 +9,8 @@ use serde_json::json;
 
 use super::Importer;
 use crate::import::ImportError;
-use crate::import::sql::{Upsert, opt_str, str_val};
-
-const CUSTOMERS: Upsert = Upsert {
-    table: "customers",
-    cols: &[
-        "onec_id",
-        "name",
-        "full_name",
-        "role",
-        "inn",
-        "kpp",
-        "okpo",
-        "contacts",
-        "addresses",
-        "bank_accounts",
-        "is_deleted",
-    ],
-    key: &["onec_id"],
-    update: &[
-        "name",
-        "full_name",
-        "role",
-        "inn",
-        "kpp",
-        "okpo",
-        "contacts",
-        "addresses",
-        "bank_accounts",
-        "is_deleted",
-    ],
-    stamped: true,
-    returning: false,
-};
+use crate::import::sql::{opt_str, str_val};
+use crate::import::tables::CUSTOMERS;
 
 /// `contacts` JSON of a customer.
 pub(crate) fn contacts_json(c: &Customer) -> String {
@@ -87,7 +56,7 @@ pub(crate) fn bank_accounts_json(c: &Customer) -> String {
 
 impl Importer<'_> {
     pub(super) async fn flush_customers(&mut self) -> Result<(), ImportError> {
-        let list = self.customers_p.take();
+        let list = self.batches.take_customers();
         if list.is_empty() {
             return Ok(());
         }

@@ -4,31 +4,15 @@
 use std::collections::HashMap;
 
 use commerceml::Offer;
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 
 use super::Importer;
-use super::catalog::{OWN_OFFERS, WAREHOUSE_ON_DEMAND};
 use crate::import::ImportError;
 use crate::import::sql::{MAX_BINDS, Mode, Upsert, in_ids, placeholders, str_val, to_e4};
+use crate::import::tables::{
+    OWN_OFFERS, PRICES, STOCKS, WAREHOUSE_ON_DEMAND, missing_own_offers_sql,
+};
 use wire::{ChangeColumn, ChangeEntity, SkipReason};
-
-const PRICES: Upsert = Upsert {
-    table: "prices",
-    cols: &["offer_id", "price_type_id", "price_e4", "currency"],
-    key: &["offer_id", "price_type_id"],
-    update: &["price_e4", "currency"],
-    stamped: true,
-    returning: false,
-};
-
-const STOCKS: Upsert = Upsert {
-    table: "stocks",
-    cols: &["offer_id", "warehouse_id", "quantity_e4"],
-    key: &["offer_id", "warehouse_id"],
-    update: &["quantity_e4"],
-    stamped: true,
-    returning: false,
-};
 
 /// Name of the warehouse row that holds stock 1C reports without a warehouse.
 pub const NO_WAREHOUSE_NAME: &str = "Без склада";
@@ -36,17 +20,17 @@ pub const NO_WAREHOUSE_NAME: &str = "Без склада";
 impl Importer<'_> {
     /// Resolves the pending price and rest records to offers and queues their rows.
     pub(super) async fn flush_refs(&mut self) -> Result<(), ImportError> {
-        let refs = std::mem::take(&mut self.refs_p);
+        let refs = self.batches.take_refs();
         if !refs.is_empty() {
             self.create_missing_own_offers().await?;
         }
         let count_offers = !self.parts.offers;
         for o in refs {
             let key = o.id.to_string();
-            let id = match self.offers.get(&key) {
+            let id = match self.ids.offers.get(&key) {
                 Some(&id) => Some(id),
                 None if o.id.characteristic_id.is_none() => {
-                    match self.products.get(&o.id.product_id).copied() {
+                    match self.ids.products.get(&o.id.product_id).copied() {
                         Some(product_id) => Some(self.create_own_offer(&key, product_id).await?),
                         None => None,
                     }
@@ -75,22 +59,25 @@ impl Importer<'_> {
             return Ok(());
         }
         self.own_offers_due = false;
-        let sql = "INSERT INTO offers (onec_id, product_id, name, is_deleted, updated_at) \
-                   SELECT p.onec_id, p.id, p.name, FALSE, CURRENT_TIMESTAMP FROM products p \
-                   WHERE NOT EXISTS (SELECT 1 FROM offers o WHERE o.onec_id = p.onec_id) \
-                   RETURNING id, onec_id";
         let rows = self
             .txn
-            .query_all_raw(Statement::from_string(self.backend, sql))
-            .await?;
+            .query_all_raw(Statement::from_string(
+                self.backend,
+                missing_own_offers_sql(),
+            ))
+            .await
+            .and_then(|rows| {
+                rows.into_iter()
+                    .map(|row| Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?)))
+                    .collect::<Result<Vec<(i64, String)>, DbErr>>()
+            })
+            .map_err(self.writing("offers"))?;
         self.affected += rows.len() as u64;
         self.changes
             .count(ChangeEntity::Offers, ChangeColumn::New, rows.len() as u64);
-        for row in rows {
-            let id: i64 = row.try_get_by_index(0)?;
-            let onec_id: String = row.try_get_by_index(1)?;
-            self.offers.insert(onec_id, id);
-        }
+        self.ids
+            .offers
+            .extend(rows.into_iter().map(|(id, onec_id)| (onec_id, id)));
         Ok(())
     }
 
@@ -110,34 +97,33 @@ impl Importer<'_> {
             Some((id, _)) => *id,
             None => self.select_id("offers", key).await?,
         };
-        self.offers.insert(key.to_owned(), id);
+        self.ids.offers.insert(key.to_owned(), id);
         Ok(id)
     }
 
-    async fn select_id(&self, table: &str, onec_id: &str) -> Result<i64, ImportError> {
+    /// The id of a stored row by its `onec_id` (a row an upsert that does nothing on conflict
+    /// did not return).
+    async fn select_id(&self, table: &'static str, onec_id: &str) -> Result<i64, ImportError> {
         let sql = format!(
             "SELECT id FROM {table} WHERE onec_id = {}",
-            crate::import::sql::placeholders(self.backend, 0, 1)
+            placeholders(self.backend, 0, 1)
         );
+        let stmt = Statement::from_sql_and_values(self.backend, sql, [str_val(onec_id)]);
         let row = self
             .txn
-            .query_one_raw(Statement::from_sql_and_values(
-                self.backend,
-                sql,
-                [str_val(onec_id)],
-            ))
-            .await?
-            .ok_or_else(|| {
-                sea_orm::DbErr::RecordNotFound(format!("{table}.onec_id = «{onec_id}»"))
-            })?;
-        Ok(row.try_get_by_index(0)?)
+            .query_one_raw(stmt)
+            .await
+            .map_err(self.reading(table))?
+            .ok_or_else(|| DbErr::RecordNotFound(format!("{table}.onec_id = «{onec_id}»")))
+            .map_err(self.reading(table))?;
+        row.try_get_by_index(0).map_err(self.reading(table))
     }
 
     /// The id of a warehouse, creating it when stock names one the database does not know
     /// (`""` is «Без склада», any other `Ид` is named by itself and counted in
     /// `warehouses_created`).
     async fn warehouse_id(&mut self, onec_id: &str) -> Result<i64, ImportError> {
-        if let Some(&id) = self.warehouses.get(onec_id) {
+        if let Some(&id) = self.ids.warehouses.get(onec_id) {
             return Ok(id);
         }
         let name = if onec_id.is_empty() {
@@ -161,7 +147,7 @@ impl Importer<'_> {
                 .count(ChangeEntity::Warehouses, ChangeColumn::New, 1);
             self.changes.new_warehouse(onec_id, name);
         }
-        self.warehouses.insert(onec_id.to_owned(), id);
+        self.ids.warehouses.insert(onec_id.to_owned(), id);
         Ok(id)
     }
 
@@ -169,7 +155,7 @@ impl Importer<'_> {
     pub(super) async fn attach(&mut self, offer_id: i64, o: &Offer) -> Result<(), ImportError> {
         if self.parts.prices {
             for p in &o.prices {
-                let Some(&type_id) = self.price_types.get(&p.price_type_id) else {
+                let Some(&type_id) = self.ids.price_types.get(&p.price_type_id) else {
                     self.report.skip(SkipReason::UnknownPriceType, 1);
                     continue;
                 };
@@ -177,8 +163,8 @@ impl Importer<'_> {
                     self.report.skip(SkipReason::NumberOutOfRange, 1);
                     continue;
                 };
-                self.prices_p
-                    .push((offer_id, type_id), (e4, p.currency.clone()));
+                self.batches
+                    .price(offer_id, type_id, e4, p.currency.clone());
             }
         }
         if self.parts.stock {
@@ -190,7 +176,7 @@ impl Importer<'_> {
                 let wh = self
                     .warehouse_id(s.warehouse_id.as_deref().unwrap_or(""))
                     .await?;
-                self.stocks_p.push((offer_id, wh), e4);
+                self.batches.stock(offer_id, wh, e4);
             }
         }
         Ok(())
@@ -198,8 +184,8 @@ impl Importer<'_> {
 
     pub(super) async fn flush_prices(&mut self) -> Result<(), ImportError> {
         let rows: Vec<KeyedRow> = self
-            .prices_p
-            .take_with_keys()
+            .batches
+            .take_prices()
             .into_iter()
             .map(|((offer, pt), (e4, currency))| {
                 let row = vec![
@@ -217,8 +203,8 @@ impl Importer<'_> {
 
     pub(super) async fn flush_stocks(&mut self) -> Result<(), ImportError> {
         let rows: Vec<KeyedRow> = self
-            .stocks_p
-            .take_with_keys()
+            .batches
+            .take_stocks()
             .into_iter()
             .map(|((offer, wh), e4)| {
                 let row = vec![
@@ -248,9 +234,17 @@ impl Importer<'_> {
         }
         if self.mode(upsert.table) == Mode::Changed {
             let stored = if self.backend == DbBackend::Postgres {
-                Stored::All(self.stored_rows(upsert, &rows).await?)
+                Stored::All(
+                    self.stored_rows(upsert, &rows)
+                        .await
+                        .map_err(self.reading(upsert.table))?,
+                )
             } else {
-                Stored::Differing(self.differing_rows(upsert, &rows).await?)
+                Stored::Differing(
+                    self.differing_rows(upsert, &rows)
+                        .await
+                        .map_err(self.reading(upsert.table))?,
+                )
             };
             self.note_rows(upsert, &rows, Some(&stored));
             let rows = rows
@@ -317,7 +311,7 @@ impl Importer<'_> {
         &self,
         upsert: &Upsert,
         rows: &[KeyedRow],
-    ) -> Result<HashMap<(i64, i64), Vec<Value>>, ImportError> {
+    ) -> Result<HashMap<(i64, i64), Vec<Value>>, DbErr> {
         debug_assert_eq!(upsert.key, &upsert.cols[..2]);
         let mut offers: Vec<i64> = rows.iter().map(|((offer, _), _)| *offer).collect();
         offers.sort_unstable();
@@ -351,7 +345,7 @@ impl Importer<'_> {
         &self,
         upsert: &Upsert,
         rows: &[KeyedRow],
-    ) -> Result<HashMap<(i64, i64), Option<Vec<Value>>>, ImportError> {
+    ) -> Result<HashMap<(i64, i64), Option<Vec<Value>>>, DbErr> {
         debug_assert_eq!(upsert.key, &upsert.cols[..2]);
         let cols = upsert.cols;
         let (k0, k1) = (cols[0], cols[1]);
@@ -403,11 +397,7 @@ impl Importer<'_> {
 
 /// The value columns of a price or stock row read back, typed like `like`'s (a batch row whose
 /// first two values are its key): result columns `first`, `first + 1`, ….
-fn value_columns(
-    row: &sea_orm::QueryResult,
-    like: &[Value],
-    first: usize,
-) -> Result<Vec<Value>, sea_orm::DbErr> {
+fn value_columns(row: &QueryResult, like: &[Value], first: usize) -> Result<Vec<Value>, DbErr> {
     like[2..]
         .iter()
         .enumerate()
