@@ -259,19 +259,12 @@ async fn stocks_on_an_empty_catalog_are_refused_with_exit_2() {
     setup.cleanup().await;
 }
 
-/// `create-admin --password-stdin` works even when ONEC_ADMIN_PASSWORD is set (as `run.sh`
-/// exports it), and the password read from stdin is the one that logs in.
-#[tokio::test]
-async fn create_admin_reads_the_password_from_stdin_over_the_environment() {
+/// Runs `onec-admin` with `args` and `env`, writing `stdin` to it; its stdout, trimmed.
+fn onec_admin_with_stdin(args: &[&str], env: &[(&str, &str)], stdin: &str) -> String {
     use std::io::Write;
-    let dir = std::env::temp_dir().join(format!("onec-create-admin-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}/app.db?mode=rwc", dir.display());
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_onec-admin"))
-        .args(["create-admin", "--login", "admin", "--password-stdin"])
-        .env("DATABASE_URL", &url)
-        .env("ONEC_ADMIN_LOGIN", "admin")
-        .env("ONEC_ADMIN_PASSWORD", "from-the-environment")
+        .args(args)
+        .envs(env.iter().copied())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -280,66 +273,56 @@ async fn create_admin_reads_the_password_from_stdin_over_the_environment() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"from-stdin-123\n")
+        .write_all(stdin.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        "Администратор «admin» создан."
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// `create-admin --password-stdin` works even when ONEC_ADMIN_PASSWORD is set (as `run.sh`
+/// exports it), and the password read from stdin is the one that logs in. `create-user --role
+/// exchange` makes 1C's account, which opens the exchange endpoint and not the web app.
+#[tokio::test]
+async fn create_admin_reads_the_password_from_stdin_over_the_environment() {
+    use engine::auth::{Role, authenticate_as};
+    let dir = std::env::temp_dir().join(format!("onec-create-admin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/app.db?mode=rwc", dir.display());
+    let said = onec_admin_with_stdin(
+        &["create-admin", "--login", "admin", "--password-stdin"],
+        &[
+            ("DATABASE_URL", &url),
+            ("ONEC_ADMIN_LOGIN", "admin"),
+            ("ONEC_ADMIN_PASSWORD", "from-the-environment"),
+        ],
+        "from-stdin-123\n",
     );
-    let db = engine::db::connect(&url).await.unwrap();
-    assert!(
-        engine::auth::authenticate(&db, "admin", "from-stdin-123")
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        engine::auth::authenticate(&db, "admin", "from-the-environment")
-            .await
-            .unwrap()
-            .is_none()
-    );
-    // `create-user --role exchange`: 1C's account opens the exchange endpoint, not the web app.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_onec-admin"))
-        .args([
+    assert_eq!(said, "Администратор «admin» создан.");
+    let said = onec_admin_with_stdin(
+        &[
             "create-user",
             "--login",
             "1c",
             "--role",
             "exchange",
             "--password-stdin",
-        ])
-        .env("DATABASE_URL", &url)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"exchange-pass-1\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        "Пользователь обмена с 1С «1c» создан."
+        ],
+        &[("DATABASE_URL", &url)],
+        "exchange-pass-1\n",
     );
-    assert!(
-        engine::auth::authenticate(&db, "1c", "exchange-pass-1")
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        engine::auth::authenticate_as(&db, "1c", "exchange-pass-1", engine::auth::Role::Exchange)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert_eq!(said, "Пользователь обмена с 1С «1c» создан.");
+    let db = engine::db::connect(&url).await.unwrap();
+    for (login, password, role, opens) in [
+        ("admin", "from-stdin-123", Role::Admin, true),
+        ("admin", "from-the-environment", Role::Admin, false),
+        ("admin", "from-stdin-123", Role::Exchange, false),
+        ("1c", "exchange-pass-1", Role::Admin, false),
+        ("1c", "exchange-pass-1", Role::Exchange, true),
+    ] {
+        let found = authenticate_as(&db, login, password, role).await.unwrap();
+        assert_eq!(found.is_some(), opens, "{login} {password} {role:?}");
+    }
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_onec-admin"))
         .args(["create-user", "--login", "x", "--password", "long-enough"])
         .env("DATABASE_URL", &url)
