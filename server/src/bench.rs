@@ -3,6 +3,7 @@
 //! - `bench parse`: reads the files an import would read (bytes → records, no database) and
 //!   prints the bytes, records and wall time — the parse-only phase of the benchmark.
 //! - `bench monitor`: inserts a number of finished import sessions into the configured database
+//!   (through [`engine::run::SessionRecorder::record_history`])
 //!   and times the monitor's query path ([`engine::monitor::list_sessions`]: one page and the
 //!   total), then deletes the rows it inserted.
 //!
@@ -14,10 +15,12 @@ use std::time::Instant;
 
 use clap::Subcommand;
 use engine::import::{FileType, ImportRequest};
-use engine::kinds::ImportKind;
+use engine::kinds::{ImportKind, SessionStatus};
 use engine::monitor::SessionFilter;
+use engine::run::{PastRun, PastSession};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
+use wire::RunStatus;
 
 use crate::config::Config;
 
@@ -105,55 +108,50 @@ async fn monitor(config: &Config, sessions: u64, repeat: usize) -> anyhow::Resul
     for d in &delete {
         db.execute_raw(d.clone()).await?;
     }
-    let kinds = ["catalog", "stocks", "prices", "customers"];
-    let statuses = ["completed", "failed", "completed"];
+    let recorder = engine::run::SessionRecorder::new(db.clone());
+    let statuses = [
+        SessionStatus::Completed,
+        SessionStatus::Failed,
+        SessionStatus::Completed,
+    ];
     let mut left = sessions;
     let mut n = 0u64;
     while left > 0 {
         // Sessions come four to a run; a chunk is a multiple of four.
         let chunk = left.min(500);
-        let mut runs = String::from(
-            "INSERT INTO import_runs (id, kinds, status, message, started_by, cancelled_by, \
-             started_at, finished_at) VALUES ",
-        );
-        for r in (n / 4)..(n + chunk).div_ceil(4) {
-            if r > n / 4 {
-                runs.push_str(", ");
-            }
-            let started = chrono::DateTime::from_timestamp(1_767_225_600 - r as i64 * 240, 0)
-                .unwrap_or_default();
-            runs.push_str(&format!(
-                "('{BENCH_RUN}{r}', 'catalog,stocks,prices,customers', 'completed', NULL, \
-                 'bench', NULL, '{s}', '{s}')",
-                s = started.format("%Y-%m-%d %H:%M:%S%:z"),
-            ));
-        }
-        db.execute_raw(Statement::from_string(backend, runs))
-            .await?;
-        let mut sql = String::from(
-            "INSERT INTO import_sessions (run_id, import_type, status, started_at, finished_at, \
-             processed, total, report, error_message, triggered_by) VALUES ",
-        );
-        for i in 0..chunk {
-            let k = n + i;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            // One session a minute back from 2026-01-01, finished 30 s after it started.
-            let started = chrono::DateTime::from_timestamp(1_767_225_600 - k as i64 * 60, 0)
-                .unwrap_or_default();
-            let finished = started + chrono::Duration::seconds(30);
-            sql.push_str(&format!(
-                "('{BENCH_RUN}{r}', '{kind}', '{status}', '{s}', '{f}', 1000, 1000, \
-                 '{{\"counts\":{{\"products\":1000}}}}', NULL, 'bench')",
-                r = k / 4,
-                kind = kinds[(k % 4) as usize],
-                status = statuses[(k % 3) as usize],
-                s = started.format("%Y-%m-%d %H:%M:%S%:z"),
-                f = finished.format("%Y-%m-%d %H:%M:%S%:z"),
-            ));
-        }
-        db.execute_raw(Statement::from_string(backend, sql)).await?;
+        let runs: Vec<PastRun> = ((n / 4)..(n + chunk).div_ceil(4))
+            .map(|r| {
+                let started = chrono::DateTime::from_timestamp(1_767_225_600 - r as i64 * 240, 0)
+                    .unwrap_or_default();
+                PastRun {
+                    id: format!("{BENCH_RUN}{r}"),
+                    kinds: ImportKind::ALL.to_vec(),
+                    status: RunStatus::Completed,
+                    started_by: "bench".into(),
+                    started_at: started,
+                    finished_at: Some(started),
+                }
+            })
+            .collect();
+        let past: Vec<PastSession> = (n..n + chunk)
+            .map(|k| {
+                // One session a minute back from 2026-01-01, finished 30 s after it started.
+                let started = chrono::DateTime::from_timestamp(1_767_225_600 - k as i64 * 60, 0)
+                    .unwrap_or_default();
+                PastSession {
+                    run_id: format!("{BENCH_RUN}{}", k / 4),
+                    kind: ImportKind::ALL[(k % 4) as usize],
+                    status: statuses[(k % 3) as usize],
+                    started_at: started,
+                    finished_at: Some(started + chrono::Duration::seconds(30)),
+                    records: 1000,
+                    report: json!({"counts": {"products": 1000}}),
+                    error_message: None,
+                    triggered_by: "bench".into(),
+                }
+            })
+            .collect();
+        recorder.record_history(&runs, &past).await?;
         n += chunk;
         left -= chunk;
     }
@@ -162,7 +160,7 @@ async fn monitor(config: &Config, sessions: u64, repeat: usize) -> anyhow::Resul
         (
             "status=failed",
             SessionFilter {
-                status: Some(engine::kinds::SessionStatus::Failed),
+                status: Some(SessionStatus::Failed),
                 ..SessionFilter::default()
             },
         ),

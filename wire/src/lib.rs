@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod run_status;
+pub use run_status::RunStatus;
+
 /// What an administrator can import. The declaration order is the run order:
 /// catalog → stocks → prices → customers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
