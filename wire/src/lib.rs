@@ -6,6 +6,7 @@
 pub mod text;
 
 mod changes;
+mod dto;
 mod kind;
 mod refusal;
 mod run;
@@ -16,6 +17,7 @@ pub use changes::{
     CHANGE_EXAMPLES, ChangeColumn, ChangeCounts, ChangeEntity, ChangeLimits, ChangeReport,
     ChangeWarning, ExampleKind, FileStamp, Named, PreviewFiles, PriceChange, StockChange,
 };
+pub use dto::{AdminInfo, CatalogStatus, PER_PAGE, SessionDetail, SessionPage, SessionRow};
 pub use kind::ImportKind;
 pub use refusal::{Level, Refusal};
 pub use run::{KindPhase, KindState, RunMode, RunPhase, RunState, Started};
