@@ -10,7 +10,7 @@ use leptos_axum::ResponseOptions;
 
 use wire::{AdminInfo, CatalogStatus, PER_PAGE, SessionDetail, SessionPage, SessionRow};
 
-use crate::api::ApiError;
+use crate::error::ApiError;
 
 /// The session cookie's name with `ONEC_SECURE_COOKIES=false` (plain-HTTP use).
 pub const COOKIE: &str = "onec_session";
