@@ -14,12 +14,19 @@ pub const CHANGE_EXAMPLES: usize = 20;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeEntity {
+    /// Product cards (`Товар` of the catalog).
     Products,
+    /// Offers (`Предложение`): the variants (SKU) of a product that carry prices and stock.
     Offers,
+    /// Price types (`ТипЦены`).
     PriceTypes,
+    /// Warehouses (`Склад`).
     Warehouses,
+    /// Price rows: one per offer and price type.
     Prices,
+    /// Stock rows: one per offer and warehouse.
     Stocks,
+    /// Customers (`Контрагент`).
     Customers,
 }
 
@@ -53,14 +60,20 @@ impl ChangeEntity {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeColumn {
+    /// Not stored before.
     New,
+    /// Stored, and some value differs (a price whose currency alone changed counts here too).
     Changed,
+    /// Stored exactly as the export has it.
     Unchanged,
+    /// Stored active, now with 1C's deletion mark (`ПометкаУдаления`): taken off sale.
     Deactivated,
+    /// Stored with the deletion mark, now without it: back on sale.
     Reactivated,
 }
 
 impl ChangeColumn {
+    /// Every column, in the order the page shows them.
     pub const ALL: [ChangeColumn; 5] = [
         Self::New,
         Self::Changed,
@@ -87,10 +100,15 @@ impl ChangeColumn {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ChangeCounts {
+    /// Records not stored before.
     pub new: u64,
+    /// Stored records with some other value.
     pub changed: u64,
+    /// Stored records that stay as they are.
     pub unchanged: u64,
+    /// Active records that now carry the deletion mark.
     pub deactivated: u64,
+    /// Marked records that no longer carry it.
     pub reactivated: u64,
 }
 
@@ -106,7 +124,7 @@ impl ChangeCounts {
         }
     }
 
-    /// Adds one to a column.
+    /// Adds `n` to a column.
     pub fn bump(&mut self, c: ChangeColumn, n: u64) {
         match c {
             ChangeColumn::New => self.new += n,
@@ -121,16 +139,22 @@ impl ChangeCounts {
 /// A record as an administrator finds it in 1C: its `Ид` and name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Named {
+    /// The record's `Ид` in 1C (an offer's is `product#characteristic` or its product's).
     pub onec_id: String,
+    /// Its `Наименование` (an offer without its own name shows its product's, or its `Ид`).
     pub name: String,
 }
 
 /// One price that changed. Amounts in ten-thousandths, as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriceChange {
+    /// The offer whose price changed.
     pub offer: Named,
+    /// The price type of the changed price.
     pub price_type: Named,
+    /// The stored price, in ten-thousandths.
     pub old_e4: i64,
+    /// The price from the export, in ten-thousandths.
     pub new_e4: i64,
     /// The change in hundredths of a percent of the old price; `None` when the old price was 0.
     pub percent_e2: Option<i64>,
@@ -139,9 +163,13 @@ pub struct PriceChange {
 /// One stock quantity that changed. Quantities in ten-thousandths, as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockChange {
+    /// The offer whose stock changed.
     pub offer: Named,
+    /// The warehouse it is stocked in.
     pub warehouse: Named,
+    /// The stored quantity, in ten-thousandths.
     pub old_e4: i64,
+    /// The quantity from the export, in ten-thousandths.
     pub new_e4: i64,
 }
 
@@ -149,13 +177,18 @@ pub struct StockChange {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExampleKind {
+    /// Products not stored before.
     NewProducts,
+    /// Products that now carry the deletion mark.
     DeactivatedProducts,
+    /// Price types not stored before.
     NewPriceTypes,
+    /// Warehouses not stored before.
     NewWarehouses,
 }
 
 impl ExampleKind {
+    /// Every list, in the order the page shows them.
     pub const ALL: [ExampleKind; 4] = [
         Self::NewProducts,
         Self::DeactivatedProducts,
@@ -200,21 +233,35 @@ impl Default for ChangeLimits {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChangeWarning {
     /// `count` prices change by more than `limit_percent` (up or down).
-    PriceJumps { count: u64, limit_percent: u32 },
+    PriceJumps {
+        /// Prices that change by more than the limit.
+        count: u64,
+        /// [`ChangeLimits::price_jump_percent`].
+        limit_percent: u32,
+    },
     /// `deactivated` of the `active_before` active products get a deletion mark.
     MassDeactivation {
+        /// Products taken off sale by this import.
         deactivated: u64,
+        /// Active products before it.
         active_before: u64,
+        /// [`ChangeLimits::deactivated_share_percent`].
         limit_percent: u32,
     },
     /// The stock of `offers` of the `of_offers` offers the import sets goes to zero.
     StockToZero {
+        /// Offers that had stock and have none after the import.
         offers: u64,
+        /// Offers whose stock the import sets.
         of_offers: u64,
+        /// [`ChangeLimits::stock_zero_share_percent`].
         limit_percent: u32,
     },
     /// `offers` offers had a price and now have only zero prices.
-    PricesLost { offers: u64 },
+    PricesLost {
+        /// Offers left without a non-zero price.
+        offers: u64,
+    },
 }
 
 impl ChangeWarning {
@@ -252,17 +299,23 @@ impl ChangeWarning {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ChangeReport {
+    /// Records per entity and column; an entity the import did not meet is absent.
     pub counts: BTreeMap<ChangeEntity, ChangeCounts>,
+    /// Records (or values) skipped, by reason.
     pub skipped: BTreeMap<SkipReason, u64>,
-    /// Up to [`CHANGE_EXAMPLES`] products, in the order met.
+    /// Up to [`CHANGE_EXAMPLES`] new products, in the order met.
     pub new_products: Vec<Named>,
+    /// Up to [`CHANGE_EXAMPLES`] products taken off sale, in the order met.
     pub deactivated_products: Vec<Named>,
     /// The largest price changes (by percent; a price from zero first), largest first.
     pub price_changes: Vec<PriceChange>,
     /// The largest stock changes (by quantity), largest first.
     pub stock_changes: Vec<StockChange>,
+    /// Up to [`CHANGE_EXAMPLES`] new price types, in the order met.
     pub new_price_types: Vec<Named>,
+    /// Up to [`CHANGE_EXAMPLES`] new warehouses, in the order met.
     pub new_warehouses: Vec<Named>,
+    /// What crossed a [`ChangeLimits`] threshold.
     pub warnings: Vec<ChangeWarning>,
 }
 
@@ -296,6 +349,7 @@ impl ChangeReport {
 pub struct FileStamp {
     /// Relative to the data folder, `/`-separated.
     pub path: String,
+    /// Size in bytes.
     pub size: u64,
     /// Seconds since the Unix epoch.
     pub mtime: i64,
@@ -307,7 +361,9 @@ pub struct FileStamp {
 /// export files that changed since (empty: the import reads what the preview read).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PreviewFiles {
+    /// The kinds the preview checked: what the import will run.
     pub kinds: Vec<ImportKind>,
+    /// Paths (relative to the data folder) of the files that differ from what the preview read.
     pub changed: Vec<String>,
 }
 

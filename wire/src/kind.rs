@@ -7,9 +7,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ImportKind {
+    /// The goods exchange: the classifier (groups, properties, units, warehouses, price types),
+    /// products and their offers, and the prices and stock the export carries with them (3.x
+    /// `groups`, `goods`, `offers`, … or 2.x `import.xml` + `offers.xml`).
     Catalog,
+    /// Stock on hand per offer and warehouse (3.x `rests`, or 2.x `offers.xml`); lands on the
+    /// offers of the catalog.
     Stocks,
+    /// Prices per offer and price type (3.x `prices`, or 2.x `offers.xml`); lands on the offers
+    /// of the catalog.
     Prices,
+    /// Counterparties (3.x `contragents`): the shop's customers.
     Customers,
 }
 

@@ -1,6 +1,9 @@
-//! What the server and the browser app both speak: the import kinds and the live state of a run.
+//! What the server and the browser app both speak: the import kinds, the live state of a run and
+//! what the server functions answer.
 //! Every change of a run is published as the whole new [`RunState`] (it is small), so a browser
 //! that connects late, or reconnects, needs nothing but the latest state.
+
+#![warn(missing_docs)]
 
 /// Russian plural forms and digit grouping.
 pub mod text;

@@ -7,9 +7,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
+    /// Done as asked (a run that completed).
     Success,
+    /// The administrator should act or wait (a choice refused, too many attempts).
     Warning,
+    /// Something failed or is down (a run that failed, Redis or the database not answering).
     Error,
+    /// Neither good nor bad news (a run still running).
     Info,
 }
 

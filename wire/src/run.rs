@@ -26,7 +26,9 @@ pub enum KindPhase {
 /// One chosen kind within a run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindState {
+    /// Which kind this is.
     pub kind: ImportKind,
+    /// Where it stands.
     pub phase: KindPhase,
     /// Its import session, once started.
     pub session_id: Option<i64>,
@@ -38,6 +40,7 @@ pub struct KindState {
     pub counts: BTreeMap<String, u64>,
     /// Records skipped, by reason key.
     pub skipped: BTreeMap<String, u64>,
+    /// Why it failed, in the administrator's words, once it did.
     pub error: Option<String>,
     /// Bytes of its files read so far (the CLI's progress bar; 0 from older servers).
     #[serde(default)]
@@ -51,6 +54,7 @@ pub struct KindState {
 }
 
 impl KindState {
+    /// A kind chosen for a run whose turn has not come: nothing counted yet.
     pub fn waiting(kind: ImportKind) -> Self {
         Self {
             kind,
@@ -72,16 +76,23 @@ impl KindState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunPhase {
+    /// A kind is importing or waiting for its turn.
     Running,
+    /// Every chosen kind is done.
     Completed,
+    /// A kind failed or the run was cancelled; later kinds did not run.
     Failed,
 }
 
 /// Everything a browser needs to draw a run. `seq` grows with every change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunState {
+    /// The run's id (a UUID), shared by its sessions and its event stream
+    /// (`/events/runs/{run_id}`).
     pub run_id: String,
+    /// Grows by one with every published change: a state with a smaller `seq` is older.
     pub seq: u64,
+    /// Where the run as a whole stands.
     pub phase: RunPhase,
     /// The chosen kinds, in run order.
     pub kinds: Vec<KindState>,
@@ -144,9 +155,11 @@ impl RunPhase {
     }
 }
 
-/// The answer to «Запустить импорт»: the run id, or the message that says why nothing started.
+/// The answer to «Запустить импорт» or «Проверить без записи» when the run was accepted (a
+/// refusal comes back as an error with its [`Refusal`](crate::Refusal) instead).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Started {
+    /// The new run's id: the page follows its state at `/events/runs/{run_id}`.
     pub run_id: String,
 }
 
@@ -155,8 +168,11 @@ pub struct Started {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunMode {
+    /// Writes what it reads into the shop's database.
     #[default]
     Import,
+    /// «Проверка без записи»: the same imports in one transaction, rolled back at the end; only
+    /// the sessions and their change reports stay.
     Preview,
 }
 

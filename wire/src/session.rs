@@ -6,13 +6,19 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
+    /// Recorded, its import not begun yet (a preview records every kind's session at once).
     Started,
+    /// Importing now.
     InProgress,
+    /// Imported (or, in a preview, checked and rolled back) without an error.
     Completed,
+    /// Ended by an error, a cancel, or a server that stopped while it ran; its transaction was
+    /// rolled back.
     Failed,
 }
 
 impl SessionStatus {
+    /// Every status, from start to end.
     pub const ALL: [SessionStatus; 4] = [
         Self::Started,
         Self::InProgress,
