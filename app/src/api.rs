@@ -1,133 +1,9 @@
+//! The server functions under `/api/`: what the pages call. Their server-side halves are in
+//! `crate::ssr`; what they answer is in `wire`; how they fail is [`ApiError`](crate::error::ApiError).
 use leptos::prelude::*;
-use leptos::server_fn::codec::JsonEncoding;
-use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
-use serde::{Deserialize, Serialize};
+use wire::{AdminInfo, CatalogStatus, ImportKind, SessionDetail, SessionPage};
 
-/// What a server function can answer instead of a result. The page decides by the variant and
-/// its typed fields, never by the text.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ApiError {
-    /// No live login (HTTP 401): the app goes to the login page.
-    Unauthorized,
-    /// A message for the administrator, shown as it is, at its level.
-    Message { level: wire::Level, text: String },
-    /// A request refused before anything started (checks, lock), with the reason pages act on.
-    Refused {
-        reason: wire::Refusal,
-        message: String,
-    },
-    /// The server or the network failed; details are in the server log.
-    Server(String),
-}
-
-impl ApiError {
-    /// A warning for the administrator (bad input, something not found).
-    pub fn warning(text: impl Into<String>) -> Self {
-        Self::Message {
-            level: wire::Level::Warning,
-            text: text.into(),
-        }
-    }
-
-    /// An error for the administrator (a service down, a refused login).
-    pub fn error(text: impl Into<String>) -> Self {
-        Self::Message {
-            level: wire::Level::Error,
-            text: text.into(),
-        }
-    }
-
-    /// A refusal; its level follows from the reason.
-    pub fn refused(reason: wire::Refusal, message: impl Into<String>) -> Self {
-        Self::Refused {
-            reason,
-            message: message.into(),
-        }
-    }
-
-    /// How the messages area shows it.
-    pub fn level(&self) -> wire::Level {
-        match self {
-            Self::Unauthorized => wire::Level::Warning,
-            Self::Message { level, .. } => *level,
-            Self::Refused { reason, .. } => reason.level(),
-            Self::Server(_) => wire::Level::Error,
-        }
-    }
-}
-
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Unauthorized => f.write_str("Требуется вход в систему."),
-            Self::Message { text: m, .. } | Self::Refused { message: m, .. } => f.write_str(m),
-            Self::Server(m) => write!(f, "❌ Ошибка сервера: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for ApiError {}
-
-impl FromServerFnError for ApiError {
-    type Encoder = JsonEncoding;
-
-    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        Self::Server(value.to_string())
-    }
-}
-
-/// The logged-in administrator, as the header shows them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AdminInfo {
-    pub login: String,
-}
-
-/// One row of the «Сессии импорта» monitor.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionRow {
-    pub id: i64,
-    pub run_id: String,
-    /// `catalog`, `stocks`, `prices` or `customers`.
-    pub import_type: String,
-    /// `started`, `in_progress`, `completed` or `failed`.
-    pub status: String,
-    /// RFC 3339, UTC.
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    pub processed: i64,
-    pub total: i64,
-    pub error_message: Option<String>,
-    pub triggered_by: String,
-    /// An import, or a preview («Проверка без записи») that wrote nothing.
-    #[serde(default)]
-    pub mode: wire::RunMode,
-}
-
-/// The details page of one session: the row plus its report (counters, skipped by reason).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SessionDetail {
-    pub row: SessionRow,
-    pub report: serde_json::Value,
-    /// The final message of the run this session belongs to.
-    pub run_message: Option<String>,
-    /// Who cancelled the run, if someone did.
-    pub cancelled_by: Option<String>,
-    /// «Что изменилось»: the typed change report, when the session recorded one.
-    #[serde(default)]
-    pub changes: Option<wire::ChangeReport>,
-}
-
-/// One page of the monitor.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionPage {
-    pub rows: Vec<SessionRow>,
-    pub total: u64,
-    pub page: u64,
-    pub per_page: u64,
-}
-
-/// Sessions per monitor page.
-pub const PER_PAGE: u64 = 50;
+pub use crate::error::ApiError;
 
 /// Checks the login and password and starts a web session (sets the cookie).
 #[server(endpoint = "login")]
@@ -165,13 +41,6 @@ pub async fn get_session(id: i64) -> Result<SessionDetail, ApiError> {
     crate::ssr::session_detail(id).await
 }
 
-/// What the selection page needs to show the dependency rule before submitting.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CatalogStatus {
-    /// Products in the shop database (not deleted).
-    pub products: u64,
-}
-
 /// How many products the shop has (the stocks/prices rule depends on it).
 #[server(endpoint = "catalog_status")]
 pub async fn get_catalog_status() -> Result<CatalogStatus, ApiError> {
@@ -182,7 +51,7 @@ pub async fn get_catalog_status() -> Result<CatalogStatus, ApiError> {
 /// customers). The server checks the rules and takes the lock; a refusal is `Refused` with the
 /// administrator's text.
 #[server(endpoint = "start_import")]
-pub async fn start_import(kinds: Vec<String>) -> Result<wire::Started, ApiError> {
+pub async fn start_import(kinds: Vec<ImportKind>) -> Result<wire::Started, ApiError> {
     crate::ssr::start_import(kinds).await
 }
 
@@ -201,7 +70,7 @@ pub async fn latest_run() -> Result<Option<wire::RunState>, ApiError> {
 /// «Проверить без записи»: the same run as [`start_import`], rolled back at the end; its result
 /// says what an import would change.
 #[server(endpoint = "start_preview")]
-pub async fn start_preview(kinds: Vec<String>) -> Result<wire::Started, ApiError> {
+pub async fn start_preview(kinds: Vec<ImportKind>) -> Result<wire::Started, ApiError> {
     crate::ssr::start_preview(kinds).await
 }
 

@@ -106,21 +106,6 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// The monitor's «Тип импорта» for a stored kind word (the word itself when unknown).
-pub fn kind_title(kind: &str) -> &str {
-    match wire::ImportKind::parse(kind) {
-        Some(k) => k.title(),
-        None => kind,
-    }
-}
-
-/// The monitor's «Статус» text with its icon, and the CSS class that colours it, for a stored
-/// status word.
-pub fn status_title(status: &str) -> (&str, &'static str) {
-    wire::SessionStatus::parse(status)
-        .map_or((status, "status-unknown"), |s| (s.title(), s.css_class()))
-}
-
 /// Percent done, 0–100, for a progress bar.
 pub fn percent(processed: i64, total: i64) -> u8 {
     if total <= 0 {
@@ -215,14 +200,7 @@ mod tests {
     }
 
     #[test]
-    fn titles_and_percent() {
-        assert_eq!(kind_title("stocks"), "Остатки");
-        assert_eq!(kind_title("x"), "x");
-        assert_eq!(status_title("failed"), ("❌ Ошибка", "status-failed"));
-        assert_eq!(status_title("started").0, "⏸️ Начат");
-        assert_eq!(status_title("completed").1, "status-completed");
-        assert_eq!(status_title("in_progress").0, "⏳ В процессе");
-        assert_eq!(status_title("?").1, "status-unknown");
+    fn percent_of_a_progress_bar() {
         assert_eq!(percent(50, 200), 25);
         assert_eq!(percent(5, 0), 0);
         assert_eq!(percent(300, 200), 100);

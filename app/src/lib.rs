@@ -4,8 +4,10 @@ use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-/// Server functions under `/api/` and the types that cross the wire.
+/// Server functions under `/api/`; what they answer is in `wire`.
 pub mod api;
+/// [`error::ApiError`]: why a server function answered with an error.
+pub mod error;
 /// Pure formatting: durations, Russian plurals, dates. Shared by pages and tests.
 pub mod format;
 /// Server-sent events in the browser.

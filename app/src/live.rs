@@ -1,6 +1,6 @@
-//! Server-sent events in the browser: an `EventSource` that hands each [`RunState`] to a
-//! callback and closes when its owner goes (or, for one run, after the final state, so the
-//! browser does not reconnect to a finished stream).
+//! Server-sent events in the browser: an `EventSource` that hands each
+//! [`RunState`](wire::RunState) to a callback and closes when its owner goes (or, for one run,
+//! after the final state, so the browser does not reconnect to a finished stream).
 use wire::RunState;
 
 /// An open event stream; dropping it closes the stream.

@@ -1,7 +1,9 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::{AdminInfo, ApiError, whoami};
+use wire::AdminInfo;
+
+use crate::api::{ApiError, whoami};
 
 pub use wire::Level;
 

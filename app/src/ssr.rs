@@ -8,7 +8,9 @@ use engine::monitor::{self, SessionFilter};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
-use crate::api::{AdminInfo, ApiError, PER_PAGE, SessionDetail, SessionPage, SessionRow};
+use wire::{AdminInfo, CatalogStatus, PER_PAGE, SessionDetail, SessionPage, SessionRow};
+
+use crate::error::ApiError;
 
 /// The session cookie's name with `ONEC_SECURE_COOKIES=false` (plain-HTTP use).
 pub const COOKIE: &str = "onec_session";
@@ -266,12 +268,21 @@ pub(crate) async fn logout() -> Result<(), ApiError> {
     Ok(())
 }
 
-fn row(m: engine::entity::import_sessions::Model) -> SessionRow {
-    SessionRow {
+/// A stored session as the monitor shows it, or the kind and status words it could not read.
+/// Only the engine writes these words (from [`ImportKind`] and [`SessionStatus`]), so an unknown
+/// one is a row written by another version of the program.
+fn row(m: engine::entity::import_sessions::Model) -> Result<SessionRow, (String, String)> {
+    let (Some(import_type), Some(status)) = (
+        ImportKind::parse(&m.import_type),
+        SessionStatus::parse(&m.status),
+    ) else {
+        return Err((m.import_type, m.status));
+    };
+    Ok(SessionRow {
         id: m.id,
         run_id: m.run_id,
-        import_type: m.import_type,
-        status: m.status,
+        import_type,
+        status,
         started_at: m.started_at.to_rfc3339(),
         finished_at: m.finished_at.map(|t| t.to_rfc3339()),
         processed: m.processed,
@@ -279,7 +290,7 @@ fn row(m: engine::entity::import_sessions::Model) -> SessionRow {
         error_message: m.error_message,
         triggered_by: m.triggered_by,
         mode: wire::RunMode::parse(&m.mode),
-    }
+    })
 }
 
 /// The filter a monitor query asks for; unknown words are refused with a message.
@@ -324,10 +335,25 @@ pub(crate) async fn list_sessions(
     let (rows, total) = monitor::list_sessions(&st.db, &filter, page, PER_PAGE)
         .await
         .map_err(internal)?;
-    let mut rows: Vec<SessionRow> = rows.into_iter().map(row).collect();
+    let mut rows: Vec<SessionRow> = rows
+        .into_iter()
+        .filter_map(|m| {
+            let id = m.id;
+            row(m)
+                .map_err(|(kind, status)| {
+                    tracing::warn!(
+                        id,
+                        kind,
+                        status,
+                        "monitor: session with unknown words left out"
+                    );
+                })
+                .ok()
+        })
+        .collect();
     // A running session's row is written only when its state changes; its live progress is in
     // the run state in Redis.
-    if rows.iter().any(|r| r.status == "in_progress")
+    if rows.iter().any(|r| r.status == SessionStatus::InProgress)
         && let Ok(Some(live)) = st.runner.latest().await
     {
         overlay_progress(&mut rows, &live);
@@ -349,7 +375,7 @@ pub fn overlay_progress(rows: &mut [SessionRow], live: &wire::RunState) {
     {
         if let Some(r) = rows
             .iter_mut()
-            .find(|r| Some(r.id) == k.session_id && r.status == "in_progress")
+            .find(|r| Some(r.id) == k.session_id && r.status == SessionStatus::InProgress)
         {
             r.processed = k.processed as i64;
             r.total = k.total as i64;
@@ -370,8 +396,13 @@ pub(crate) async fn session_detail(id: i64) -> Result<SessionDetail, ApiError> {
         .get("changes")
         .and_then(|c| serde_json::from_value::<wire::ChangeReport>(c.clone()).ok());
     let run = monitor::run(&st.db, &m.run_id).await.map_err(internal)?;
+    let row = row(m).map_err(|(kind, status)| {
+        ApiError::warning(format!(
+            "⚠️ Сессия импорта №{id} записана другой версией программы: тип «{kind}», статус «{status}»."
+        ))
+    })?;
     Ok(SessionDetail {
-        row: row(m),
+        row,
         report,
         run_message: run.as_ref().and_then(|r| r.message.clone()),
         cancelled_by: run.and_then(|r| r.cancelled_by),
@@ -379,20 +410,25 @@ pub(crate) async fn session_detail(id: i64) -> Result<SessionDetail, ApiError> {
     })
 }
 
-pub(crate) async fn catalog_status() -> Result<crate::api::CatalogStatus, ApiError> {
+pub(crate) async fn catalog_status() -> Result<CatalogStatus, ApiError> {
     current_admin()?;
     let st = state()?;
     let products = engine::stats::product_count(&st.db)
         .await
         .map_err(internal)?;
-    Ok(crate::api::CatalogStatus { products })
+    Ok(CatalogStatus { products })
 }
 
-pub(crate) async fn start_preview(kinds: Vec<String>) -> Result<wire::Started, ApiError> {
+/// The kinds as the engine's start request takes them (its words; the engine parses them back).
+fn words(kinds: &[ImportKind]) -> Vec<String> {
+    kinds.iter().map(|k| k.as_str().to_owned()).collect()
+}
+
+pub(crate) async fn start_preview(kinds: Vec<ImportKind>) -> Result<wire::Started, ApiError> {
     let admin = current_admin()?;
     let st = state()?;
     let req = engine::run::StartRequest {
-        kinds,
+        kinds: words(&kinds),
         started_by: admin.login,
         options: engine::run::RunOptions {
             mode: wire::RunMode::Preview,
@@ -423,11 +459,11 @@ pub(crate) async fn preview_files(run_id: String) -> Result<wire::PreviewFiles, 
     Ok(wire::PreviewFiles { kinds, changed })
 }
 
-pub(crate) async fn start_import(kinds: Vec<String>) -> Result<wire::Started, ApiError> {
+pub(crate) async fn start_import(kinds: Vec<ImportKind>) -> Result<wire::Started, ApiError> {
     let admin = current_admin()?;
     let st = state()?;
     let req = engine::run::StartRequest {
-        kinds,
+        kinds: words(&kinds),
         started_by: admin.login,
         options: Default::default(),
     };
@@ -518,11 +554,11 @@ mod tests {
 
     #[test]
     fn live_progress_lands_on_running_rows_only() {
-        let mk = |id, status: &str| SessionRow {
+        let mk = |id, status| SessionRow {
             id,
             run_id: "r".into(),
-            import_type: "catalog".into(),
-            status: status.into(),
+            import_type: ImportKind::Catalog,
+            status,
             started_at: String::new(),
             finished_at: None,
             processed: 0,
@@ -531,7 +567,10 @@ mod tests {
             triggered_by: "cli".into(),
             mode: wire::RunMode::Import,
         };
-        let mut rows = vec![mk(1, "in_progress"), mk(2, "completed")];
+        let mut rows = vec![
+            mk(1, SessionStatus::InProgress),
+            mk(2, SessionStatus::Completed),
+        ];
         let mut live = wire::RunState::new(
             "r".into(),
             &[wire::ImportKind::Catalog, wire::ImportKind::Stocks],
@@ -547,6 +586,38 @@ mod tests {
         overlay_progress(&mut rows, &live);
         assert_eq!((rows[0].processed, rows[0].total), (40, 100));
         assert_eq!((rows[1].processed, rows[1].total), (0, 0));
+    }
+
+    #[test]
+    fn stored_words_become_typed_rows_and_unknown_ones_are_refused() {
+        let stored = |import_type: &str, status: &str| engine::entity::import_sessions::Model {
+            id: 3,
+            run_id: "r".into(),
+            import_type: import_type.into(),
+            status: status.into(),
+            started_at: chrono::DateTime::UNIX_EPOCH,
+            finished_at: None,
+            processed: 0,
+            total: 0,
+            report: "{}".into(),
+            error_message: None,
+            triggered_by: "cli".into(),
+            mode: "preview".into(),
+        };
+        let r = row(stored("prices", "in_progress")).unwrap();
+        assert_eq!(
+            (r.import_type, r.status, r.mode),
+            (
+                ImportKind::Prices,
+                SessionStatus::InProgress,
+                wire::RunMode::Preview
+            )
+        );
+        assert_eq!(
+            row(stored("orders", "completed")).unwrap_err(),
+            ("orders".to_owned(), "completed".to_owned())
+        );
+        assert!(row(stored("catalog", "done")).is_err());
     }
 
     #[test]

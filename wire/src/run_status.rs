@@ -6,12 +6,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
+    /// Started and not ended (or ended by a process that died: recovery marks it failed).
     Running,
+    /// Every chosen kind was imported (or, for a preview, checked and rolled back).
     Completed,
+    /// A kind failed or was cancelled, or the process running it died.
     Failed,
 }
 
 impl RunStatus {
+    /// Every status.
     pub const ALL: [RunStatus; 3] = [Self::Running, Self::Completed, Self::Failed];
 
     /// The stored word.

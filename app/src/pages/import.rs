@@ -6,7 +6,7 @@ use crate::api::{
     ApiError, cancel_import, get_catalog_status, latest_run, preview_files, start_import,
     start_preview,
 };
-use crate::format::{kind_title, percent, thousands};
+use crate::format::{percent, thousands};
 use crate::live;
 use crate::pages::session_detail::{Changes, counter_title};
 use crate::shell::{Messages, Shell, report_error};
@@ -89,10 +89,7 @@ pub fn ImportPage() -> impl IntoView {
         _ => {}
     });
 
-    let start = Action::new_local(move |kinds: &Vec<ImportKind>| {
-        let kinds: Vec<String> = kinds.iter().map(|k| k.as_str().to_owned()).collect();
-        start_import(kinds)
-    });
+    let start = Action::new_local(move |kinds: &Vec<ImportKind>| start_import(kinds.clone()));
     Effect::new(move |_| match start.value().get() {
         Some(Ok(started)) => follow(started.run_id),
         Some(Err(e @ ApiError::Refused { reason, .. })) => {
@@ -105,10 +102,7 @@ pub fn ImportPage() -> impl IntoView {
         Some(Err(e)) => report_error(&e),
         None => {}
     });
-    let preview = Action::new_local(move |kinds: &Vec<ImportKind>| {
-        let kinds: Vec<String> = kinds.iter().map(|k| k.as_str().to_owned()).collect();
-        start_preview(kinds)
-    });
+    let preview = Action::new_local(move |kinds: &Vec<ImportKind>| start_preview(kinds.clone()));
     Effect::new(move |_| match preview.value().get() {
         Some(Ok(started)) => follow(started.run_id),
         Some(Err(e @ ApiError::Refused { reason, .. })) => {
@@ -259,7 +253,7 @@ pub fn RunPanel(
             let pct = percent(k.processed as i64, k.total as i64);
             let bar = (k.phase == KindPhase::Running).then(|| {
                 view! {
-                    <div class="progress" role="progressbar" aria-label=format!("Прогресс: {}", kind_title(k.kind.as_str()))
+                    <div class="progress" role="progressbar" aria-label=format!("Прогресс: {}", k.kind.title())
                         aria-valuenow=pct aria-valuemin="0" aria-valuemax="100">
                         <div class="bar" style:width=format!("{pct}%")></div>
                     </div>

@@ -1,8 +1,10 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{SessionDetail, get_session};
-use crate::format::{datetime_text, kind_title, status_title, thousands};
+use wire::SessionDetail;
+
+use crate::api::get_session;
+use crate::format::{datetime_text, thousands};
 use crate::pages::sessions::row_duration;
 use crate::shell::{Shell, report_error};
 
@@ -55,7 +57,7 @@ pub fn SessionDetailPage() -> impl IntoView {
 #[component]
 fn Detail(d: SessionDetail) -> impl IntoView {
     let row = d.row;
-    let (status_text, status_class) = status_title(&row.status);
+    let (status_text, status_class) = (row.status.title(), row.status.css_class());
     let counts: Vec<(String, String)> = d
         .report
         .get("counts")
@@ -84,8 +86,8 @@ fn Detail(d: SessionDetail) -> impl IntoView {
         .unwrap_or_default();
     view! {
         <dl class="detail">
-            <dt>"Тип импорта"</dt><dd>{kind_title(&row.import_type).to_owned()}</dd>
-            <dt>"Статус"</dt><dd class=status_class>{status_text.to_owned()}</dd>
+            <dt>"Тип импорта"</dt><dd>{row.import_type.title()}</dd>
+            <dt>"Статус"</dt><dd class=status_class>{status_text}</dd>
             <dt>"Начало"</dt><dd>{datetime_text(&row.started_at)}</dd>
             <dt>"Окончание"</dt><dd>{row.finished_at.as_deref().map(datetime_text).unwrap_or_else(|| "-".into())}</dd>
             <dt>"Длительность"</dt><dd>{row_duration(&row)}</dd>

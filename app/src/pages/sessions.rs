@@ -2,10 +2,10 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::api::{SessionRow, list_sessions};
-use crate::format::{
-    datetime_text, duration_text, kind_title, percent, seconds_between, status_title, thousands,
-};
+use wire::SessionRow;
+
+use crate::api::list_sessions;
+use crate::format::{datetime_text, duration_text, percent, seconds_between, thousands};
 use crate::live;
 use crate::shell::{Shell, report_error};
 
@@ -39,7 +39,7 @@ pub fn row_duration(row: &SessionRow) -> String {
         Some(end) => seconds_between(&row.started_at, end)
             .map(duration_text)
             .unwrap_or_default(),
-        None if matches!(row.status.as_str(), "in_progress" | "started") => "В процессе...".into(),
+        None if row.is_running() => "В процессе...".into(),
         None => "-".into(),
     }
 }
@@ -190,8 +190,8 @@ fn SessionsTable(rows: Vec<SessionRow>, live: LiveProgress) -> impl IntoView {
                 band = !band;
                 prev_run = row.run_id.clone();
             }
-            let (status_text, status_class) = status_title(&row.status);
-            let progress = if matches!(row.status.as_str(), "in_progress" | "started") {
+            let (status_text, status_class) = (row.status.title(), row.status.css_class());
+            let progress = if row.is_running() {
                 let (id, db_processed, db_total) = (row.id, row.processed.max(0) as u64, row.total.max(0) as u64);
                 let current = move || live.with(|m| m.get(&id).copied()).unwrap_or((db_processed, db_total));
                 let pct = move || {
@@ -217,10 +217,10 @@ fn SessionsTable(rows: Vec<SessionRow>, live: LiveProgress) -> impl IntoView {
                 <tr class=if band { "run-a" } else { "run-b" } data-run=row.run_id.clone()>
                     <td data-label="ID"><A href=format!("/sessions/{}", row.id)>{row.id}</A></td>
                     <td data-label="Тип импорта">
-                        {kind_title(&row.import_type).to_owned()}
+                        {row.import_type.title()}
                         {row.mode.mark().map(|m| view! { " " <span class="mode-preview" title="Ничего не записано">{m}</span> })}
                     </td>
-                    <td data-label="Статус" class=status_class>{status_text.to_owned()}</td>
+                    <td data-label="Статус" class=status_class>{status_text}</td>
                     <td data-label="Начало">{datetime_text(&row.started_at)}</td>
                     <td data-label="Длительность">{row_duration(&row)}</td>
                     <td data-label="Прогресс">{progress}</td>
@@ -268,13 +268,14 @@ fn Pager(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wire::SessionStatus;
 
-    fn row(status: &str, finished: Option<&str>) -> SessionRow {
+    fn row(status: SessionStatus, finished: Option<&str>) -> SessionRow {
         SessionRow {
             id: 1,
             run_id: "r".into(),
-            import_type: "catalog".into(),
-            status: status.into(),
+            import_type: wire::ImportKind::Catalog,
+            status,
             started_at: "2026-11-25T10:00:00Z".into(),
             finished_at: finished.map(Into::into),
             processed: 0,
@@ -292,7 +293,7 @@ mod tests {
             monitor_href("failed", "", "2026-11-25", 2),
             "/?status=failed&date=2026-11-25&page=2"
         );
-        assert_eq!(crate::api::PER_PAGE, 50);
+        assert_eq!(wire::PER_PAGE, 50);
     }
 
     #[test]
@@ -303,17 +304,21 @@ mod tests {
             .collect();
         assert_eq!(KIND_OPTIONS, kinds.as_slice());
         for (v, text) in STATUS_OPTIONS {
-            assert!(status_title(v).0.ends_with(text), "{v}");
+            let status = SessionStatus::parse(v).unwrap_or_else(|| panic!("{v}"));
+            assert!(status.title().ends_with(text), "{v}");
         }
     }
 
     #[test]
     fn durations_of_rows() {
         assert_eq!(
-            row_duration(&row("completed", Some("2026-11-25T10:00:35Z"))),
+            row_duration(&row(SessionStatus::Completed, Some("2026-11-25T10:00:35Z"))),
             "35 сек"
         );
-        assert_eq!(row_duration(&row("in_progress", None)), "В процессе...");
-        assert_eq!(row_duration(&row("failed", None)), "-");
+        assert_eq!(
+            row_duration(&row(SessionStatus::InProgress, None)),
+            "В процессе..."
+        );
+        assert_eq!(row_duration(&row(SessionStatus::Failed, None)), "-");
     }
 }
