@@ -419,16 +419,11 @@ pub(crate) async fn catalog_status() -> Result<CatalogStatus, ApiError> {
     Ok(CatalogStatus { products })
 }
 
-/// The kinds as the engine's start request takes them (its words; the engine parses them back).
-fn words(kinds: &[ImportKind]) -> Vec<String> {
-    kinds.iter().map(|k| k.as_str().to_owned()).collect()
-}
-
 pub(crate) async fn start_preview(kinds: Vec<ImportKind>) -> Result<wire::Started, ApiError> {
     let admin = current_admin()?;
     let st = state()?;
     let req = engine::run::StartRequest {
-        kinds: words(&kinds),
+        kinds,
         started_by: admin.login,
         options: engine::run::RunOptions {
             mode: wire::RunMode::Preview,
@@ -463,7 +458,7 @@ pub(crate) async fn start_import(kinds: Vec<ImportKind>) -> Result<wire::Started
     let admin = current_admin()?;
     let st = state()?;
     let req = engine::run::StartRequest {
-        kinds: words(&kinds),
+        kinds,
         started_by: admin.login,
         options: Default::default(),
     };

@@ -1783,7 +1783,10 @@ async fn lock_value(runner: &engine::run::Runner) -> Option<String> {
 
 fn start_request(kinds: &[&str]) -> engine::run::StartRequest {
     engine::run::StartRequest {
-        kinds: kinds.iter().map(|s| s.to_string()).collect(),
+        kinds: kinds
+            .iter()
+            .map(|s| wire::ImportKind::parse(s).unwrap())
+            .collect(),
         started_by: "admin".into(),
         options: engine::run::RunOptions::default(),
     }

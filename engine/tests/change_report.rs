@@ -499,7 +499,10 @@ fn runner(t: &TestDb, dir: &Path) -> engine::run::Runner {
 async fn start(r: &engine::run::Runner, kinds: &[&str], mode: wire::RunMode) -> wire::RunState {
     let h = r
         .start(engine::run::StartRequest {
-            kinds: kinds.iter().map(|s| s.to_string()).collect(),
+            kinds: kinds
+                .iter()
+                .map(|s| wire::ImportKind::parse(s).unwrap())
+                .collect(),
             started_by: "admin".into(),
             options: engine::run::RunOptions {
                 mode,

@@ -148,7 +148,10 @@ fn big_export() -> &'static (PathBuf, Summary) {
 
 fn request(kinds: &[&str]) -> StartRequest {
     StartRequest {
-        kinds: kinds.iter().map(|s| s.to_string()).collect(),
+        kinds: kinds
+            .iter()
+            .map(|s| ImportKind::parse(s).unwrap())
+            .collect(),
         started_by: "admin".into(),
         options: RunOptions::default(),
     }
@@ -1018,14 +1021,12 @@ async fn case_bad_requests(tdb: &TestDb) {
         err.to_string(),
         "⚠️ Не выбрано ни одного типа данных для импорта."
     );
-    let err = runner.start(request(&[" ", ""])).await.err().unwrap();
+    // Words from the command line: blanks are no choice, an unknown word is named.
+    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let err = engine::run::parse_kinds(&words(&[" ", ""])).unwrap_err();
     assert!(matches!(err, StartError::NothingChosen), "{err:?}");
 
-    let err = runner
-        .start(request(&["catalog", "orders"]))
-        .await
-        .err()
-        .unwrap();
+    let err = engine::run::parse_kinds(&words(&["catalog", "orders"])).unwrap_err();
     assert!(
         matches!(&err, StartError::UnknownKind(k) if k == "orders"),
         "{err:?}"

@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use engine::import::FileType;
 use engine::run::{RunOptions, Runner, StartRequest, counts_json};
 use serde_json::json;
-use wire::{KindPhase, RunPhase, RunState};
+use wire::{ImportKind, KindPhase, RunPhase, RunState};
 
 use crate::config::Config;
 use crate::startup;
@@ -84,11 +84,24 @@ fn parse_file_type(s: &str) -> Result<FileType, String> {
         .ok_or_else(|| format!("ожидается all, goods, offers, prices или rests, получено «{s}»"))
 }
 
+/// A run refused before it started: the message on stderr, or the JSON document; exit code 2.
+fn refused(msg: &str, json: bool) -> ExitCode {
+    if json {
+        println!(
+            "{}",
+            json!({ "status": "rejected", "message": msg, "sessions": [] })
+        );
+    } else {
+        eprintln!("{msg}");
+    }
+    ExitCode::from(2)
+}
+
 /// Exit codes: 0 completed, 1 failed, 2 refused before starting.
 pub async fn import(config: Config, cmd: ImportCommand) -> anyhow::Result<ExitCode> {
     let (kinds, common, options) = match cmd {
         ImportCommand::Catalog { common, file_type } => (
-            vec!["catalog".to_owned()],
+            vec![ImportKind::Catalog],
             common,
             RunOptions {
                 file_type,
@@ -98,7 +111,7 @@ pub async fn import(config: Config, cmd: ImportCommand) -> anyhow::Result<ExitCo
         ImportCommand::Stocks { common, file } => {
             let data_dir = file.as_ref().and_then(|f| f.parent().map(PathBuf::from));
             (
-                vec!["stocks".to_owned()],
+                vec![ImportKind::Stocks],
                 common,
                 RunOptions {
                     stocks_file: file,
@@ -108,12 +121,12 @@ pub async fn import(config: Config, cmd: ImportCommand) -> anyhow::Result<ExitCo
             )
         }
         ImportCommand::Prices { common } => {
-            (vec!["prices".to_owned()], common, RunOptions::default())
+            (vec![ImportKind::Prices], common, RunOptions::default())
         }
         ImportCommand::Customers { common, file } => {
             let data_dir = file.as_ref().and_then(|f| f.parent().map(PathBuf::from));
             (
-                vec!["customers".to_owned()],
+                vec![ImportKind::Customers],
                 common,
                 RunOptions {
                     customers_file: file,
@@ -122,7 +135,10 @@ pub async fn import(config: Config, cmd: ImportCommand) -> anyhow::Result<ExitCo
                 },
             )
         }
-        ImportCommand::Run { types, common } => (types, common, RunOptions::default()),
+        ImportCommand::Run { types, common } => match engine::run::parse_kinds(&types) {
+            Ok(kinds) => (kinds, common, RunOptions::default()),
+            Err(e) => return Ok(refused(&e.to_string(), common.json)),
+        },
     };
     let options = RunOptions {
         data_dir: common.data_dir.clone().or(options.data_dir.clone()),
@@ -147,18 +163,7 @@ pub async fn import(config: Config, cmd: ImportCommand) -> anyhow::Result<ExitCo
         .await
     {
         Ok(h) => h,
-        Err(e) => {
-            let msg = e.to_string();
-            if common.json {
-                println!(
-                    "{}",
-                    json!({ "status": "rejected", "message": msg, "sessions": [] })
-                );
-            } else {
-                eprintln!("{msg}");
-            }
-            return Ok(ExitCode::from(2));
-        }
+        Err(e) => return Ok(refused(&e.to_string(), common.json)),
     };
     let mut updates = handle.updates;
     let run_id = handle.run_id.clone();

@@ -24,7 +24,7 @@ pub use changes::{
 };
 pub use counter::Counter;
 pub use dto::{AdminInfo, CatalogStatus, PER_PAGE, SessionDetail, SessionPage, SessionRow};
-pub use kind::ImportKind;
+pub use kind::{ImportKind, KindInfo};
 pub use refusal::{Level, Refusal};
 pub use run::{KindPhase, KindState, RunMode, RunPhase, RunState, Started};
 pub use run_status::RunStatus;

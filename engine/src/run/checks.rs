@@ -77,7 +77,7 @@ impl Runner {
         &self,
         req: &StartRequest,
     ) -> Result<(Vec<ImportKind>, Vec<ImportRequest>), StartError> {
-        let kinds = parse_kinds(&req.kinds)?;
+        let kinds = chosen(&req.kinds)?;
         if kinds.iter().any(|k| k.needs_catalog()) && !kinds.contains(&ImportKind::Catalog) {
             let products = crate::stats::product_count(&self.db)
                 .await
@@ -179,12 +179,19 @@ impl Runner {
     }
 }
 
-/// The ticked words as kinds: trimmed, known, in run order, each once.
-fn parse_kinds(words: &[String]) -> Result<Vec<ImportKind>, StartError> {
+/// Kind words as typed on the command line (`--types catalog,stocks`) read as kinds: trimmed,
+/// known, in run order, each once.
+pub fn parse_kinds(words: &[String]) -> Result<Vec<ImportKind>, StartError> {
     let mut kinds = Vec::new();
     for w in words.iter().map(|w| w.trim()).filter(|w| !w.is_empty()) {
         kinds.push(ImportKind::parse(w).ok_or_else(|| StartError::UnknownKind(w.to_owned()))?);
     }
+    chosen(&kinds)
+}
+
+/// The chosen kinds in run order, each once; at least one.
+fn chosen(kinds: &[ImportKind]) -> Result<Vec<ImportKind>, StartError> {
+    let mut kinds = kinds.to_vec();
     if kinds.is_empty() {
         return Err(StartError::NothingChosen);
     }
@@ -201,7 +208,7 @@ fn request_for(kind: ImportKind, data_dir: &Path, o: &RunOptions) -> ImportReque
         file: match kind {
             ImportKind::Stocks => o.stocks_file.clone(),
             ImportKind::Customers => o.customers_file.clone(),
-            _ => None,
+            ImportKind::Catalog | ImportKind::Prices => None,
         },
         file_type: if kind == ImportKind::Catalog {
             o.file_type

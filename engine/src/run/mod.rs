@@ -28,6 +28,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use sea_orm::DatabaseConnection;
 use tokio::sync::{Mutex, broadcast};
 use tracing::Instrument;
+use wire::ImportKind;
 use wire::{ChangeLimits, RunMode, RunState};
 
 use crate::import::FileType;
@@ -44,7 +45,7 @@ mod publish;
 mod recovery;
 mod sessions;
 
-pub use checks::{PreviewCheckError, StartError};
+pub use checks::{PreviewCheckError, StartError, parse_kinds};
 pub use execute::CANCELLED;
 pub use keys::{DEFAULT_PREFIX, Keys};
 pub use publish::PROGRESS_EVERY;
@@ -72,8 +73,8 @@ pub struct RunOptions {
 /// A request to start a run.
 #[derive(Clone, Debug)]
 pub struct StartRequest {
-    /// Kind words as ticked (`catalog`, `stocks`, …), any order.
-    pub kinds: Vec<String>,
+    /// The kinds as ticked, any order (they run in [`ImportKind`] order, each once).
+    pub kinds: Vec<ImportKind>,
     /// The administrator's login, or `cli`.
     pub started_by: String,
     pub options: RunOptions,
