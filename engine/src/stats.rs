@@ -64,18 +64,9 @@ pub async fn stats<C: ConnectionTrait>(db: &C) -> Result<Stats, DbErr> {
 }
 
 /// Every child → parent reference the importer keeps by itself (these carry no foreign keys,
-/// for speed: see migration `m20261130_000005`): `(child table, column, parent table)`.
-pub const CHILD_REFERENCES: [(&str, &str, &str); 9] = [
-    ("prices", "offer_id", "offers"),
-    ("prices", "price_type_id", "price_types"),
-    ("stocks", "offer_id", "offers"),
-    ("stocks", "warehouse_id", "warehouses"),
-    ("product_property_values", "product_id", "products"),
-    ("product_property_values", "property_id", "properties"),
-    ("offer_characteristics", "offer_id", "offers"),
-    ("offers", "product_id", "products"),
-    ("products", "category_id", "categories"),
-];
+/// for speed: see migration `m20261130_000005`): `(child table, column, parent table)`, as the
+/// migration that guards them declares it.
+pub use migrations::CHILD_REFERENCES;
 
 /// Rows of the [`CHILD_REFERENCES`] that name a parent row that does not exist, per `"child.column"`
 /// (only references with at least one such row are listed): empty when the data is whole.

@@ -4,6 +4,8 @@
 //! change is a new file listed last in [`Migrator::migrations`].
 pub use sea_orm_migration::prelude::*;
 
+pub use m20261201_000006_child_reference_checks::CHILD_REFERENCES;
+
 mod m20261125_000001_catalog;
 mod m20261125_000002_customers;
 mod m20261125_000003_import_sessions;

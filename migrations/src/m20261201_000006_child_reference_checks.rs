@@ -24,9 +24,10 @@ use sea_orm_migration::sea_orm::DbBackend;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// Every child → parent reference without a foreign key: `(child table, column, parent table)`
-/// (the same list as `engine::stats::CHILD_REFERENCES`), children grouped together.
-pub(crate) const CHILD_REFERENCES: [(&str, &str, &str); 9] = [
+/// Every child → parent reference without a foreign key: `(child table, column, parent table)`,
+/// children grouped together. The engine's integrity report (`engine::stats::orphan_rows`) reads
+/// the same list, so it checks exactly the references these triggers guard.
+pub const CHILD_REFERENCES: [(&str, &str, &str); 9] = [
     ("prices", "offer_id", "offers"),
     ("prices", "price_type_id", "price_types"),
     ("stocks", "offer_id", "offers"),

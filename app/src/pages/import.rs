@@ -89,32 +89,23 @@ pub fn ImportPage() -> impl IntoView {
         _ => {}
     });
 
+    // What «Запустить импорт» and «Проверить без записи» do with the server's answer.
+    let started = move |answer: Option<Result<wire::Started, ApiError>>| match answer {
+        Some(Ok(started)) => follow(started.run_id),
+        Some(Err(e @ ApiError::Refused { reason, .. })) => {
+            // Someone else's run holds the lock: show it here.
+            if reason == Refusal::AlreadyRunning {
+                latest.refetch();
+            }
+            messages.push(e.level(), e.to_string())
+        }
+        Some(Err(e)) => report_error(&e),
+        None => {}
+    };
     let start = Action::new_local(move |kinds: &Vec<ImportKind>| start_import(kinds.clone()));
-    Effect::new(move |_| match start.value().get() {
-        Some(Ok(started)) => follow(started.run_id),
-        Some(Err(e @ ApiError::Refused { reason, .. })) => {
-            // Someone else's run holds the lock: show it here.
-            if reason == Refusal::AlreadyRunning {
-                latest.refetch();
-            }
-            messages.push(e.level(), e.to_string())
-        }
-        Some(Err(e)) => report_error(&e),
-        None => {}
-    });
+    Effect::new(move |_| started(start.value().get()));
     let preview = Action::new_local(move |kinds: &Vec<ImportKind>| start_preview(kinds.clone()));
-    Effect::new(move |_| match preview.value().get() {
-        Some(Ok(started)) => follow(started.run_id),
-        Some(Err(e @ ApiError::Refused { reason, .. })) => {
-            // Someone else's run holds the lock: show it here.
-            if reason == Refusal::AlreadyRunning {
-                latest.refetch();
-            }
-            messages.push(e.level(), e.to_string())
-        }
-        Some(Err(e)) => report_error(&e),
-        None => {}
-    });
+    Effect::new(move |_| started(preview.value().get()));
     // «Запустить импорт» from a preview's result: first ask whether the files changed since.
     let files_warning = RwSignal::new(None::<(String, Vec<ImportKind>)>);
     let check = Action::new_local(move |run_id: &String| preview_files(run_id.clone()));
