@@ -32,12 +32,28 @@ pub(crate) struct Upsert {
     pub cols: &'static [&'static str],
     /// Conflict target (a unique key); empty for a plain insert.
     pub key: &'static [&'static str],
-    /// Columns rewritten on conflict (when any of them changed); empty: `DO NOTHING`.
-    pub update: &'static [&'static str],
+    /// On conflict, rewrite every bound column but the key (when any of them changed); false:
+    /// `DO NOTHING` (a row that must never overwrite a stored one).
+    pub overwrite: bool,
     /// The table has an `updated_at` stamp to set on insert and on change.
     pub stamped: bool,
     /// The statement returns `id, onec_id` of the rows it inserted or changed.
     pub returning: bool,
+}
+
+impl Upsert {
+    /// The columns rewritten on conflict: every bound column but the key, when the shape
+    /// overwrites.
+    pub(crate) fn update(&self) -> Vec<&'static str> {
+        if !self.overwrite {
+            return Vec::new();
+        }
+        self.cols
+            .iter()
+            .copied()
+            .filter(|c| !self.key.contains(c))
+            .collect()
+    }
 }
 
 /// What one [`Upsert::run`] did.
@@ -117,12 +133,12 @@ impl Upsert {
             sql.push_str(" ON CONFLICT (");
             sql.push_str(&self.key.join(", "));
             sql.push(')');
-            if self.update.is_empty() {
+            let update = self.update();
+            if update.is_empty() {
                 sql.push_str(" DO NOTHING");
             } else {
                 sql.push_str(" DO UPDATE SET ");
-                let sets: Vec<String> = self
-                    .update
+                let sets: Vec<String> = update
                     .iter()
                     .map(|c| format!("{c} = excluded.{c}"))
                     .collect();
@@ -131,8 +147,7 @@ impl Upsert {
                     sql.push_str(", updated_at = CURRENT_TIMESTAMP");
                 }
                 sql.push_str(" WHERE ");
-                let changed: Vec<String> = self
-                    .update
+                let changed: Vec<String> = update
                     .iter()
                     .map(|c| format!("{t}.{c} IS DISTINCT FROM excluded.{c}", t = self.table))
                     .collect();
@@ -338,7 +353,7 @@ mod tests {
             table: "t",
             cols: &["onec_id", "name"],
             key: &["onec_id"],
-            update: &["name"],
+            overwrite: true,
             stamped: true,
             returning: true,
         };

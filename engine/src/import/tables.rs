@@ -12,7 +12,7 @@ pub(crate) const UNITS: Upsert = Upsert {
     table: "units",
     cols: &["onec_id", "code", "short_name", "full_name", "is_deleted"],
     key: &["onec_id"],
-    update: &["code", "short_name", "full_name", "is_deleted"],
+    overwrite: true,
     stamped: true,
     returning: false,
 };
@@ -21,14 +21,14 @@ pub(crate) const WAREHOUSES: Upsert = Upsert {
     table: "warehouses",
     cols: &["onec_id", "name", "is_deleted"],
     key: &["onec_id"],
-    update: &["name", "is_deleted"],
+    overwrite: true,
     stamped: true,
     returning: true,
 };
 
 /// A warehouse created because stock named it: never overwrites an existing one.
 pub(crate) const WAREHOUSE_ON_DEMAND: Upsert = Upsert {
-    update: &[],
+    overwrite: false,
     ..WAREHOUSES
 };
 
@@ -36,7 +36,7 @@ pub(crate) const PRICE_TYPES: Upsert = Upsert {
     table: "price_types",
     cols: &["onec_id", "name", "currency", "is_deleted"],
     key: &["onec_id"],
-    update: &["name", "currency", "is_deleted"],
+    overwrite: true,
     stamped: true,
     returning: true,
 };
@@ -45,7 +45,7 @@ pub(crate) const CATEGORIES: Upsert = Upsert {
     table: "categories",
     cols: &["onec_id", "name", "parent_id", "is_deleted"],
     key: &["onec_id"],
-    update: &["name", "parent_id", "is_deleted"],
+    overwrite: true,
     stamped: true,
     returning: true,
 };
@@ -54,7 +54,7 @@ pub(crate) const PROPERTIES: Upsert = Upsert {
     table: "properties",
     cols: &["onec_id", "name", "value_type", "for_offers", "is_deleted"],
     key: &["onec_id"],
-    update: &["name", "value_type", "for_offers", "is_deleted"],
+    overwrite: true,
     stamped: true,
     returning: true,
 };
@@ -63,7 +63,7 @@ pub(crate) const PROPERTY_VALUES: Upsert = Upsert {
     table: "property_values",
     cols: &["property_id", "onec_id", "value"],
     key: &["property_id", "onec_id"],
-    update: &["value"],
+    overwrite: true,
     stamped: false,
     returning: false,
 };
@@ -82,16 +82,7 @@ pub(crate) const PRODUCTS: Upsert = Upsert {
         "is_deleted",
     ],
     key: &["onec_id"],
-    update: &[
-        "sku",
-        "name",
-        "description",
-        "category_id",
-        "unit",
-        "barcode",
-        "manufacturer",
-        "is_deleted",
-    ],
+    overwrite: true,
     stamped: true,
     returning: true,
 };
@@ -106,14 +97,14 @@ pub(crate) const OFFERS: Upsert = Upsert {
         "is_deleted",
     ],
     key: &["onec_id"],
-    update: &["product_id", "characteristic_id", "name", "is_deleted"],
+    overwrite: true,
     stamped: true,
     returning: true,
 };
 
 /// A product's own offer created for a bare-`Ид` price or rest: never overwrites an offer.
 pub(crate) const OWN_OFFERS: Upsert = Upsert {
-    update: &[],
+    overwrite: false,
     ..OFFERS
 };
 
@@ -148,7 +139,7 @@ pub(crate) const PRICES: Upsert = Upsert {
     table: "prices",
     cols: &["offer_id", "price_type_id", "price_e4", "currency"],
     key: &["offer_id", "price_type_id"],
-    update: &["price_e4", "currency"],
+    overwrite: true,
     stamped: true,
     returning: false,
 };
@@ -157,7 +148,7 @@ pub(crate) const STOCKS: Upsert = Upsert {
     table: "stocks",
     cols: &["offer_id", "warehouse_id", "quantity_e4"],
     key: &["offer_id", "warehouse_id"],
-    update: &["quantity_e4"],
+    overwrite: true,
     stamped: true,
     returning: false,
 };
@@ -178,18 +169,7 @@ pub(crate) const CUSTOMERS: Upsert = Upsert {
         "is_deleted",
     ],
     key: &["onec_id"],
-    update: &[
-        "name",
-        "full_name",
-        "role",
-        "inn",
-        "kpp",
-        "okpo",
-        "contacts",
-        "addresses",
-        "bank_accounts",
-        "is_deleted",
-    ],
+    overwrite: true,
     stamped: true,
     returning: false,
 };
@@ -223,7 +203,7 @@ pub(crate) const PRODUCT_PROPERTY_VALUES: Children = Children {
         table: "product_property_values",
         cols: &["product_id", "property_id", "value"],
         key: &[],
-        update: &[],
+        overwrite: false,
         stamped: false,
         returning: false,
     },
@@ -235,7 +215,7 @@ pub(crate) const OFFER_CHARACTERISTICS: Children = Children {
         table: "offer_characteristics",
         cols: &["offer_id", "name", "value"],
         key: &[],
-        update: &[],
+        overwrite: false,
         stamped: false,
         returning: false,
     },
@@ -276,7 +256,7 @@ mod tests {
     fn named(u: &Upsert) -> BTreeSet<&'static str> {
         let mut cols: BTreeSet<&'static str> = u.cols.iter().copied().collect();
         cols.extend(u.key.iter().copied());
-        cols.extend(u.update.iter().copied());
+        cols.extend(u.update());
         if u.stamped {
             cols.insert("updated_at");
         }

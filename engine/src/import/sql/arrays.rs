@@ -48,7 +48,8 @@ impl Upsert {
         sql.push_str(") AS x(");
         sql.push_str(&names.join(", "));
         sql.push(')');
-        if mode == Mode::Changed && !self.key.is_empty() && !self.update.is_empty() {
+        let update = self.update();
+        if mode == Mode::Changed && !self.key.is_empty() && !update.is_empty() {
             // Rows equal to the stored ones never reach ON CONFLICT. A scalar subquery, not
             // NOT EXISTS: it stays one unique-index probe per row, where an anti-join may be
             // planned as a scan of the whole table per batch.
@@ -56,8 +57,7 @@ impl Upsert {
                 let i = self.cols.iter().position(|c| *c == col).unwrap_or(0);
                 exprs[i].clone()
             };
-            let same: Vec<String> = self
-                .update
+            let same: Vec<String> = update
                 .iter()
                 .map(|c| format!("s.{c} IS NOT DISTINCT FROM {}", expr(c)))
                 .collect();
@@ -210,7 +210,7 @@ mod tests {
             table: "t",
             cols: &["onec_id", "n", "gone"],
             key: &["onec_id"],
-            update: &["n", "gone"],
+            overwrite: true,
             stamped: true,
             returning: false,
         };
