@@ -9,9 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::ssr::AppState;
-use axum::Extension;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use engine::redis::AsyncCommands;
@@ -216,15 +215,49 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// The session's cookie value and a stream place.
-fn open_stream(
-    st: &AppState,
-    hub: &EventHub,
-    headers: &HeaderMap,
-) -> Result<(String, StreamSlot), Refusal> {
-    let token = st.session_token(headers).ok_or(Refusal::NoSession)?;
-    let slot = hub.take_slot(&token).ok_or(Refusal::TooMany)?;
-    Ok((token, slot))
+/// A granted event stream, taken before the handler runs: the state, the hub, the caller's
+/// session cookie value (re-checked while the stream is open) and one of its stream places.
+/// Refused with 401 without a session and 429 past the per-session limit.
+pub struct OpenStream {
+    st: AppState,
+    hub: EventHub,
+    token: String,
+    slot: StreamSlot,
+}
+
+impl axum::extract::FromRequestParts<AppState> for OpenStream {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        st: &AppState,
+    ) -> Result<Self, Response> {
+        let Some(hub) = parts.extensions.get::<EventHub>().cloned() else {
+            return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        };
+        let token = st
+            .session_token(&parts.headers)
+            .ok_or(Refusal::NoSession)
+            .map_err(IntoResponse::into_response)?;
+        let slot = hub
+            .take_slot(&token)
+            .ok_or(Refusal::TooMany)
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            st: st.clone(),
+            hub,
+            token,
+            slot,
+        })
+    }
+}
+
+/// Ticks every [`SESSION_RECHECK`], the first one after a full period.
+fn recheck_timer() -> tokio::time::Interval {
+    tokio::time::interval_at(
+        tokio::time::Instant::now() + SESSION_RECHECK,
+        SESSION_RECHECK,
+    )
 }
 
 fn event(state: &RunState) -> Result<Event, Infallible> {
@@ -249,16 +282,13 @@ enum Wake {
 /// `GET /events/runs/{id}`: the run's current state first (a late or reconnecting browser is
 /// never lost), then every change, then the stream ends after the final state — or when the
 /// session ends.
-pub async fn run_stream(
-    State(st): State<AppState>,
-    Extension(hub): Extension<EventHub>,
-    Path(run_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let (token, slot) = match open_stream(&st, &hub, &headers) {
-        Ok(v) => v,
-        Err(refusal) => return refusal.into_response(),
-    };
+pub async fn run_stream(Path(run_id): Path<String>, open: OpenStream) -> Response {
+    let OpenStream {
+        st,
+        hub,
+        token,
+        slot,
+    } = open;
     // Subscribe before reading the snapshot so no change falls between the two.
     let mut rx = hub.subscribe();
     let key = st.runner.keys().state(&run_id);
@@ -279,10 +309,7 @@ pub async fn run_stream(
         if tx.send(current).await.is_err() || finished {
             return;
         }
-        let mut recheck = tokio::time::interval_at(
-            tokio::time::Instant::now() + SESSION_RECHECK,
-            SESSION_RECHECK,
-        );
+        let mut recheck = recheck_timer();
         loop {
             let wake = tokio::select! {
                 r = rx.recv() => Wake::State(r),
@@ -319,23 +346,18 @@ pub async fn run_stream(
 
 /// `GET /events`: every run's changes, for the monitor (open until the browser leaves or the
 /// session ends).
-pub async fn all_runs(
-    State(st): State<AppState>,
-    Extension(hub): Extension<EventHub>,
-    headers: HeaderMap,
-) -> Response {
-    let (token, slot) = match open_stream(&st, &hub, &headers) {
-        Ok(v) => v,
-        Err(refusal) => return refusal.into_response(),
-    };
+pub async fn all_runs(open: OpenStream) -> Response {
+    let OpenStream {
+        st,
+        hub,
+        token,
+        slot,
+    } = open;
     let mut rx = hub.subscribe();
     let (tx, out) = mpsc::channel::<RunState>(16);
     tokio::spawn(async move {
         let _slot = slot;
-        let mut recheck = tokio::time::interval_at(
-            tokio::time::Instant::now() + SESSION_RECHECK,
-            SESSION_RECHECK,
-        );
+        let mut recheck = recheck_timer();
         loop {
             let wake = tokio::select! {
                 r = rx.recv() => Wake::State(r),
