@@ -1,5 +1,7 @@
 //! The pure parts of 1C's «Обмен с сайтом» (`?type=catalog&mode=…`) protocol.
 //!
+//! - [`plan`]: the requests of one exchange as each generation of 1C makes them (for the
+//!   `onec-admin exchange send` stand-in).
 //! - [`query`]: `?type=catalog&mode=…` and the parameters each mode carries.
 //! - [`reply`]: what 1C reads back: a first line that is exactly `success`, `progress` or
 //!   `failure`, then text lines for its log, in UTF-8 or windows-1251.
@@ -12,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod name;
+pub mod plan;
 pub mod query;
 pub mod reply;
 pub mod unzip;
