@@ -3,6 +3,7 @@
 import { defineConfig } from '@playwright/test';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { server, suite } from './shared.config.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -18,25 +19,12 @@ export const SERVER_BIN = path.resolve(ROOT, process.env.SERVER_BIN || 'target/d
 const REDIS_PREFIX = process.env.E2E_REDIS_PREFIX || `onec-e2e-${process.pid}`;
 
 export default defineConfig({
-  testDir: './tests',
-  timeout: 60_000,
-  expect: { timeout: 15_000 },
-  retries: 0,
-  workers: 1,
-  reporter: [['list']],
-  outputDir: 'test-results',
-  use: {
+  ...suite({
+    testDir: './tests',
+    outputDir: 'test-results',
+    timeout: 60_000,
     baseURL: `http://127.0.0.1:${PORT}`,
-    headless: true,
-    locale: 'ru-RU',
-    screenshot: 'only-on-failure',
-    trace: 'retain-on-failure',
-    launchOptions: {
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    },
-  },
+  }),
   // One server and one database for the whole run: the login checks (which expect an empty
   // monitor) run first, the import steps after them.
   projects: [
@@ -45,15 +33,10 @@ export default defineConfig({
     { name: 'csp', testMatch: /csp\.spec\.js/, dependencies: ['import'] },
     { name: 'preview', testMatch: /preview\.spec\.js/, dependencies: ['import'] },
   ],
-  webServer: {
+  webServer: server(PORT, {
     // Paths are relative to cwd (the repository root). A fresh SQLite file every run.
     command: `rm -rf ${WORK} && mkdir -p ${WORK}/1c && exec ${SERVER_BIN} serve`,
     cwd: '..',
-    url: `http://127.0.0.1:${PORT}/healthz`,
-    timeout: 60_000,
-    reuseExistingServer: false,
-    stdout: 'pipe',
-    stderr: 'pipe',
     env: {
       DATABASE_URL,
       REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
@@ -65,5 +48,5 @@ export default defineConfig({
       ONEC_REDIS_PREFIX: REDIS_PREFIX,
       RUST_LOG: 'info,sqlx=warn',
     },
-  },
+  }),
 });

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADMIN } from './playwright.config.js';
+import { server, suite } from './shared.config.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BASE = Number(process.env.E2E_PORT || '3911');
@@ -79,14 +80,9 @@ if (!process.env.TEST_WORKER_INDEX) {
   });
 }
 
-const instance = (port, first) => ({
+const instance = (port, first) => server(port, {
   command: `exec ${SERVER_BIN} serve`,
   cwd: WORK,
-  url: `http://127.0.0.1:${port}/healthz`,
-  timeout: 60_000,
-  reuseExistingServer: false,
-  stdout: 'pipe',
-  stderr: 'pipe',
   env: {
     DATABASE_URL,
     REDIS_URL,
@@ -103,35 +99,17 @@ const instance = (port, first) => ({
 });
 
 export default defineConfig({
-  testDir: './proxy',
-  timeout: 120_000,
-  expect: { timeout: 15_000 },
-  retries: 0,
-  workers: 1,
-  reporter: [['list']],
-  outputDir: 'test-results-proxy',
-  use: {
+  ...suite({
+    testDir: './proxy',
+    outputDir: 'test-results-proxy',
+    timeout: 120_000,
     baseURL: `http://127.0.0.1:${PROXY_PORT}`,
-    headless: true,
-    locale: 'ru-RU',
-    screenshot: 'only-on-failure',
-    trace: 'retain-on-failure',
-    launchOptions: {
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    },
-  },
+  }),
   webServer: [
     instance(INSTANCES[0], true),
     instance(INSTANCES[1], false),
-    {
+    server(PROXY_PORT, {
       command: `exec ${NGINX} -e stderr -p ${WORK}/nginx/ -c ${WORK}/nginx/nginx.conf`,
-      url: `http://127.0.0.1:${PROXY_PORT}/healthz`,
-      timeout: 60_000,
-      reuseExistingServer: false,
-      stdout: 'pipe',
-      stderr: 'pipe',
-    },
+    }),
   ],
 });

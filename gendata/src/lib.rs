@@ -157,10 +157,19 @@ pub fn generate_with_progress(
         });
     };
     let mut summary = Summary::new(opts.format);
-    match opts.format {
-        Format::V31 => v31::write(&plan, out, &files, &mut summary, &mut cb)?,
-        Format::V2x => v2x::write(&plan, out, &files, &mut summary, &mut cb)?,
-    }
+    let write_file = match opts.format {
+        Format::V31 => v31::write,
+        Format::V2x => v2x::write,
+    };
+    records::write_files(
+        &plan,
+        opts.format,
+        out,
+        &files,
+        &mut summary,
+        &mut cb,
+        write_file,
+    )?;
     Ok(summary)
 }
 

@@ -513,22 +513,12 @@ impl Plan {
                 }
             })
             .collect();
-        let price_types = PRICE_TYPE_NAMES
-            .iter()
-            .enumerate()
-            .map(|(i, name)| PriceType {
-                id: Rng::stream(seed, tag::PRICE_TYPE, i as u64, 0).guid(),
-                name,
-            })
-            .collect();
-        let warehouses = WAREHOUSE_NAMES
-            .iter()
-            .enumerate()
-            .map(|(i, name)| Warehouse {
-                id: Rng::stream(seed, tag::WAREHOUSE, i as u64, 0).guid(),
-                name,
-            })
-            .collect();
+        let price_types = named(seed, tag::PRICE_TYPE, &PRICE_TYPE_NAMES, |id, name| {
+            PriceType { id, name }
+        });
+        let warehouses = named(seed, tag::WAREHOUSE, &WAREHOUSE_NAMES, |id, name| {
+            Warehouse { id, name }
+        });
         Plan {
             seed,
             products: opts.products,
@@ -680,31 +670,15 @@ impl Plan {
     /// The orphan offer written after product `i`, if any: an offer whose product is in no
     /// goods file (about 1 %, always one after product 0).
     pub(crate) fn orphan_after(&self, i: usize) -> Option<Offer> {
-        let mut r = Rng::stream(self.seed, tag::ORPHAN, i as u64, 0);
-        if !(i == 0 || r.chance(10)) {
-            return None;
-        }
-        let product_id = r.guid();
-        let variant = r.chance(500);
-        let char_id = variant.then(|| r.guid());
-        let unit = r.index(UNITS.len());
-        let base = r.range(200, 20_000) * 100;
-        let color = r.pick_str(&COLORS);
-        let (prices, stock) = self.offer_numbers(&mut r, base, unit);
-        Some(Offer {
-            product_id,
-            char_id,
-            empty_tail: false,
-            known: false,
-            deleted: false,
-            name: format!("Товар не из этого пакета {}", &product_id.to_string()[..8]),
-            size: None,
-            color: variant.then_some(color),
-            box_weight: None,
-            unit,
-            prices,
-            stock,
-        })
+        let mut o = self.stray_offer(tag::ORPHAN, i, |r, variant| {
+            let color = r.pick_str(&COLORS);
+            variant.then_some(color)
+        })?;
+        o.name = format!(
+            "Товар не из этого пакета {}",
+            &o.product_id.to_string()[..8]
+        );
+        Some(o)
     }
 
     /// Calls `f` for every offer in file order: each product's offers, then the orphan
@@ -729,14 +703,30 @@ impl Plan {
     /// `ordinal`-th offer (about 1 %, always after the first). `kind` is
     /// [`tag::PHANTOM_PRICE`] or [`tag::PHANTOM_REST`].
     pub(crate) fn phantom_after(&self, kind: u64, ordinal: usize) -> Option<Offer> {
+        self.stray_offer(kind, ordinal, |_, _| None)
+    }
+
+    /// What orphans and phantoms share: an offer of a product that is in no goods file
+    /// (`known: false`, no name), from the stream (`kind`, `ordinal`); `None` but for ordinal 0
+    /// and about 1 % of the others. Draws, in this order: the product GUID, a characteristic
+    /// GUID (1 in 500), the unit, the retail price, `color` (told whether the offer is a
+    /// variant), prices and stock.
+    fn stray_offer(
+        &self,
+        kind: u64,
+        ordinal: usize,
+        color: impl FnOnce(&mut Rng, bool) -> Option<&'static str>,
+    ) -> Option<Offer> {
         let mut r = Rng::stream(self.seed, kind, ordinal as u64, 0);
         if !(ordinal == 0 || r.chance(10)) {
             return None;
         }
         let product_id = r.guid();
-        let char_id = r.chance(500).then(|| r.guid());
+        let variant = r.chance(500);
+        let char_id = variant.then(|| r.guid());
         let unit = r.index(UNITS.len());
         let base = r.range(200, 20_000) * 100;
+        let color = color(&mut r, variant);
         let (prices, stock) = self.offer_numbers(&mut r, base, unit);
         Some(Offer {
             product_id,
@@ -746,7 +736,7 @@ impl Plan {
             deleted: false,
             name: String::new(),
             size: None,
-            color: None,
+            color,
             box_weight: None,
             unit,
             prices,
@@ -873,6 +863,21 @@ impl Plan {
     pub(crate) fn brand(b: usize) -> &'static str {
         BRANDS[b]
     }
+}
+
+/// One record per name of a fixed list (price types, warehouses), in list order; the GUID of
+/// the `i`-th is the first of the stream (`seed`, `tag`, `i`).
+fn named<T>(
+    seed: u64,
+    tag: u64,
+    names: &[&'static str],
+    make: impl Fn(Guid, &'static str) -> T,
+) -> Vec<T> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, &name)| make(Rng::stream(seed, tag, i as u64, 0).guid(), name))
+        .collect()
 }
 
 fn ascii(v: Vec<u8>) -> String {

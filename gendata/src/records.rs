@@ -1,24 +1,61 @@
-//! Record writers shared by both formats (goods, offer characteristics, prices) and the
-//! bookkeeping that fills the [`Summary`] oracle as records are written.
+//! What both formats share: the loop over the files of a layout, record writers (goods, offer
+//! characteristics, prices) and the bookkeeping that fills the [`Summary`] oracle as records
+//! are written.
 
+use std::fs;
 use std::io;
+use std::path::Path;
 
 use crate::Format;
+use crate::layout::{FileSpec, Kind};
 use crate::model::{
     COLORS, COUNTRIES, Offer, PROP_BRAND, PROP_COLOR, PROP_MATERIAL, PROP_WATERPROOF, PROP_WEIGHT,
-    Plan, Product, PropKind, UNITS,
+    Plan, Product, PropKind, UNITS, Unit,
 };
-use crate::num::{NBSP, canonical, price_human, price_machine, tenths_human};
+use crate::num::{NBSP, canonical, canonical_u128, price_human, price_machine, tenths_human};
 use crate::rng::{Guid, Rng, tag};
 use crate::summary::{ExampleOffer, ExampleProduct, Summary};
 use crate::xml::{Empty, Xml};
 
-/// Root attributes of `КоммерческаяИнформация`.
-pub(crate) fn root_attrs(
+const ROOT: &str = "КоммерческаяИнформация";
+
+/// Writes every file of `files` under `out` (creating its folder) as one `КоммерческаяИнформация`
+/// document of `format`, and fills `s`. `write_file` writes what stands inside the root element
+/// of one file of the given kind and returns the stock, in thousandths, that the file lands;
+/// their sum becomes `s.stock_total`. `on_file` is told after each file.
+///
+/// The root carries the namespace declarations in every file but 2.x `offers.xml`, as old
+/// exports do.
+pub(crate) fn write_files(
     plan: &Plan,
     format: Format,
-    namespace: bool,
-) -> Vec<(&'static str, &str)> {
+    out: &Path,
+    files: &[FileSpec],
+    s: &mut Summary,
+    on_file: &mut dyn FnMut(&FileSpec, &Summary),
+    write_file: impl Fn(&mut Xml, &Plan, &Kind, &mut Summary) -> io::Result<u128>,
+) -> io::Result<()> {
+    let mut stock_milli: u128 = 0;
+    for f in files {
+        let path = out.join(&f.rel);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        let mut x = Xml::create(&path, f.bom)?;
+        let namespace = f.kind != Kind::Offers2;
+        x.open_attrs(ROOT, &root_attrs(plan, format, namespace))?;
+        stock_milli += write_file(&mut x, plan, &f.kind, s)?;
+        x.close(ROOT)?;
+        x.finish()?;
+        s.files.push(f.rel.clone());
+        on_file(f, s);
+    }
+    s.stock_total = canonical_u128(stock_milli, 3);
+    Ok(())
+}
+
+/// Root attributes of `КоммерческаяИнформация`.
+fn root_attrs(plan: &Plan, format: Format, namespace: bool) -> Vec<(&'static str, &str)> {
     let mut v = Vec::new();
     if namespace {
         v.push((
@@ -112,6 +149,45 @@ pub(crate) fn write_tax(x: &mut Xml, excise: bool) -> io::Result<()> {
     x.close("Налог")
 }
 
+/// `БазоваяЕдиница` as 2.x writes it in goods and offers: the short name, with the code, full
+/// name and international abbreviation as attributes (3.1 writes only the code).
+pub(crate) fn write_base_unit_2x(x: &mut Xml, unit: &Unit) -> io::Result<()> {
+    x.leaf_attrs(
+        "БазоваяЕдиница",
+        &[
+            ("Код", unit.code_trim),
+            ("НаименованиеПолное", unit.full.trim_end()),
+            ("МеждународноеСокращение", unit.intl),
+        ],
+        unit.short,
+    )
+}
+
+/// Opens `ПакетПредложений` and writes its header. The package `Ид` is the catalog GUID with a
+/// `#`, before it in 3.1 and after it in 2.x; 3.1 marks the package as changes only.
+pub(crate) fn open_package(
+    x: &mut Xml,
+    plan: &Plan,
+    format: Format,
+    catalog_name: &str,
+) -> io::Result<()> {
+    let (only_changes, id) = match format {
+        Format::V31 => ("true", format!("#{}", plan.catalog_id)),
+        Format::V2x => ("false", format!("{}#", plan.catalog_id)),
+    };
+    x.open_attrs(
+        "ПакетПредложений",
+        &[("СодержитТолькоИзменения", only_changes)],
+    )?;
+    x.leaf("Ид", &id)?;
+    x.leaf(
+        "Наименование",
+        &format!("Пакет предложений ({catalog_name})"),
+    )?;
+    x.leaf_guid("ИдКаталога", plan.catalog_id)?;
+    x.leaf_guid("ИдКлассификатора", plan.catalog_id)
+}
+
 /// An EAN-13 with a Russian prefix and a valid check digit.
 fn ean13(r: &mut Rng) -> String {
     let mut d = vec![4u32, 6, 0];
@@ -151,15 +227,7 @@ pub(crate) fn write_product(
     x.leaf("Наименование", &p.name)?;
     match format {
         Format::V31 => x.leaf("БазоваяЕдиница", unit.code)?,
-        Format::V2x => x.leaf_attrs(
-            "БазоваяЕдиница",
-            &[
-                ("Код", unit.code_trim),
-                ("НаименованиеПолное", unit.full.trim_end()),
-                ("МеждународноеСокращение", unit.intl),
-            ],
-            unit.short,
-        )?,
+        Format::V2x => write_base_unit_2x(x, unit)?,
     }
     x.open("Группы")?;
     x.leaf_guid("Ид", plan.groups[p.group].id)?;

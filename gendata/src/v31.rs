@@ -1,135 +1,91 @@
 //! CommerceML 3.1, layout 1 of the guide: one folder per kind, goods in numbered segments.
 
-use std::fs;
 use std::io;
-use std::path::Path;
 
 use crate::Format;
-use crate::layout::{FileSpec, Kind};
-use crate::model::{Plan, UNITS};
-use crate::num::{canonical_u128, qty_machine};
-use crate::records::{
-    note_offer, note_prices, note_rests, root_attrs, write_characteristics, write_groups,
-    write_prices, write_product, write_properties, write_tax,
-};
+use crate::layout::Kind;
+use crate::model::{Offer, Plan, UNITS};
+use crate::num::qty_machine;
+use crate::records;
 use crate::rng::tag;
 use crate::summary::{ExampleCustomer, Summary};
 use crate::xml::{Empty, Xml};
 
-const ROOT: &str = "КоммерческаяИнформация";
 const CATALOG_NAME: &str = "Товары 1С";
 
-/// Writes every file of `files` under `out` and fills `s`.
-pub(crate) fn write(
-    plan: &Plan,
-    out: &Path,
-    files: &[FileSpec],
-    s: &mut Summary,
-    on_file: &mut dyn FnMut(&FileSpec, &Summary),
-) -> io::Result<()> {
+/// Writes what stands inside the root element of one file of `kind` and fills `s`; returns the
+/// stock the file lands, in thousandths. [`records::write_files`] runs it for every file.
+pub(crate) fn write(x: &mut Xml, plan: &Plan, kind: &Kind, s: &mut Summary) -> io::Result<u128> {
     let mut stock_milli: u128 = 0;
-    for f in files {
-        let path = out.join(&f.rel);
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir)?;
+    match kind {
+        Kind::Groups => {
+            classifier(x, plan, |x| records::write_groups(x, plan, Format::V31))?;
+            s.categories = plan.groups.len();
         }
-        let mut x = Xml::create(&path, f.bom)?;
-        x.open_attrs(ROOT, &root_attrs(plan, Format::V31, true))?;
-        match &f.kind {
-            Kind::Groups => {
-                classifier(&mut x, plan, |x| write_groups(x, plan, Format::V31))?;
-                s.categories = plan.groups.len();
-            }
-            Kind::Units => {
-                classifier(&mut x, plan, units)?;
-                s.units = UNITS.len();
-            }
-            Kind::Properties => {
-                classifier(&mut x, plan, |x| write_properties(x, plan, Format::V31))?;
-                s.properties = plan.properties.len();
-            }
-            Kind::PriceLists => {
-                classifier(&mut x, plan, |x| price_types(x, plan))?;
-                s.price_types = plan.price_types.len();
-            }
-            Kind::Storages => {
-                classifier(&mut x, plan, |x| storages(x, plan))?;
-                s.warehouses = plan.warehouses.len();
-            }
-            Kind::Goods(range) => {
-                x.open_attrs("Каталог", &[("СодержитТолькоИзменения", "true")])?;
-                catalog_header(&mut x, plan)?;
-                x.open("Товары")?;
-                for i in range.clone() {
-                    write_product(&mut x, plan, &plan.product(i), Format::V31, s)?;
-                }
-                x.close("Товары")?;
-                x.close("Каталог")?;
-            }
-            Kind::Offers => package(&mut x, plan, |x| {
-                plan.for_each_offer(|p, o| {
-                    x.open("Предложение")?;
-                    x.leaf("Ид", &o.raw_id())?;
-                    x.leaf_raw("НомерВерсии", b"AAAAAAAAAAE=")?;
-                    x.leaf_bool("ПометкаУдаления", o.deleted)?;
-                    x.leaf("Наименование", &o.name)?;
-                    write_characteristics(x, o, Format::V31)?;
-                    x.close("Предложение")?;
-                    note_offer(s, plan, p, o);
-                    Ok(())
-                })
-            })?,
-            Kind::Prices => package(&mut x, plan, |x| {
-                let mut ordinal = 0;
-                plan.for_each_offer(|_, o| {
-                    let phantom = plan.phantom_after(tag::PHANTOM_PRICE, ordinal);
-                    for o in [Some(o), phantom.as_ref()].into_iter().flatten() {
-                        x.open("Предложение")?;
-                        x.leaf("Ид", &o.raw_id())?;
-                        write_prices(x, plan, o, Format::V31)?;
-                        x.close("Предложение")?;
-                        note_prices(s, o);
-                    }
-                    ordinal += 1;
-                    Ok(())
-                })
-            })?,
-            Kind::Rests => package(&mut x, plan, |x| {
-                let mut ordinal = 0;
-                plan.for_each_offer(|_, o| {
-                    let phantom = plan.phantom_after(tag::PHANTOM_REST, ordinal);
-                    for o in [Some(o), phantom.as_ref()].into_iter().flatten() {
-                        x.open("Предложение")?;
-                        x.leaf("Ид", &o.raw_id())?;
-                        x.open("Остатки")?;
-                        for (w, &q) in plan.warehouses.iter().zip(&o.stock) {
-                            x.open("Остаток")?;
-                            x.open("Склад")?;
-                            x.leaf_guid("Ид", w.id)?;
-                            x.leaf("Количество", &qty_machine(q))?;
-                            x.close("Склад")?;
-                            x.close("Остаток")?;
-                        }
-                        x.close("Остатки")?;
-                        x.close("Предложение")?;
-                        stock_milli += note_rests(s, o);
-                    }
-                    ordinal += 1;
-                    Ok(())
-                })
-            })?,
-            Kind::Contragents => contragents(&mut x, plan, s)?,
-            Kind::Import2 | Kind::Offers2 => {
-                return Err(io::Error::other("2.x file in a 3.1 layout"));
-            }
+        Kind::Units => {
+            classifier(x, plan, units)?;
+            s.units = UNITS.len();
         }
-        x.close(ROOT)?;
-        x.finish()?;
-        s.files.push(f.rel.clone());
-        on_file(f, s);
+        Kind::Properties => {
+            classifier(x, plan, |x| records::write_properties(x, plan, Format::V31))?;
+            s.properties = plan.properties.len();
+        }
+        Kind::PriceLists => {
+            classifier(x, plan, |x| price_types(x, plan))?;
+            s.price_types = plan.price_types.len();
+        }
+        Kind::Storages => {
+            classifier(x, plan, |x| storages(x, plan))?;
+            s.warehouses = plan.warehouses.len();
+        }
+        Kind::Goods(range) => {
+            x.open_attrs("Каталог", &[("СодержитТолькоИзменения", "true")])?;
+            catalog_header(x, plan)?;
+            x.open("Товары")?;
+            for i in range.clone() {
+                records::write_product(x, plan, &plan.product(i), Format::V31, s)?;
+            }
+            x.close("Товары")?;
+            x.close("Каталог")?;
+        }
+        Kind::Offers => package(x, plan, |x| {
+            plan.for_each_offer(|p, o| {
+                x.open("Предложение")?;
+                x.leaf("Ид", &o.raw_id())?;
+                x.leaf_raw("НомерВерсии", b"AAAAAAAAAAE=")?;
+                x.leaf_bool("ПометкаУдаления", o.deleted)?;
+                x.leaf("Наименование", &o.name)?;
+                records::write_characteristics(x, o, Format::V31)?;
+                x.close("Предложение")?;
+                records::note_offer(s, plan, p, o);
+                Ok(())
+            })
+        })?,
+        Kind::Prices => offer_records(x, plan, tag::PHANTOM_PRICE, |x, o| {
+            records::write_prices(x, plan, o, Format::V31)?;
+            records::note_prices(s, o);
+            Ok(())
+        })?,
+        Kind::Rests => offer_records(x, plan, tag::PHANTOM_REST, |x, o| {
+            x.open("Остатки")?;
+            for (w, &q) in plan.warehouses.iter().zip(&o.stock) {
+                x.open("Остаток")?;
+                x.open("Склад")?;
+                x.leaf_guid("Ид", w.id)?;
+                x.leaf("Количество", &qty_machine(q))?;
+                x.close("Склад")?;
+                x.close("Остаток")?;
+            }
+            x.close("Остатки")?;
+            stock_milli += records::note_rests(s, o);
+            Ok(())
+        })?,
+        Kind::Contragents => contragents(x, plan, s)?,
+        Kind::Import2 | Kind::Offers2 => {
+            return Err(io::Error::other("2.x file in a 3.1 layout"));
+        }
     }
-    s.stock_total = canonical_u128(stock_milli, 3);
-    Ok(())
+    Ok(stock_milli)
 }
 
 fn catalog_header(x: &mut Xml, plan: &Plan) -> io::Result<()> {
@@ -161,18 +117,36 @@ fn package(
     plan: &Plan,
     body: impl FnOnce(&mut Xml) -> io::Result<()>,
 ) -> io::Result<()> {
-    x.open_attrs("ПакетПредложений", &[("СодержитТолькоИзменения", "true")])?;
-    x.leaf("Ид", &format!("#{}", plan.catalog_id))?;
-    x.leaf(
-        "Наименование",
-        &format!("Пакет предложений ({CATALOG_NAME})"),
-    )?;
-    x.leaf_guid("ИдКаталога", plan.catalog_id)?;
-    x.leaf_guid("ИдКлассификатора", plan.catalog_id)?;
+    records::open_package(x, plan, Format::V31, CATALOG_NAME)?;
     x.open("Предложения")?;
     body(x)?;
     x.close("Предложения")?;
     x.close("ПакетПредложений")
+}
+
+/// The package of a prices or rests file: a `Предложение` record for every offer of the plan
+/// and, after some, one for a phantom offer (`phantom` is its tag) that exists nowhere.
+/// `record` writes what follows the record's `Ид` and notes it in the oracle.
+fn offer_records(
+    x: &mut Xml,
+    plan: &Plan,
+    phantom: u64,
+    mut record: impl FnMut(&mut Xml, &Offer) -> io::Result<()>,
+) -> io::Result<()> {
+    package(x, plan, |x| {
+        let mut ordinal = 0;
+        plan.for_each_offer(|_, o| {
+            let phantom = plan.phantom_after(phantom, ordinal);
+            for o in [Some(o), phantom.as_ref()].into_iter().flatten() {
+                x.open("Предложение")?;
+                x.leaf("Ид", &o.raw_id())?;
+                record(x, o)?;
+                x.close("Предложение")?;
+            }
+            ordinal += 1;
+            Ok(())
+        })
+    })
 }
 
 fn units(x: &mut Xml) -> io::Result<()> {
@@ -204,7 +178,7 @@ pub(crate) fn price_types(x: &mut Xml, plan: &Plan) -> io::Result<()> {
         x.leaf_bool("ПометкаУдаления", false)?;
         x.leaf("Наименование", pt.name)?;
         x.leaf("Валюта", "RUB")?;
-        write_tax(x, true)?;
+        records::write_tax(x, true)?;
         x.close("ТипЦены")?;
     }
     x.close("ТипыЦен")

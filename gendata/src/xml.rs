@@ -52,8 +52,9 @@ impl Xml {
         self.w.write_all(&TABS[..self.depth.min(TABS.len())])
     }
 
-    /// `<name a="v" …>` on its own line; attribute values are escaped.
-    pub(crate) fn open_attrs(&mut self, name: &str, attrs: &[(&str, &str)]) -> io::Result<()> {
+    /// The indented start of a tag up to, not including, its `>` or `/>`: `<name a="v" …`,
+    /// attribute values escaped. Every element this writer opens starts here.
+    fn start_tag(&mut self, name: &str, attrs: &[(&str, &str)]) -> io::Result<()> {
         self.indent()?;
         self.w.write_all(b"<")?;
         self.w.write_all(name.as_bytes())?;
@@ -64,6 +65,12 @@ impl Xml {
             self.text(v)?;
             self.w.write_all(b"\"")?;
         }
+        Ok(())
+    }
+
+    /// `<name a="v" …>` on its own line; attribute values are escaped.
+    pub(crate) fn open_attrs(&mut self, name: &str, attrs: &[(&str, &str)]) -> io::Result<()> {
+        self.start_tag(name, attrs)?;
         self.w.write_all(b">\n")?;
         self.depth += 1;
         Ok(())
@@ -85,42 +92,23 @@ impl Xml {
 
     /// `<name/>` with attributes (escaped).
     pub(crate) fn empty_attrs(&mut self, name: &str, attrs: &[(&str, &str)]) -> io::Result<()> {
-        self.indent()?;
-        self.w.write_all(b"<")?;
-        self.w.write_all(name.as_bytes())?;
-        for (k, v) in attrs {
-            self.w.write_all(b" ")?;
-            self.w.write_all(k.as_bytes())?;
-            self.w.write_all(b"=\"")?;
-            self.text(v)?;
-            self.w.write_all(b"\"")?;
-        }
+        self.start_tag(name, attrs)?;
         self.w.write_all(b"/>\n")
     }
 
     /// An empty element in the given spelling.
     pub(crate) fn empty(&mut self, name: &str, style: Empty) -> io::Result<()> {
-        self.indent()?;
         match style {
-            Empty::SelfClosing => {
-                self.w.write_all(b"<")?;
-                self.w.write_all(name.as_bytes())?;
-                self.w.write_all(b"/>\n")
-            }
+            Empty::SelfClosing => self.empty_attrs(name, &[]),
             Empty::Pair => {
-                self.w.write_all(b"<")?;
-                self.w.write_all(name.as_bytes())?;
-                self.w.write_all(b"></")?;
-                self.w.write_all(name.as_bytes())?;
-                self.w.write_all(b">\n")
+                self.leaf_start(name)?;
+                self.leaf_end(name)
             }
         }
     }
 
     fn leaf_start(&mut self, name: &str) -> io::Result<()> {
-        self.indent()?;
-        self.w.write_all(b"<")?;
-        self.w.write_all(name.as_bytes())?;
+        self.start_tag(name, &[])?;
         self.w.write_all(b">")
     }
 
@@ -137,16 +125,7 @@ impl Xml {
         attrs: &[(&str, &str)],
         text: &str,
     ) -> io::Result<()> {
-        self.indent()?;
-        self.w.write_all(b"<")?;
-        self.w.write_all(name.as_bytes())?;
-        for (k, v) in attrs {
-            self.w.write_all(b" ")?;
-            self.w.write_all(k.as_bytes())?;
-            self.w.write_all(b"=\"")?;
-            self.text(v)?;
-            self.w.write_all(b"\"")?;
-        }
+        self.start_tag(name, attrs)?;
         self.w.write_all(b">")?;
         self.text(text)?;
         self.leaf_end(name)

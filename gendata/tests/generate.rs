@@ -3,8 +3,10 @@
 //! and the broken-goods helper.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
+use std::hash::Hash;
 use std::path::{Path, PathBuf};
 
 use gendata::{Format, Options, Summary, generate, write_broken_goods};
@@ -210,6 +212,87 @@ fn well_formed(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// The `Предложение` records of an offers file counted by what an importer does with them.
+struct OfferCounts {
+    /// Own offers: the `Ид` is the product's, bare or with an empty `#` tail.
+    own: usize,
+    /// Variants: `<product>#<characteristic>`.
+    variants: usize,
+    /// Offers whose product is in no goods file.
+    unknown: usize,
+}
+
+/// The `Предложение` records of the offers file `xml` whose product is in `product_ids`, in
+/// file order, and the counts of all its records.
+fn known_offers<'a, T: Borrow<str> + Hash + Eq>(
+    xml: &'a str,
+    product_ids: &HashSet<T>,
+) -> (OfferCounts, Vec<&'a str>) {
+    let mut counts = OfferCounts {
+        own: 0,
+        variants: 0,
+        unknown: 0,
+    };
+    let mut known = Vec::new();
+    for rec in blocks(xml, "Предложение") {
+        let id = field(rec, "Ид");
+        let (product, tail) = id.split_once('#').unwrap_or((id, ""));
+        if !product_ids.contains(product) {
+            counts.unknown += 1;
+            continue;
+        }
+        if tail.is_empty() {
+            counts.own += 1;
+        } else {
+            counts.variants += 1;
+        }
+        known.push(rec);
+    }
+    (counts, known)
+}
+
+/// What [`offer_rows`] read from a 3.1 prices or rests file.
+struct OfferRows {
+    /// Rows (prices, or stock per warehouse) of offers that landed.
+    rows: usize,
+    /// Records of offers that did not land.
+    unknown: usize,
+    /// Landed offer id → (price type or warehouse id, canonical value) per row, in file order.
+    by_offer: BTreeMap<String, Vec<(String, String)>>,
+}
+
+/// Reads the `Предложение` records of a prices or rests file: a record whose offer is not in
+/// `landed` counts as unknown; every `row_tag` block of the others goes through `row`, which
+/// checks it and returns its price type or warehouse id and its machine value.
+fn offer_rows<'a>(
+    xml: &'a str,
+    landed: &HashSet<String>,
+    row_tag: &str,
+    mut row: impl FnMut(&'a str) -> (String, &'a str),
+) -> OfferRows {
+    let mut out = OfferRows {
+        rows: 0,
+        unknown: 0,
+        by_offer: BTreeMap::new(),
+    };
+    for rec in blocks(xml, "Предложение") {
+        let id = normalize(field(rec, "Ид")).to_string();
+        if !landed.contains(&id) {
+            out.unknown += 1;
+            continue;
+        }
+        for block in blocks(rec, row_tag) {
+            out.rows += 1;
+            let (key, value) = row(block);
+            out.by_offer
+                .entry(id.clone())
+                .or_default()
+                .push((key, canonical(value)));
+        }
+    }
+    out
+}
+
 /// Counts of a 3.1 export recomputed from its files by string scanning.
 fn recount_31(dir: &Path, s: &Summary) {
     let files: Vec<String> = tree(dir).into_keys().collect();
@@ -258,42 +341,29 @@ fn recount_31(dir: &Path, s: &Summary) {
     assert_eq!(deleted, s.products_deleted);
 
     // Offers.
-    let (mut variants, mut own, mut offers_deleted, mut unknown) = (0, 0, 0, 0);
+    let offers = text(dir, "offers/offers.xml");
+    let (counts, known) = known_offers(&offers, &product_ids);
+    let mut offers_deleted = 0;
     let mut landed = HashSet::new();
-    for rec in blocks(&text(dir, "offers/offers.xml"), "Предложение") {
+    for rec in known {
         let id = field(rec, "Ид");
-        let (product, tail) = id.split_once('#').unwrap_or((id, ""));
-        if !product_ids.contains(product) {
-            unknown += 1;
-            continue;
-        }
-        if tail.is_empty() {
-            own += 1;
-        } else {
-            variants += 1;
-        }
         offers_deleted += usize::from(field(rec, "ПометкаУдаления") == "true");
         assert!(
             landed.insert(normalize(id).to_string()),
             "duplicate offer {id}"
         );
     }
-    assert_eq!(variants, s.variants);
-    assert_eq!(own, s.own_offers);
+    assert_eq!(counts.variants, s.variants);
+    assert_eq!(counts.own, s.own_offers);
     assert_eq!(offers_deleted, s.offers_deleted);
-    assert_eq!(unknown, s.offers_unknown_product);
+    assert_eq!(counts.unknown, s.offers_unknown_product);
 
     // Prices.
-    let (mut rows, mut unknown) = (0, 0);
-    let mut example_prices: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for rec in blocks(&text(dir, "prices/prices.xml"), "Предложение") {
-        let id = normalize(field(rec, "Ид")).to_string();
-        if !landed.contains(&id) {
-            unknown += 1;
-            continue;
-        }
-        for price in blocks(rec, "Цена") {
-            rows += 1;
+    let prices = offer_rows(
+        &text(dir, "prices/prices.xml"),
+        &landed,
+        "Цена",
+        |price| {
             let pt = field(price, "ИдТипаЦены").to_string();
             assert!(price_type_ids.contains(&pt));
             let machine = field(price, "ЦенаЗаЕдиницу");
@@ -303,38 +373,23 @@ fn recount_31(dir: &Path, s: &Summary) {
             );
             let human = field(price, "Представление");
             assert!(human.ends_with(" руб"), "{human}");
-            example_prices
-                .entry(id.clone())
-                .or_default()
-                .push((pt, canonical(machine)));
-        }
-    }
-    assert_eq!(rows, s.price_rows);
-    assert_eq!(unknown, s.prices_unknown_offer);
+            (pt, machine)
+        },
+    );
+    assert_eq!(prices.rows, s.price_rows);
+    assert_eq!(prices.unknown, s.prices_unknown_offer);
 
     // Rests.
-    let (mut rows, mut unknown, mut total) = (0, 0, 0u128);
-    let mut example_stock: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for rec in blocks(&text(dir, "rests/rests.xml"), "Предложение") {
-        let id = normalize(field(rec, "Ид")).to_string();
-        if !landed.contains(&id) {
-            unknown += 1;
-            continue;
-        }
-        for wh in blocks(rec, "Склад") {
-            rows += 1;
-            let w = field(wh, "Ид").to_string();
-            assert!(warehouse_ids.contains(&w));
-            let q = field(wh, "Количество");
-            total += decimal(q, 3);
-            example_stock
-                .entry(id.clone())
-                .or_default()
-                .push((w, canonical(q)));
-        }
-    }
-    assert_eq!(rows, s.stock_rows);
-    assert_eq!(unknown, s.rests_unknown_offer);
+    let mut total = 0u128;
+    let rests = offer_rows(&text(dir, "rests/rests.xml"), &landed, "Склад", |wh| {
+        let w = field(wh, "Ид").to_string();
+        assert!(warehouse_ids.contains(&w));
+        let q = field(wh, "Количество");
+        total += decimal(q, 3);
+        (w, q)
+    });
+    assert_eq!(rests.rows, s.stock_rows);
+    assert_eq!(rests.unknown, s.rests_unknown_offer);
     assert_eq!(decimal(&s.stock_total, 3), total);
 
     // Examples.
@@ -346,8 +401,8 @@ fn recount_31(dir: &Path, s: &Summary) {
         let ex = ex.as_ref().expect("example offer");
         assert!(landed.contains(&ex.normalized_id));
         assert_eq!(normalize(&ex.id), ex.normalized_id);
-        assert_eq!(example_prices[&ex.normalized_id], ex.prices);
-        assert_eq!(example_stock[&ex.normalized_id], ex.stock);
+        assert_eq!(prices.by_offer[&ex.normalized_id], ex.prices);
+        assert_eq!(rests.by_offer[&ex.normalized_id], ex.stock);
     }
     assert!(s.example_variant.as_ref().unwrap().id.contains('#'));
     assert!(
@@ -574,20 +629,10 @@ fn format_2x() {
     assert!(!offers.contains("xmlns="), "offers.xml without a namespace");
     assert_eq!(offers.matches("<ТипЦены>").count(), s.price_types);
     assert_eq!(blocks(&offers, "Склады").len(), 1);
-    let (mut variants, mut own, mut unknown, mut price_rows, mut stock_rows) = (0, 0, 0, 0, 0);
+    let (counts, known) = known_offers(&offers, &product_ids);
+    let (mut price_rows, mut stock_rows) = (0, 0);
     let mut total = 0u128;
-    for rec in blocks(&offers, "Предложение") {
-        let id = field(rec, "Ид");
-        let (product, tail) = id.split_once('#').unwrap_or((id, ""));
-        if !product_ids.contains(product) {
-            unknown += 1;
-            continue;
-        }
-        if tail.is_empty() {
-            own += 1;
-        } else {
-            variants += 1;
-        }
+    for rec in known {
         price_rows += rec.matches("<Цена>").count();
         let mut sum = 0u128;
         for (i, m) in rec.match_indices("КоличествоНаСкладе=\"") {
@@ -604,10 +649,10 @@ fn format_2x() {
         total += sum;
     }
     assert_eq!(
-        (variants, own, unknown),
+        (counts.variants, counts.own, counts.unknown),
         (s.variants, s.own_offers, s.offers_unknown_product)
     );
-    assert!(unknown >= 1);
+    assert!(counts.unknown >= 1);
     assert_eq!(price_rows, s.price_rows);
     assert_eq!(stock_rows, s.stock_rows);
     assert_eq!(decimal(&s.stock_total, 3), total);
