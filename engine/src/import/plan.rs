@@ -20,16 +20,12 @@ pub(crate) struct Selection {
     pub folder: &'static str,
 }
 
-const CLASSIFIER_AND_GOODS: &[Kind] = &[
-    Kind::Units,
-    Kind::Storages,
-    Kind::PriceLists,
-    Kind::Groups,
-    Kind::PropertiesGoods,
-    Kind::PropertiesOffers,
-    Kind::Import2x,
-    Kind::Goods,
-];
+/// The classifier kinds and goods: `Kind::ALL` up to and including `Goods` (checked at compile
+/// time, as the import order puts every classifier kind before the goods).
+const CLASSIFIER_AND_GOODS: &[Kind] = match Kind::ALL.split_at(8) {
+    (head @ [.., Kind::Import2x, Kind::Goods], _) => head,
+    _ => panic!("Kind::ALL must list the classifier kinds, then Import2x and Goods"),
+};
 /// Every kind but customers, in import order (checked at compile time: `Kind::ALL` ends with
 /// `Contragents`).
 const CATALOG_ALL: &[Kind] = match Kind::ALL.split_last() {
