@@ -594,6 +594,7 @@ mod tests {
                 vec!["import", "run"],
                 vec!["ONEC_DATA_DIR", "ONEC_PREVIEW_STOCK_ZERO_SHARE_PERCENT"],
             ),
+            (vec!["create-user"], vec![]),
             (vec!["admin"], vec![]),
             (vec!["admin", "disable"], vec![]),
             (vec!["admin", "enable"], vec![]),
