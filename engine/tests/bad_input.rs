@@ -81,6 +81,7 @@ use gendata::{Format, Options, Summary};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
+use wire::{Counter, SkipReason};
 
 mod common;
 use common::{request, temp_dir};
@@ -242,7 +243,7 @@ async fn prepared() -> [TestDb; 2] {
     let dbs = TestDb::each().await;
     for t in &dbs {
         let report = run(&t.db, &catalog(&base.dir)).await.unwrap();
-        assert_eq!(report.count("products"), base.sum.products as u64);
+        assert_eq!(report.count(Counter::Products), base.sum.products as u64);
         run(&t.db, &request(ImportKind::Customers, &base.dir))
             .await
             .unwrap();
@@ -712,7 +713,7 @@ async fn a_rests_file_inside_goods_is_read_as_rests() {
         assert_ne!(before.stock[&warehouse], d("42"));
         let report = run(&t.db, &catalog(&dir)).await.unwrap();
         assert_eq!(report.files, vec![GOOD_SEGMENT, BAD_SEGMENT]);
-        assert_eq!(report.count("stock_rows"), 1, "{report:?}");
+        assert_eq!(report.count(Counter::StockRows), 1, "{report:?}");
         let after = stats::show_offer(&t.db, &own.id).await.unwrap().unwrap();
         assert_eq!(after.stock[&warehouse], d("42"));
         // A goods-only import does not read it: its kind (rests) is not among the goods kinds.
@@ -750,7 +751,7 @@ async fn a_2x_file_among_3x_files_is_read_by_its_own_rules() {
         let report = run(&t.db, &catalog(&dir)).await.unwrap();
         // Import order by kind: the 2.x import (classifier + catalog) before 3.x goods.
         assert_eq!(report.files, vec!["import.xml", GOOD_SEGMENT]);
-        assert_eq!(report.count("products"), 2);
+        assert_eq!(report.count(Counter::Products), 2);
         assert_eq!(
             product_name(&t.db, id_2x).await.as_deref(),
             Some("Товар из 2.x")
@@ -1041,8 +1042,8 @@ async fn a_large_file_is_streamed_in_bounded_memory() {
             size / 1024 / 1024
         );
         assert_eq!(report.records, unknown + 1);
-        assert_eq!(report.skipped("unknown_offer"), unknown);
-        assert_eq!(report.count("stock_rows"), 1);
+        assert_eq!(report.skipped(SkipReason::UnknownOffer), unknown);
+        assert_eq!(report.count(Counter::StockRows), 1);
         let after = snapshot(&t.db).await;
         assert_eq!(after.stats.stock_rows, before.stats.stock_rows);
         let offer = stats::show_offer(&t.db, &own.id).await.unwrap().unwrap();
@@ -1101,10 +1102,7 @@ async fn records_without_an_id_are_counted_and_the_rest_imported() {
     for t in prepared().await {
         let before = snapshot(&t.db).await;
         let report = run(&t.db, &catalog(&dir)).await.unwrap();
-        assert_eq!(
-            report.skipped,
-            BTreeMap::from([("missing_id".to_owned(), 3)])
-        );
+        assert_eq!(report.skipped, BTreeMap::from([(SkipReason::MissingId, 3)]));
         assert_eq!(report.records, 1);
         assert_eq!(
             product_name(&t.db, NEW_PRODUCT).await.as_deref(),
@@ -1133,7 +1131,7 @@ async fn the_same_id_twice_in_one_file_the_last_wins() {
         let report = run(&t.db, &catalog(&dir)).await.unwrap();
         assert!(report.skipped.is_empty(), "{:?}", report.skipped);
         assert_eq!(report.records, 2, "both records are read");
-        assert_eq!(report.count("products"), 1, "one product is written");
+        assert_eq!(report.count(Counter::Products), 1, "one product is written");
         assert_eq!(
             product_name(&t.db, NEW_PRODUCT).await.as_deref(),
             Some("Вторая версия")
@@ -1166,9 +1164,9 @@ async fn an_unknown_price_type_is_skipped_and_counted() {
             .unwrap();
         assert_eq!(
             report.skipped,
-            BTreeMap::from([("unknown_price_type".to_owned(), 1)])
+            BTreeMap::from([(SkipReason::UnknownPriceType, 1)])
         );
-        assert_eq!(report.count("prices"), 1);
+        assert_eq!(report.count(Counter::Prices), 1);
         let offer = stats::show_offer(&t.db, &variant.id)
             .await
             .unwrap()
@@ -1209,7 +1207,7 @@ async fn one_rest(tag: &str, qty: &str) -> Vec<(ImportReport, Decimal, Decimal)>
 async fn a_negative_quantity_is_stored_as_is() {
     for (report, _, after) in one_rest("negative", "-3.5").await {
         assert!(report.skipped.is_empty(), "{:?}", report.skipped);
-        assert_eq!(report.count("stock_rows"), 1);
+        assert_eq!(report.count(Counter::StockRows), 1);
         assert_eq!(after, d("-3.5"));
     }
 }
@@ -1219,9 +1217,9 @@ async fn an_empty_quantity_is_counted_and_the_stock_kept() {
     for (report, before, after) in one_rest("empty_qty", "").await {
         assert_eq!(
             report.skipped,
-            BTreeMap::from([("empty_number".to_owned(), 1)])
+            BTreeMap::from([(SkipReason::EmptyNumber, 1)])
         );
-        assert_eq!(report.count("stock_rows"), 0);
+        assert_eq!(report.count(Counter::StockRows), 0);
         assert_eq!(after, before);
     }
 }
@@ -1229,11 +1227,8 @@ async fn an_empty_quantity_is_counted_and_the_stock_kept() {
 #[tokio::test]
 async fn a_non_numeric_quantity_is_counted_and_the_stock_kept() {
     for (report, before, after) in one_rest("bad_qty", "много").await {
-        assert_eq!(
-            report.skipped,
-            BTreeMap::from([("bad_number".to_owned(), 1)])
-        );
-        assert_eq!(report.count("stock_rows"), 0);
+        assert_eq!(report.skipped, BTreeMap::from([(SkipReason::BadNumber, 1)]));
+        assert_eq!(report.count(Counter::StockRows), 0);
         assert_eq!(after, before);
     }
 }
@@ -1293,9 +1288,9 @@ async fn offers_of_an_unknown_product_are_skipped_and_counted() {
         let report = run(&t.db, &req).await.unwrap();
         assert_eq!(
             report.skipped,
-            BTreeMap::from([("unknown_product".to_owned(), 1)])
+            BTreeMap::from([(SkipReason::UnknownProduct, 1)])
         );
-        assert_eq!(report.count("offers"), 1);
+        assert_eq!(report.count(Counter::Offers), 1);
         let after = snapshot(&t.db).await;
         assert_eq!(after.stats.variants, before.stats.variants);
         t.drop_db().await;
@@ -1328,9 +1323,9 @@ async fn rests_for_unknown_offers_are_skipped_and_counted() {
             .unwrap();
         assert_eq!(
             report.skipped,
-            BTreeMap::from([("unknown_offer".to_owned(), 2)])
+            BTreeMap::from([(SkipReason::UnknownOffer, 2)])
         );
-        assert_eq!(report.count("offers"), 1);
+        assert_eq!(report.count(Counter::Offers), 1);
         let after = snapshot(&t.db).await;
         assert_eq!(after.stats.stock_rows, before.stats.stock_rows);
         assert_eq!(after.stats.products_total, before.stats.products_total);

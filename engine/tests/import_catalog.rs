@@ -16,6 +16,7 @@ use engine::testing::TestDb;
 use gendata::{Format, Options, Summary};
 use rust_decimal::Decimal;
 use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
+use wire::{Counter, SkipReason};
 
 mod common;
 use common::{request, temp_dir};
@@ -143,29 +144,29 @@ async fn catalog_31_matches_the_oracle_and_reimports_without_changes() {
             st.customers_total, 0,
             "customers are not part of the catalog"
         );
-        assert_eq!(report.count("products"), sum.products as u64);
-        assert_eq!(report.count("variants"), sum.variants as u64);
+        assert_eq!(report.count(Counter::Products), sum.products as u64);
+        assert_eq!(report.count(Counter::Variants), sum.variants as u64);
         assert_eq!(
-            report.count("offers"),
+            report.count(Counter::Offers),
             (sum.variants + sum.own_offers) as u64
         );
-        assert_eq!(report.count("categories"), sum.categories as u64);
-        assert_eq!(report.count("units"), sum.units as u64);
-        assert_eq!(report.count("properties"), sum.properties as u64);
-        assert_eq!(report.count("prices"), sum.price_rows as u64);
-        assert_eq!(report.count("stock_rows"), sum.stock_rows as u64);
+        assert_eq!(report.count(Counter::Categories), sum.categories as u64);
+        assert_eq!(report.count(Counter::Units), sum.units as u64);
+        assert_eq!(report.count(Counter::Properties), sum.properties as u64);
+        assert_eq!(report.count(Counter::Prices), sum.price_rows as u64);
+        assert_eq!(report.count(Counter::StockRows), sum.stock_rows as u64);
         assert_eq!(
-            report.skipped("unknown_product"),
+            report.skipped(SkipReason::UnknownProduct),
             sum.offers_unknown_product as u64
         );
         assert_eq!(
-            report.skipped("unknown_offer"),
+            report.skipped(SkipReason::UnknownOffer),
             (sum.prices_unknown_offer + sum.rests_unknown_offer) as u64
         );
-        assert_eq!(report.skipped("unknown_price_type"), 0);
-        assert_eq!(report.count("warehouses_created"), 0);
-        assert!(report.count("created") > sum.products as u64);
-        assert_eq!(report.count("updated"), 0);
+        assert_eq!(report.skipped(SkipReason::UnknownPriceType), 0);
+        assert_eq!(report.count(Counter::WarehousesCreated), 0);
+        assert!(report.count(Counter::Created) > sum.products as u64);
+        assert_eq!(report.count(Counter::Updated), 0);
         let expected_files: Vec<&String> = sum
             .files
             .iter()
@@ -226,9 +227,12 @@ async fn catalog_31_matches_the_oracle_and_reimports_without_changes() {
         // Second import of the same export: same data, byte for byte, nothing rewritten.
         let before = snapshot(db).await;
         let again = catalog(db, &dir).await.unwrap();
-        assert_eq!(again.count("created"), 0, "{}", t.url);
-        assert_eq!(again.count("updated"), 0, "{}", t.url);
-        assert_eq!(again.counts.get("products"), report.counts.get("products"));
+        assert_eq!(again.count(Counter::Created), 0, "{}", t.url);
+        assert_eq!(again.count(Counter::Updated), 0, "{}", t.url);
+        assert_eq!(
+            again.counts.get(&Counter::Products),
+            report.counts.get(&Counter::Products)
+        );
         assert_eq!(again.skipped, report.skipped);
         assert_eq!(stats::stats(db).await.unwrap(), st);
         assert_eq!(snapshot(db).await, before, "{}", t.url);
@@ -247,15 +251,18 @@ async fn catalog_2x_matches_the_oracle() {
         let st = stats::stats(db).await.unwrap();
         assert_matches_oracle(&st, &sum, &t.url);
         assert_eq!(
-            report.skipped("unknown_product"),
+            report.skipped(SkipReason::UnknownProduct),
             sum.offers_unknown_product as u64
         );
-        assert_eq!(report.skipped("unknown_offer"), 0);
+        assert_eq!(report.skipped(SkipReason::UnknownOffer), 0);
         assert_eq!(report.files, vec!["import.xml", "offers.xml"]);
         assert_examples(db, &sum, &t.url).await;
         let before = snapshot(db).await;
         let again = catalog(db, &dir).await.unwrap();
-        assert_eq!((again.count("created"), again.count("updated")), (0, 0));
+        assert_eq!(
+            (again.count(Counter::Created), again.count(Counter::Updated)),
+            (0, 0)
+        );
         assert_eq!(snapshot(db).await, before);
         t.drop_db().await;
     }
@@ -301,17 +308,17 @@ async fn real_shaped_samples_import_with_plausible_counts() {
             );
             assert!(st.prices > 0 && st.stock_rows > 0, "{st:?}");
             assert!(st.stock_units > Decimal::ZERO);
-            assert_eq!(report.count("products"), 60);
+            assert_eq!(report.count(Counter::Products), 60);
             // Every offer record either landed or was counted as skipped.
             assert_eq!(
-                report.count("offers") + report.skipped("unknown_product"),
+                report.count(Counter::Offers) + report.skipped(SkipReason::UnknownProduct),
                 94,
                 "{report:?}"
             );
             let customers = import::run(db, &request(ImportKind::Customers, &dir), &NoProgress)
                 .await
                 .unwrap();
-            assert_eq!(customers.count("customers"), 15);
+            assert_eq!(customers.count(Counter::Customers), 15);
             assert_eq!(stats::stats(db).await.unwrap().customers_total, 15);
             t.drop_db().await;
         }
@@ -494,9 +501,9 @@ async fn deletion_marks_deactivate_and_a_later_import_reactivates() {
         );
         assert!(n >= sum.products_deleted + sum.offers_deleted + sum.customers_deleted);
         let report = catalog(db, &dir).await.unwrap();
-        assert_eq!(report.count("created"), 0);
+        assert_eq!(report.count(Counter::Created), 0);
         assert_eq!(
-            report.count("updated"),
+            report.count(Counter::Updated),
             (sum.products_deleted + sum.offers_deleted) as u64
         );
         import::run(db, &request(ImportKind::Customers, &dir), &NoProgress)

@@ -13,6 +13,7 @@ use engine::testing::TestDb;
 use gendata::{Format, Options, Summary};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use wire::{Counter, SkipReason};
 
 mod common;
 use common::{request, temp_dir};
@@ -133,11 +134,15 @@ async fn a_stocks_import_changes_what_the_file_says_and_keeps_the_rest() {
         req.file = Some(PathBuf::from("rests/rests.xml"));
         let report = run(db, &req).await.unwrap();
         assert_eq!(report.files, vec!["rests/rests.xml"]);
-        assert_eq!(report.count("offers"), 2);
-        assert_eq!(report.count("stock_rows"), 4);
-        assert_eq!(report.count("warehouses_created"), 1);
-        assert_eq!(report.skipped("unknown_offer"), 1);
-        assert_eq!(report.count("created"), 4, "2 stock rows + 2 warehouses");
+        assert_eq!(report.count(Counter::Offers), 2);
+        assert_eq!(report.count(Counter::StockRows), 4);
+        assert_eq!(report.count(Counter::WarehousesCreated), 1);
+        assert_eq!(report.skipped(SkipReason::UnknownOffer), 1);
+        assert_eq!(
+            report.count(Counter::Created),
+            4,
+            "2 stock rows + 2 warehouses"
+        );
 
         let v = offer(db, &variant.id).await;
         let mut want = pairs(&variant.stock);
@@ -181,11 +186,17 @@ async fn a_stocks_import_changes_what_the_file_says_and_keeps_the_rest() {
         assert_eq!(name, "Без склада");
 
         let again = run(db, &req).await.unwrap();
-        assert_eq!((again.count("created"), again.count("updated")), (0, 0));
+        assert_eq!(
+            (again.count(Counter::Created), again.count(Counter::Updated)),
+            (0, 0)
+        );
 
         let report = run(db, &request(ImportKind::Stocks, &dir2x)).await.unwrap();
         assert_eq!(
-            (report.count("stock_rows"), report.count("updated")),
+            (
+                report.count(Counter::StockRows),
+                report.count(Counter::Updated)
+            ),
             (1, 1)
         );
         assert_eq!(offer(db, &own.id).await.stock.get(""), Some(&d("9")));
@@ -243,10 +254,10 @@ async fn a_prices_import_changes_what_the_file_says_and_keeps_the_rest() {
 
         let report = run(db, &request(ImportKind::Prices, &dir)).await.unwrap();
         assert_eq!(report.files, vec!["prices/prices.xml"]);
-        assert_eq!(report.count("offers"), 2);
-        assert_eq!(report.count("prices"), 2);
-        assert_eq!(report.skipped("unknown_offer"), 1);
-        assert_eq!(report.skipped("unknown_price_type"), 1);
+        assert_eq!(report.count(Counter::Offers), 2);
+        assert_eq!(report.count(Counter::Prices), 2);
+        assert_eq!(report.skipped(SkipReason::UnknownOffer), 1);
+        assert_eq!(report.skipped(SkipReason::UnknownPriceType), 1);
 
         let v = offer(db, &variant.id).await;
         let mut want = pairs(&variant.prices);
@@ -268,7 +279,10 @@ async fn a_prices_import_changes_what_the_file_says_and_keeps_the_rest() {
         );
 
         let again = run(db, &request(ImportKind::Prices, &dir)).await.unwrap();
-        assert_eq!((again.count("created"), again.count("updated")), (0, 0));
+        assert_eq!(
+            (again.count(Counter::Created), again.count(Counter::Updated)),
+            (0, 0)
+        );
         t.drop_db().await;
     }
     std::fs::remove_dir_all(catalog_dir).ok();
@@ -299,9 +313,12 @@ async fn customers_land_with_their_requisites_and_json_columns() {
         let report = run(db, &request(ImportKind::Customers, &dir))
             .await
             .unwrap();
-        assert_eq!(report.count("customers"), 30);
-        assert_eq!(report.count("created"), 30);
-        assert_eq!(report.count("deactivated"), sum.customers_deleted as u64);
+        assert_eq!(report.count(Counter::Customers), 30);
+        assert_eq!(report.count(Counter::Created), 30);
+        assert_eq!(
+            report.count(Counter::Deactivated),
+            sum.customers_deleted as u64
+        );
         assert_eq!(report.files, vec!["contragents/contragents.xml"]);
         let st = stats::stats(db).await.unwrap();
         assert_eq!(st.customers_total, sum.customers as u64);
@@ -360,7 +377,10 @@ async fn customers_land_with_their_requisites_and_json_columns() {
         let again = run(db, &request(ImportKind::Customers, &dir))
             .await
             .unwrap();
-        assert_eq!((again.count("created"), again.count("updated")), (0, 0));
+        assert_eq!(
+            (again.count(Counter::Created), again.count(Counter::Updated)),
+            (0, 0)
+        );
         t.drop_db().await;
     }
     std::fs::remove_dir_all(dir).ok();
@@ -403,7 +423,7 @@ async fn the_catalog_in_parts_equals_the_whole() {
         assert_eq!(st.stock_rows, sum.stock_rows as u64);
         assert_eq!(st.stock_units, d(&sum.stock_total));
         let whole = run(db, &request(ImportKind::Catalog, &dir)).await.unwrap();
-        assert_eq!(whole.count("created"), 0, "{whole:?}");
+        assert_eq!(whole.count(Counter::Created), 0, "{whole:?}");
         t.drop_db().await;
     }
     std::fs::remove_dir_all(dir).ok();
@@ -628,7 +648,7 @@ async fn offers_repeated_across_batches_keep_their_last_price() {
         let report = run(db, &request(ImportKind::Prices, &dir)).await.unwrap();
         // Within a batch a repeat replaces the pending row; across batches it is written again.
         assert!(
-            report.count("prices") as usize > offers.len(),
+            report.count(Counter::Prices) as usize > offers.len(),
             "repeats in later batches"
         );
         assert_eq!(
@@ -643,7 +663,12 @@ async fn offers_repeated_across_batches_keep_their_last_price() {
         db.execute_unprepared("DELETE FROM prices").await.unwrap();
         write(0, None);
         let report = run(db, &request(ImportKind::Prices, &dir)).await.unwrap();
-        assert_eq!(report.count("created") as usize, offers.len(), "{}", t.url);
+        assert_eq!(
+            report.count(Counter::Created) as usize,
+            offers.len(),
+            "{}",
+            t.url
+        );
         assert_eq!(
             prices_of_type(db, &price_type).await,
             want(None),
@@ -656,7 +681,7 @@ async fn offers_repeated_across_batches_keep_their_last_price() {
         write(passes - 1, None);
         let again = run(db, &request(ImportKind::Prices, &dir)).await.unwrap();
         assert_eq!(
-            (again.count("created"), again.count("updated")),
+            (again.count(Counter::Created), again.count(Counter::Updated)),
             (0, 0),
             "{}",
             t.url
@@ -664,7 +689,10 @@ async fn offers_repeated_across_batches_keep_their_last_price() {
         write(passes - 1, Some("USD"));
         let changed = run(db, &request(ImportKind::Prices, &dir)).await.unwrap();
         assert_eq!(
-            (changed.count("created"), changed.count("updated") as usize),
+            (
+                changed.count(Counter::Created),
+                changed.count(Counter::Updated) as usize
+            ),
             (0, offers.len()),
             "{}",
             t.url

@@ -14,6 +14,7 @@ use engine::stats::{self, orphan_rows};
 use engine::testing::TestDb;
 use gendata::{Format, Options};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use wire::Counter;
 
 fn export(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("integrity_{tag}_{}", std::process::id()));
@@ -333,7 +334,10 @@ async fn the_migration_keeps_every_row_of_a_filled_database() {
             file_type: FileType::All,
         };
         let again = import::run(db, &req, &NoProgress).await.unwrap();
-        assert_eq!((again.count("created"), again.count("updated")), (0, 0));
+        assert_eq!(
+            (again.count(Counter::Created), again.count(Counter::Updated)),
+            (0, 0)
+        );
         t.drop_db().await;
     }
     std::fs::remove_dir_all(&dir).ok();

@@ -22,7 +22,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder,
 };
-use wire::{ImportKind, KindPhase, RunPhase, RunState};
+use wire::{Counter, ImportKind, KindPhase, RunPhase, RunState};
 
 const ALREADY_RUNNING: &str = "⚠️ Импорт уже запущен! Дождитесь завершения текущего импорта.";
 const CATALOG_EMPTY: &str = "⚠️ Невозможно загрузить остатки/цены: каталог товаров пуст. Сначала импортируйте каталог или выберите 'Каталог товаров' для импорта.";
@@ -350,8 +350,14 @@ async fn case_catalog_then_stocks(tdb: &TestDb) {
     // The state agrees with the rows.
     assert_eq!(end.kinds[0].session_id, Some(cat.id));
     assert_eq!(end.kinds[1].session_id, Some(st.id));
-    assert_eq!(end.kinds[0].counts["products"], summary.products as u64);
-    assert_eq!(end.kinds[1].counts["stock_rows"], summary.stock_rows as u64);
+    assert_eq!(
+        end.kinds[0].counts[&Counter::Products],
+        summary.products as u64
+    );
+    assert_eq!(
+        end.kinds[1].counts[&Counter::StockRows],
+        summary.stock_rows as u64
+    );
 
     let msg = end.message.clone().unwrap();
     assert!(msg.starts_with("✅ Импорт завершен: Каталог ("), "{msg}");
@@ -603,7 +609,10 @@ async fn case_long_run(tdb: &TestDb) {
     );
     assert_eq!(sessions(&tdb.db).await.len(), 3);
     assert_eq!(lock_value(&runner).await, None, "released at the end");
-    assert_eq!(end.kinds[0].counts["products"], summary.products as u64);
+    assert_eq!(
+        end.kinds[0].counts[&Counter::Products],
+        summary.products as u64
+    );
 
     // The published state.
     let seen = tokio::time::timeout(Duration::from_secs(10), collector)

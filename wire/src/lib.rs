@@ -29,4 +29,4 @@ pub use refusal::{Level, Refusal};
 pub use run::{KindPhase, KindState, RunMode, RunPhase, RunState, Started};
 pub use run_status::RunStatus;
 pub use session::SessionStatus;
-pub use skip::{SkipReason, skip_reason_text};
+pub use skip::SkipReason;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ChangeReport, ImportKind, Level};
+use crate::{ChangeReport, Counter, ImportKind, Level, SkipReason};
 
 /// Where one kind of a run stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,10 +36,11 @@ pub struct KindState {
     pub processed: u64,
     /// Records expected (an estimate from the bytes read until the kind ends).
     pub total: u64,
-    /// Counters so far / at the end (products, stock_rows, …).
-    pub counts: BTreeMap<String, u64>,
-    /// Records skipped, by reason key.
-    pub skipped: BTreeMap<String, u64>,
+    /// Counters so far / at the end. Travels as an object keyed by [`Counter::key`]
+    /// (`{"products": 3, "stock_rows": 5}`), the shape of every version so far.
+    pub counts: BTreeMap<Counter, u64>,
+    /// Records skipped, by reason (keyed by [`SkipReason::key`] in JSON).
+    pub skipped: BTreeMap<SkipReason, u64>,
     /// Why it failed, in the administrator's words, once it did.
     pub error: Option<String>,
     /// Bytes of its files read so far (the CLI's progress bar; 0 from older servers).
@@ -238,12 +239,48 @@ mod tests {
         let mut s = RunState::new("r1".into(), &[ImportKind::Stocks], "cli".into(), "t".into());
         let k = s.kind_mut(ImportKind::Stocks).unwrap();
         k.phase = KindPhase::Running;
-        k.counts.insert("offers".into(), 5);
+        k.counts.insert(Counter::Offers, 5);
         let json = serde_json::to_string(&s).unwrap();
         assert!(json.contains(r#""phase":"running""#) && json.contains(r#""kind":"stocks""#));
         let back: RunState = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s);
         assert!(s.kind_mut(ImportKind::Catalog).is_none());
+    }
+
+    #[test]
+    fn counters_and_reasons_travel_under_their_old_string_keys() {
+        // A kind's state as servers with string-keyed maps published it.
+        let old = r#"{"kind":"stocks","phase":"done","session_id":7,"processed":9,"total":9,
+            "counts":{"offers":3,"stock_rows":5,"warehouses_created":1,"created":2,"updated":0},
+            "skipped":{"unknown_offer":4,"missing_warehouse_id":1},"error":null}"#;
+        let k: KindState = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            k.counts,
+            BTreeMap::from([
+                (Counter::Offers, 3),
+                (Counter::StockRows, 5),
+                (Counter::WarehousesCreated, 1),
+                (Counter::Created, 2),
+                (Counter::Updated, 0),
+            ])
+        );
+        assert_eq!(
+            k.skipped,
+            BTreeMap::from([
+                (SkipReason::UnknownOffer, 4),
+                (SkipReason::MissingWarehouseId, 1)
+            ])
+        );
+        // And they are written back under the same keys.
+        let json: serde_json::Value = serde_json::to_value(&k).unwrap();
+        assert_eq!(
+            json["counts"],
+            serde_json::json!({"offers":3,"stock_rows":5,"warehouses_created":1,"created":2,"updated":0})
+        );
+        assert_eq!(
+            json["skipped"],
+            serde_json::json!({"unknown_offer":4,"missing_warehouse_id":1})
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
-use wire::{ImportKind, KindPhase, KindState, Refusal, RunMode, RunPhase, RunState};
+use wire::{Counter, ImportKind, KindPhase, KindState, Refusal, RunMode, RunPhase, RunState};
 
 use crate::api::{
     ApiError, cancel_import, get_catalog_status, latest_run, preview_files, start_import,
@@ -8,7 +8,7 @@ use crate::api::{
 };
 use crate::format::{percent, thousands};
 use crate::live;
-use crate::pages::session_detail::{Changes, counter_title};
+use crate::pages::session_detail::Changes;
 use crate::shell::{Messages, Shell, report_error};
 
 /// The server's text for stocks/prices on an empty catalog, shown before submitting too.
@@ -34,13 +34,18 @@ pub fn phase_text(k: &KindState) -> String {
     }
 }
 
-/// Counters in words: «Товары: 1 234 · Варианты (SKU): 56».
+/// Counters in words, in [`Counter::ALL`] order: «Товары: 1 234 · Предложения (SKU): 56».
 pub fn counts_text(k: &KindState) -> String {
     let mut parts: Vec<String> = k
         .counts
         .iter()
-        .filter(|(key, _)| !matches!(key.as_str(), "created" | "updated" | "deactivated"))
-        .map(|(key, v)| format!("{}: {}", counter_title(key), thousands(*v)))
+        .filter(|(c, _)| {
+            !matches!(
+                c,
+                Counter::Created | Counter::Updated | Counter::Deactivated
+            )
+        })
+        .map(|(c, v)| format!("{}: {}", c.title(), thousands(*v)))
         .collect();
     let skipped: u64 = k.skipped.values().sum();
     if skipped > 0 {
@@ -306,10 +311,16 @@ mod tests {
         k.phase = KindPhase::Failed;
         k.error = Some("файл обрывается".into());
         assert_eq!(phase_text(&k), "❌ Ошибка: файл обрывается");
-        k.counts.insert("products".into(), 1234);
-        k.counts.insert("created".into(), 3);
-        k.skipped.insert("unknown_product".into(), 2);
+        k.counts.insert(Counter::Products, 1234);
+        k.counts.insert(Counter::Created, 3);
+        k.skipped.insert(wire::SkipReason::UnknownProduct, 2);
         assert_eq!(counts_text(&k), "Товары: 1\u{a0}234 · пропущено: 2");
+        k.counts.insert(Counter::StockRows, 5);
+        k.counts.insert(Counter::Offers, 56);
+        assert_eq!(
+            counts_text(&k),
+            "Товары: 1\u{a0}234 · Предложения (SKU): 56 · Строки остатков: 5 · пропущено: 2"
+        );
         for (p, t) in [
             (KindPhase::Running, "⏳ Выполняется"),
             (KindPhase::Done, "✅ Готово"),

@@ -1,34 +1,58 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use wire::SessionDetail;
+use wire::{Counter, SessionDetail, SkipReason};
 
 use crate::api::get_session;
 use crate::format::{datetime_text, thousands};
 use crate::pages::sessions::row_duration;
 use crate::shell::{Shell, report_error};
 
-/// Russian names of the report's counters.
-pub fn counter_title(key: &str) -> &str {
-    match key {
-        "products" => "Товары",
-        "variants" => "Варианты (SKU)",
-        "categories" => "Группы",
-        "price_types" => "Типы цен",
-        "warehouses" => "Склады",
-        "prices" => "Цены",
-        "stock_rows" => "Строки остатков",
-        "offers" => "Предложения (SKU)",
-        "customers" => "Клиенты",
-        "properties" => "Свойства",
-        "property_values" => "Значения свойств",
-        "units" => "Единицы измерения",
-        "warehouses_created" => "Новые склады",
-        "created" => "Создано",
-        "updated" => "Обновлено",
-        "deactivated" => "Деактивировано",
-        other => other,
-    }
+/// The «Счётчики» table of a session's stored report (`counts`, `skipped` excluded): the
+/// counters this version knows, in [`Counter::ALL`] order under their Russian titles, then any
+/// key a newer or older version wrote, as it is (shown rather than dropped).
+pub fn counter_rows(report: &serde_json::Value) -> Vec<(String, String)> {
+    let counts = report.get("counts").and_then(|c| c.as_object());
+    labelled_rows(
+        counts,
+        Counter::ALL.map(|c| (c.key(), c.title())),
+        &["skipped"],
+    )
+}
+
+/// The «Пропущено» table of a session's stored report (`counts.skipped`): the reasons this
+/// version knows, in [`SkipReason::ALL`] order with their text, then unknown keys as they are.
+pub fn skipped_rows(report: &serde_json::Value) -> Vec<(String, String)> {
+    let skipped = report
+        .pointer("/counts/skipped")
+        .and_then(|c| c.as_object());
+    labelled_rows(skipped, SkipReason::ALL.map(|r| (r.key(), r.text())), &[])
+}
+
+/// `(label, value)` rows of a stored object: the `known` keys in their order with their labels,
+/// then the remaining keys (except `ignore`) raw, in the object's order.
+fn labelled_rows<const N: usize>(
+    object: Option<&serde_json::Map<String, serde_json::Value>>,
+    known: [(&'static str, &'static str); N],
+    ignore: &[&str],
+) -> Vec<(String, String)> {
+    let Some(object) = object else {
+        return Vec::new();
+    };
+    let value = |v: &serde_json::Value| v.as_u64().map(thousands).unwrap_or_else(|| v.to_string());
+    let mut rows: Vec<(String, String)> = known
+        .iter()
+        .filter_map(|(key, label)| object.get(*key).map(|v| ((*label).to_owned(), value(v))))
+        .collect();
+    rows.extend(
+        object
+            .iter()
+            .filter(|(k, _)| {
+                !ignore.contains(&k.as_str()) && !known.iter().any(|(key, _)| key == k)
+            })
+            .map(|(k, v)| (k.clone(), value(v))),
+    );
+    rows
 }
 
 /// One import session: counters, skipped records by reason, the error, timestamps, who started it.
@@ -58,32 +82,8 @@ pub fn SessionDetailPage() -> impl IntoView {
 fn Detail(d: SessionDetail) -> impl IntoView {
     let row = d.row;
     let (status_text, status_class) = (row.status.title(), row.status.css_class());
-    let counts: Vec<(String, String)> = d
-        .report
-        .get("counts")
-        .and_then(|c| c.as_object())
-        .map(|o| {
-            o.iter()
-                .filter(|(k, _)| k.as_str() != "skipped")
-                .map(|(k, v)| {
-                    (
-                        counter_title(k).to_owned(),
-                        v.as_u64().map(thousands).unwrap_or_else(|| v.to_string()),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let skipped: Vec<(String, String)> = d
-        .report
-        .pointer("/counts/skipped")
-        .and_then(|c| c.as_object())
-        .map(|o| {
-            o.iter()
-                .map(|(k, v)| (wire::skip_reason_text(k).to_owned(), v.to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let counts = counter_rows(&d.report);
+    let skipped = skipped_rows(&d.report);
     view! {
         <dl class="detail">
             <dt>"Тип импорта"</dt><dd>{row.import_type.title()}</dd>
@@ -258,7 +258,41 @@ mod tests {
 
     #[test]
     fn counters_have_russian_names() {
-        assert_eq!(super::counter_title("stock_rows"), "Строки остатков");
-        assert_eq!(super::counter_title("unknown_key"), "unknown_key");
+        let rows = super::counter_rows(&serde_json::json!({"counts": {"products": 3}}));
+        assert_eq!(rows, [("Товары".to_owned(), "3".to_owned())]);
+    }
+
+    #[test]
+    fn the_detail_tables_read_in_russian_in_counter_order_keeping_unknown_keys() {
+        let report = serde_json::json!({"counts": {
+            "created": 2,
+            "stock_rows": 1234,
+            "from_a_newer_version": 7,
+            "products": 3,
+            "skipped": {"unknown_offer": 4, "missing_id": 1, "reason_of_the_future": 2},
+        }});
+        let rows = super::counter_rows(&report);
+        assert_eq!(
+            rows,
+            [
+                ("Товары", "3"),
+                ("Строки остатков", "1\u{a0}234"),
+                ("Новых записей", "2"),
+                ("from_a_newer_version", "7"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        let skipped = super::skipped_rows(&report);
+        assert_eq!(
+            skipped,
+            [
+                ("нет Ид", "1"),
+                ("нет предложения в каталоге", "4"),
+                ("reason_of_the_future", "2"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        assert!(super::counter_rows(&serde_json::json!({})).is_empty());
+        assert!(super::skipped_rows(&serde_json::json!({"counts": {"products": 1}})).is_empty());
     }
 }

@@ -205,12 +205,10 @@ impl Changes {
     pub(crate) async fn finish(
         mut self,
         txn: &DatabaseTransaction,
-        skipped: &std::collections::BTreeMap<String, u64>,
+        skipped: &std::collections::BTreeMap<SkipReason, u64>,
     ) -> Result<ChangeReport, ImportError> {
-        for (key, n) in skipped {
-            if let Some(r) = SkipReason::parse(key) {
-                *self.report.skipped.entry(r).or_default() += n;
-            }
+        for (&reason, &n) in skipped {
+            *self.report.skipped.entry(reason).or_default() += n;
         }
         let prices = self.prices.into_sorted();
         let stocks = self.stocks.into_sorted();

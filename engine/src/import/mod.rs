@@ -23,7 +23,7 @@
 //! Choices the product issue left open:
 //! - Stock for a warehouse `Ид` that is not in the database creates that warehouse (named by its
 //!   `Ид`) rather than dropping the stock: 1C routinely exports rests before storages. Counted in
-//!   [`ImportReport::counts`] under `warehouses_created`.
+//!   [`ImportReport::counts`] under [`Counter::WarehousesCreated`].
 //! - A rest or price only ever upserts the (offer, warehouse / price type) rows the file
 //!   mentions; rows it does not mention are kept.
 //! - Every imported product gets its own offer (`Ид` = the product's `Ид`) so that a bare-`Ид`
@@ -46,7 +46,7 @@ use std::path::PathBuf;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
 use crate::kinds::ImportKind;
-use wire::SkipReason;
+use wire::{Counter, SkipReason};
 
 pub use error::{DbContext, DbTarget, ImportError};
 pub use own_rows::DanglingReference;
@@ -136,22 +136,26 @@ impl Progress for NoProgress {
 
 /// What an import did.
 ///
-/// `counts` keys — catalog: `products`, `offers` (offers defined by offers files), `variants`
-/// (those with a characteristic), `categories`, `units`, `properties`, `property_values`,
-/// `price_types`, `warehouses` (from storages), `prices`, `stock_rows`; stocks: `offers`,
-/// `stock_rows`, `warehouses`; prices: `offers`, `prices`, `price_types`; customers:
-/// `customers`. Every import also reports `created` (rows inserted), `updated` (rows whose
-/// values changed) and `deactivated` (records that landed with a deletion mark), and
-/// `warehouses_created` when rests named warehouses unknown so far. Keys with a zero count
-/// may be absent.
+/// `counts` — catalog: [`Products`](Counter::Products), [`Offers`](Counter::Offers) (offers
+/// defined by offers files), [`Variants`](Counter::Variants) (those with a characteristic),
+/// `Categories`, `Units`, `Properties`, `PropertyValues`, `PriceTypes`, `Warehouses` (from
+/// storages), `Prices`, `StockRows`; stocks: `Offers`, `StockRows`, `Warehouses`; prices: `Offers`,
+/// `Prices`, `PriceTypes`; customers: `Customers`. Every import also reports
+/// [`Created`](Counter::Created) (rows inserted), [`Updated`](Counter::Updated) (rows whose values
+/// changed) and [`Deactivated`](Counter::Deactivated) (records that landed with a deletion mark),
+/// and [`WarehousesCreated`](Counter::WarehousesCreated) when rests named warehouses unknown so
+/// far. Counters with a zero count may be absent.
 ///
-/// `skipped` keys are the keys of [`wire::SkipReason`]: the importer counts only those.
+/// `skipped`: records left out, by [`SkipReason`].
+///
+/// Both maps serialise with the counters' and reasons' keys (`{"products": 3}`), as the
+/// string-keyed maps of older versions did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImportReport {
-    /// What landed, by key (see above).
-    pub counts: BTreeMap<String, u64>,
-    /// What was skipped, by reason (see above).
-    pub skipped: BTreeMap<String, u64>,
+    /// What landed, by counter (see above).
+    pub counts: BTreeMap<Counter, u64>,
+    /// What was skipped, by reason.
+    pub skipped: BTreeMap<SkipReason, u64>,
     /// Records read.
     pub records: u64,
     /// Files imported, relative to the data folder, `/`-separated, in import order.
@@ -162,24 +166,24 @@ pub struct ImportReport {
 
 impl ImportReport {
     /// A count, 0 when absent.
-    pub fn count(&self, key: &str) -> u64 {
-        self.counts.get(key).copied().unwrap_or(0)
+    pub fn count(&self, counter: Counter) -> u64 {
+        self.counts.get(&counter).copied().unwrap_or(0)
     }
 
     /// A skip count, 0 when absent.
-    pub fn skipped(&self, key: &str) -> u64 {
-        self.skipped.get(key).copied().unwrap_or(0)
+    pub fn skipped(&self, reason: SkipReason) -> u64 {
+        self.skipped.get(&reason).copied().unwrap_or(0)
     }
 
-    pub(crate) fn add(&mut self, key: &str, n: u64) {
+    pub(crate) fn add(&mut self, counter: Counter, n: u64) {
         if n > 0 {
-            *self.counts.entry(key.to_owned()).or_default() += n;
+            *self.counts.entry(counter).or_default() += n;
         }
     }
 
     pub(crate) fn skip(&mut self, reason: SkipReason, n: u64) {
         if n > 0 {
-            *self.skipped.entry(reason.key().to_owned()).or_default() += n;
+            *self.skipped.entry(reason).or_default() += n;
         }
     }
 }

@@ -22,6 +22,7 @@ use super::plan::Parts;
 use super::readahead::read_ahead;
 use super::sql::{Mode, Upsert, Written, count, load_deleted, load_ids};
 use super::{ImportError, ImportReport, Progress};
+use wire::Counter;
 
 mod batches;
 mod catalog;
@@ -312,13 +313,13 @@ impl<'a> Importer<'a> {
             rows_after += count(self.txn, table, None).await.map_err(reading(table))?;
         }
         let created = rows_after.saturating_sub(self.rows_before);
-        self.report.counts.insert("created".to_owned(), created);
+        self.report.counts.insert(Counter::Created, created);
         let updated = self.affected.saturating_sub(created);
-        self.report.counts.insert("updated".to_owned(), updated);
+        self.report.counts.insert(Counter::Updated, updated);
         if self.parts.customers {
             // Customers are the only table of their import: its growth is the new ones.
             use wire::{ChangeColumn as C, ChangeEntity as E};
-            let met = self.report.count("customers");
+            let met = self.report.count(Counter::Customers);
             self.changes.count(E::Customers, C::New, created);
             self.changes.count(E::Customers, C::Changed, updated);
             self.changes.count(

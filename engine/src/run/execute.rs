@@ -168,8 +168,9 @@ impl Run {
         kind_span.in_scope(|| {
             tracing::info!(
                 records,
-                counts = ?report.counts,
-                skipped = ?report.skipped,
+                // By their stored keys (`{"products":3}`), as the session report has them.
+                counts = %serde_json::to_value(&report.counts).unwrap_or_default(),
+                skipped = %serde_json::to_value(&report.skipped).unwrap_or_default(),
                 "kind imported"
             )
         });

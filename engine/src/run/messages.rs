@@ -1,25 +1,17 @@
 //! The Russian texts a run ends with: «✅ Импорт завершен: …» and «❌ Ошибка импорта …».
 use std::collections::BTreeMap;
 
-use wire::ImportKind;
+use wire::{Counter, ImportKind, SkipReason};
 
-pub use wire::skip_reason_text;
 pub use wire::text::{count_noun, thousands};
 
-/// The headline count of a finished kind: products for the catalog, SKUs for stocks and prices,
-/// customers for customers.
-pub fn kind_count(kind: ImportKind, counts: &BTreeMap<String, u64>) -> String {
-    let get = |k: &str| counts.get(k).copied().unwrap_or(0);
-    match kind {
-        ImportKind::Catalog => count_noun(get("products"), "товар", "товара", "товаров"),
-        ImportKind::Stocks | ImportKind::Prices => {
-            format!("{} SKU", thousands(get("offers")))
-        }
-        ImportKind::Customers => count_noun(get("customers"), "клиент", "клиента", "клиентов"),
-    }
+/// The headline count of a finished kind, as its row of the kind table says: products for the
+/// catalog, SKUs for stocks and prices, customers for customers.
+pub fn kind_count(kind: ImportKind, counts: &BTreeMap<Counter, u64>) -> String {
+    kind.headline(counts)
 }
 
-fn skipped_text(skipped: &BTreeMap<String, u64>) -> Option<String> {
+fn skipped_text(skipped: &BTreeMap<SkipReason, u64>) -> Option<String> {
     let total: u64 = skipped.values().sum();
     if total == 0 {
         return None;
@@ -27,11 +19,11 @@ fn skipped_text(skipped: &BTreeMap<String, u64>) -> Option<String> {
     let reasons: Vec<String> = skipped
         .iter()
         .filter(|(_, n)| **n > 0)
-        .map(|(k, n)| {
+        .map(|(r, n)| {
             if skipped.len() == 1 {
-                skip_reason_text(k).to_owned()
+                r.text().to_owned()
             } else {
-                format!("{} — {}", skip_reason_text(k), thousands(*n))
+                format!("{} — {}", r.text(), thousands(*n))
             }
         })
         .collect();
@@ -43,7 +35,11 @@ fn skipped_text(skipped: &BTreeMap<String, u64>) -> Option<String> {
 }
 
 /// A kind that ended well: the kind, its counts and its skipped records by reason.
-pub type DoneKind = (ImportKind, BTreeMap<String, u64>, BTreeMap<String, u64>);
+pub type DoneKind = (
+    ImportKind,
+    BTreeMap<Counter, u64>,
+    BTreeMap<SkipReason, u64>,
+);
 
 /// «✅ Импорт завершен: Каталог (1 234 товара), Остатки (1 234 SKU, пропущено 12: нет товара в
 /// каталоге)».
@@ -108,8 +104,8 @@ pub fn preview(message: &str) -> String {
 mod tests {
     use super::*;
 
-    fn map(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
-        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    fn map<K: Ord + Copy>(pairs: &[(K, u64)]) -> BTreeMap<K, u64> {
+        pairs.iter().copied().collect()
     }
 
     #[test]
@@ -130,10 +126,22 @@ mod tests {
     #[test]
     fn the_success_summary_names_every_kind_with_real_counts() {
         let msg = success(&[
-            (ImportKind::Catalog, map(&[("products", 1234)]), map(&[])),
-            (ImportKind::Stocks, map(&[("offers", 1234)]), map(&[])),
-            (ImportKind::Prices, map(&[("offers", 980)]), map(&[])),
-            (ImportKind::Customers, map(&[("customers", 56)]), map(&[])),
+            (
+                ImportKind::Catalog,
+                map(&[(Counter::Products, 1234)]),
+                map(&[]),
+            ),
+            (
+                ImportKind::Stocks,
+                map(&[(Counter::Offers, 1234)]),
+                map(&[]),
+            ),
+            (ImportKind::Prices, map(&[(Counter::Offers, 980)]), map(&[])),
+            (
+                ImportKind::Customers,
+                map(&[(Counter::Customers, 56)]),
+                map(&[]),
+            ),
         ]);
         assert_eq!(
             msg.replace('\u{a0}', " "),
@@ -145,8 +153,8 @@ mod tests {
     fn skipped_records_are_mentioned() {
         let one = success(&[(
             ImportKind::Stocks,
-            map(&[("offers", 3)]),
-            map(&[("unknown_offer", 12)]),
+            map(&[(Counter::Offers, 3)]),
+            map(&[(SkipReason::UnknownOffer, 12)]),
         )]);
         assert_eq!(
             one,
@@ -154,22 +162,24 @@ mod tests {
         );
         let two = success(&[(
             ImportKind::Catalog,
-            map(&[("products", 1)]),
-            map(&[("unknown_product", 2), ("missing_id", 1)]),
+            map(&[(Counter::Products, 1)]),
+            map(&[(SkipReason::UnknownProduct, 2), (SkipReason::MissingId, 1)]),
         )]);
         assert_eq!(
             two,
             "✅ Импорт завершен: Каталог (1 товар, пропущено 3: нет Ид — 1, нет товара в каталоге — 2)"
         );
-        assert_eq!(skip_reason_text("something_new"), "something_new");
     }
 
     #[test]
     fn reasons_the_importer_counts_read_as_russian() {
         let text = success(&[(
             ImportKind::Prices,
-            map(&[("offers", 5)]),
-            map(&[("number_out_of_range", 1), ("unknown_property", 2)]),
+            map(&[(Counter::Offers, 5)]),
+            map(&[
+                (SkipReason::NumberOutOfRange, 1),
+                (SkipReason::UnknownProperty, 2),
+            ]),
         )]);
         assert!(
             text.contains("число вне допустимого диапазона — 1")

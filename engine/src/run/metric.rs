@@ -2,7 +2,7 @@
 //! facade: nothing happens unless the server installed a recorder (`ONEC_METRICS_BIND`).
 use std::time::Duration;
 
-use wire::ImportKind;
+use wire::{Counter, ImportKind};
 
 use crate::import::ImportReport;
 
@@ -39,18 +39,27 @@ impl Outcome {
     }
 }
 
-/// Report keys that count something other than the rows of one table.
-const NOT_TABLES: [&str; 5] = [
-    "created",
-    "updated",
-    "deactivated",
-    "warehouses_created",
-    "variants",
-];
-
-/// The table a report key counts rows of, if it does.
-pub fn table_of(key: &str) -> Option<&str> {
-    (!NOT_TABLES.contains(&key)).then_some(key)
+/// The table a counter counts rows of (named as the counter's key), if it does: `created`,
+/// `updated`, `deactivated`, `warehouses_created` and `variants` count something else.
+pub fn table_of(counter: Counter) -> Option<&'static str> {
+    match counter {
+        Counter::Created
+        | Counter::Updated
+        | Counter::Deactivated
+        | Counter::WarehousesCreated
+        | Counter::Variants => None,
+        Counter::Products
+        | Counter::Offers
+        | Counter::Categories
+        | Counter::Units
+        | Counter::Properties
+        | Counter::PropertyValues
+        | Counter::Warehouses
+        | Counter::PriceTypes
+        | Counter::Prices
+        | Counter::StockRows
+        | Counter::Customers => Some(counter.key()),
+    }
 }
 
 /// Counts a kind that started.
@@ -72,12 +81,12 @@ pub(super) fn kind_panicked(kind: ImportKind) {
 
 /// Adds a completed kind's rows and skips.
 pub(super) fn kind_report(report: &ImportReport) {
-    for (key, n) in &report.counts {
-        if let Some(table) = table_of(key) {
-            metrics::counter!(ROWS, "table" => table.to_owned()).increment(*n);
+    for (&counter, n) in &report.counts {
+        if let Some(table) = table_of(counter) {
+            metrics::counter!(ROWS, "table" => table).increment(*n);
         }
     }
     for (reason, n) in &report.skipped {
-        metrics::counter!(SKIPPED, "reason" => reason.clone()).increment(*n);
+        metrics::counter!(SKIPPED, "reason" => reason.key()).increment(*n);
     }
 }

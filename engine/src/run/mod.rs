@@ -28,8 +28,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use sea_orm::DatabaseConnection;
 use tokio::sync::{Mutex, broadcast};
 use tracing::Instrument;
-use wire::ImportKind;
-use wire::{ChangeLimits, RunMode, RunState};
+use wire::{ChangeLimits, Counter, ImportKind, RunMode, RunState, SkipReason};
 
 use crate::import::FileType;
 
@@ -262,22 +261,32 @@ impl Runner {
 
 /// Counters of a finished kind, as the CLI prints them.
 pub fn counts_json(k: &wire::KindState) -> serde_json::Value {
-    let mut m: serde_json::Map<String, serde_json::Value> = k
-        .counts
+    counts_value(&k.counts, &k.skipped)
+}
+
+/// Counters keyed by [`Counter::key`] with the skipped records, keyed by [`SkipReason::key`],
+/// under `skipped`: `{"products": 3, "skipped": {"missing_id": 1}}`. The shape of a session's
+/// stored `counts` and of the CLI's.
+pub(crate) fn counts_value(
+    counts: &BTreeMap<Counter, u64>,
+    skipped: &BTreeMap<SkipReason, u64>,
+) -> serde_json::Value {
+    let mut m: serde_json::Map<String, serde_json::Value> = counts
         .iter()
-        .map(|(a, b)| (a.clone(), (*b).into()))
+        .map(|(c, n)| (c.key().to_owned(), (*n).into()))
         .collect();
-    m.insert(
-        "skipped".into(),
-        serde_json::to_value(&k.skipped).unwrap_or_default(),
-    );
+    let skipped: serde_json::Map<String, serde_json::Value> = skipped
+        .iter()
+        .map(|(r, n)| (r.key().to_owned(), (*n).into()))
+        .collect();
+    m.insert("skipped".into(), skipped.into());
     serde_json::Value::Object(m)
 }
 
-/// Reasons → counts, merged (for totals over several kinds).
-pub fn merge_counts(into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>) {
+/// Counts merged (for totals over several kinds), by counter or by skip reason.
+pub fn merge_counts<K: Ord + Copy>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>) {
     for (k, v) in from {
-        *into.entry(k.clone()).or_default() += v;
+        *into.entry(*k).or_default() += v;
     }
 }
 
@@ -287,14 +296,32 @@ mod tests {
 
     #[test]
     fn merged_counts_add_up() {
-        let mut a = BTreeMap::from([("x".to_string(), 1u64)]);
+        let mut a = BTreeMap::from([(Counter::Offers, 1u64)]);
         merge_counts(
             &mut a,
-            &BTreeMap::from([("x".to_string(), 2u64), ("y".to_string(), 3u64)]),
+            &BTreeMap::from([(Counter::Offers, 2u64), (Counter::StockRows, 3u64)]),
         );
         assert_eq!(
             a,
-            BTreeMap::from([("x".to_string(), 3), ("y".to_string(), 3)])
+            BTreeMap::from([(Counter::Offers, 3), (Counter::StockRows, 3)])
         );
+    }
+
+    #[test]
+    fn counts_keep_their_stored_keys_with_the_skipped_inside() {
+        let v = counts_value(
+            &BTreeMap::from([(Counter::StockRows, 5), (Counter::WarehousesCreated, 1)]),
+            &BTreeMap::from([(SkipReason::UnknownOffer, 2)]),
+        );
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "stock_rows": 5,
+                "warehouses_created": 1,
+                "skipped": {"unknown_offer": 2}
+            })
+        );
+        let empty = counts_value(&BTreeMap::new(), &BTreeMap::new());
+        assert_eq!(empty, serde_json::json!({"skipped": {}}));
     }
 }

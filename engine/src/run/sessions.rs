@@ -356,15 +356,8 @@ fn kinds_word(kinds: &[ImportKind]) -> String {
 /// A completed session's stored report: counts (with `skipped` inside), records, files,
 /// changes, and a preview's file stamps.
 fn stored_report(report: &ImportReport, stamps: Option<Vec<FileStamp>>) -> serde_json::Value {
-    let mut counts_json = serde_json::to_value(&report.counts).unwrap_or_default();
-    if let Some(obj) = counts_json.as_object_mut() {
-        obj.insert(
-            "skipped".into(),
-            serde_json::to_value(&report.skipped).unwrap_or_default(),
-        );
-    }
     let mut report_json = serde_json::json!({
-        "counts": counts_json,
+        "counts": super::counts_value(&report.counts, &report.skipped),
         "records": report.records,
         "files": report.files,
         "changes": report.changes,

@@ -11,7 +11,7 @@ use crate::import::sql::{Mode, Upsert, in_ids, opt_str, str_val};
 use crate::import::tables::{
     Children, OFFER_CHARACTERISTICS, OFFERS, PRODUCT_PROPERTY_VALUES, PRODUCTS,
 };
-use wire::{ChangeColumn, ChangeEntity, SkipReason};
+use wire::{ChangeColumn, ChangeEntity, Counter, SkipReason};
 
 /// The first value of a child row: a property id or a characteristic name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,9 +96,9 @@ impl Importer<'_> {
         if products.is_empty() {
             return Ok(());
         }
-        self.report.add("products", products.len() as u64);
+        self.report.add(Counter::Products, products.len() as u64);
         self.report.add(
-            "deactivated",
+            Counter::Deactivated,
             products.iter().filter(|p| p.deleted).count() as u64,
         );
         let known: HashSet<i64> = products
@@ -208,16 +208,16 @@ impl Importer<'_> {
             rows.push((key.clone(), row));
             landed.push((key, o));
         }
-        self.report.add("offers", landed.len() as u64);
+        self.report.add(Counter::Offers, landed.len() as u64);
         self.report.add(
-            "variants",
+            Counter::Variants,
             landed
                 .iter()
                 .filter(|(_, o)| o.id.characteristic_id.is_some())
                 .count() as u64,
         );
         self.report.add(
-            "deactivated",
+            Counter::Deactivated,
             landed.iter().filter(|(_, o)| o.deleted).count() as u64,
         );
         let (ids, changed) = self

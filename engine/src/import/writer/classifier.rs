@@ -10,7 +10,7 @@ use crate::import::sql::{Mode, Upsert, opt_str, str_val};
 use crate::import::tables::{
     CATEGORIES, PRICE_TYPES, PROPERTIES, PROPERTY_VALUES, UNITS, WAREHOUSES,
 };
-use wire::{ChangeColumn, ChangeEntity};
+use wire::{ChangeColumn, ChangeEntity, Counter};
 
 impl Importer<'_> {
     pub(super) async fn flush_units(&mut self) -> Result<(), ImportError> {
@@ -18,7 +18,7 @@ impl Importer<'_> {
         if units.is_empty() {
             return Ok(());
         }
-        self.report.add("units", units.len() as u64);
+        self.report.add(Counter::Units, units.len() as u64);
         let rows = units
             .into_iter()
             .map(|u| {
@@ -36,12 +36,12 @@ impl Importer<'_> {
     }
 
     /// Writes a list of flat classifier records (warehouses, price types): counts them under
-    /// `key`, counts deletion marks, upserts, and returns `onec_id → id` of what was written.
+    /// `counter`, counts deletion marks, upserts, and returns `onec_id → id` of what was written.
     #[allow(clippy::too_many_arguments)]
     async fn write_flat<T>(
         &mut self,
         upsert: &Upsert,
-        key: &str,
+        counter: Counter,
         entity: ChangeEntity,
         list: Vec<T>,
         deleted: fn(&T) -> bool,
@@ -51,9 +51,9 @@ impl Importer<'_> {
         if list.is_empty() {
             return Ok(Vec::new());
         }
-        self.report.add(key, list.len() as u64);
+        self.report.add(counter, list.len() as u64);
         self.report.add(
-            "deactivated",
+            Counter::Deactivated,
             list.iter().filter(|t| deleted(t)).count() as u64,
         );
         let map = match entity {
@@ -96,7 +96,7 @@ impl Importer<'_> {
         let ids = self
             .write_flat(
                 &WAREHOUSES,
-                "warehouses",
+                Counter::Warehouses,
                 ChangeEntity::Warehouses,
                 list,
                 |w| w.deleted,
@@ -119,7 +119,7 @@ impl Importer<'_> {
         let ids = self
             .write_flat(
                 &PRICE_TYPES,
-                "price_types",
+                Counter::PriceTypes,
                 ChangeEntity::PriceTypes,
                 list,
                 |t| t.deleted,
@@ -146,9 +146,9 @@ impl Importer<'_> {
         if groups.is_empty() {
             return Ok(());
         }
-        self.report.add("categories", groups.len() as u64);
+        self.report.add(Counter::Categories, groups.len() as u64);
         self.report.add(
-            "deactivated",
+            Counter::Deactivated,
             groups.iter().filter(|g| g.deleted).count() as u64,
         );
         let mut depth: HashMap<&str, usize> = HashMap::with_capacity(groups.len());
@@ -197,9 +197,9 @@ impl Importer<'_> {
         if props.is_empty() {
             return Ok(());
         }
-        self.report.add("properties", props.len() as u64);
+        self.report.add(Counter::Properties, props.len() as u64);
         self.report.add(
-            "deactivated",
+            Counter::Deactivated,
             props.iter().filter(|p| p.deleted).count() as u64,
         );
         let rows = props
@@ -239,7 +239,8 @@ impl Importer<'_> {
                 ]);
             }
         }
-        self.report.add("property_values", values.len() as u64);
+        self.report
+            .add(Counter::PropertyValues, values.len() as u64);
         // property_values is not a counted table: its rows do not enter `affected`.
         self.run(&PROPERTY_VALUES, values, Mode::Changed).await?;
         Ok(())

@@ -11,6 +11,7 @@ use super::Importer;
 use crate::import::ImportError;
 use crate::import::sql::{opt_str, str_val};
 use crate::import::tables::CUSTOMERS;
+use wire::Counter;
 
 /// `contacts` JSON of a customer.
 pub(crate) fn contacts_json(c: &Customer) -> String {
@@ -60,9 +61,9 @@ impl Importer<'_> {
         if list.is_empty() {
             return Ok(());
         }
-        self.report.add("customers", list.len() as u64);
+        self.report.add(Counter::Customers, list.len() as u64);
         self.report.add(
-            "deactivated",
+            Counter::Deactivated,
             list.iter().filter(|c| c.deleted).count() as u64,
         );
         let rows = list

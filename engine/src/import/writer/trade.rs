@@ -12,7 +12,7 @@ use crate::import::sql::{MAX_BINDS, Mode, Upsert, in_ids, placeholders, str_val,
 use crate::import::tables::{
     OWN_OFFERS, PRICES, STOCKS, WAREHOUSE_ON_DEMAND, missing_own_offers_sql,
 };
-use wire::{ChangeColumn, ChangeEntity, SkipReason};
+use wire::{ChangeColumn, ChangeEntity, Counter, SkipReason};
 
 /// Name of the warehouse row that holds stock 1C reports without a warehouse.
 pub const NO_WAREHOUSE_NAME: &str = "Без склада";
@@ -40,7 +40,7 @@ impl Importer<'_> {
             match id {
                 Some(id) => {
                     if count_offers {
-                        self.report.add("offers", 1);
+                        self.report.add(Counter::Offers, 1);
                     }
                     self.attach(id, &o).await?;
                 }
@@ -140,7 +140,7 @@ impl Importer<'_> {
             None => self.select_id("warehouses", onec_id).await?,
         };
         if !onec_id.is_empty() && written.affected > 0 {
-            self.report.add("warehouses_created", 1);
+            self.report.add(Counter::WarehousesCreated, 1);
         }
         if written.affected > 0 {
             self.changes
@@ -197,7 +197,7 @@ impl Importer<'_> {
                 ((offer, pt), row)
             })
             .collect();
-        self.report.add("prices", rows.len() as u64);
+        self.report.add(Counter::Prices, rows.len() as u64);
         self.write_by_offer(&PRICES, rows).await
     }
 
@@ -215,7 +215,7 @@ impl Importer<'_> {
                 ((offer, wh), row)
             })
             .collect();
-        self.report.add("stock_rows", rows.len() as u64);
+        self.report.add(Counter::StockRows, rows.len() as u64);
         self.write_by_offer(&STOCKS, rows).await
     }
 
