@@ -3,25 +3,18 @@
 //! (exit 2, JSON status "rejected" with the «Импорт уже запущен» warning); stocks chosen on an
 //! empty catalog are refused the same way.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use engine::entity::{import_runs, import_sessions};
 use engine::redis::{self, AsyncCommands};
 use sea_orm::EntityTrait;
+use support::{ALREADY_RUNNING, REDIS_URL, cleanup_redis, generate, unique};
 
-const ALREADY_RUNNING: &str = "⚠️ Импорт уже запущен! Дождитесь завершения текущего импорта.";
 const CATALOG_EMPTY: &str = "⚠️ Невозможно загрузить остатки/цены: каталог товаров пуст. Сначала импортируйте каталог или выберите 'Каталог товаров' для импорта.";
-const REDIS_URL: &str = "redis://127.0.0.1:6379";
-
-fn unique(tag: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("test-cli-{tag}-{}-{nanos}", std::process::id())
-}
 
 /// A temporary folder with the database and (optionally) an export.
 struct Setup {
@@ -33,7 +26,7 @@ struct Setup {
 
 impl Setup {
     fn new(tag: &str) -> Setup {
-        let name = unique(tag);
+        let name = unique(&format!("cli-{tag}"));
         let root = std::env::temp_dir().join(&name);
         let data = root.join("export");
         std::fs::create_dir_all(&data).unwrap();
@@ -69,15 +62,7 @@ impl Setup {
     }
 
     async fn cleanup(self) {
-        let mut conn = redis_conn().await;
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{}:*", self.prefix))
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        if !keys.is_empty() {
-            let _: () = conn.del(keys).await.unwrap();
-        }
+        cleanup_redis(REDIS_URL, &self.prefix).await;
         std::fs::remove_dir_all(&self.root).ok();
     }
 }
@@ -116,24 +101,11 @@ fn json(stdout: &str) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("one JSON document: {e}: {stdout}"))
 }
 
-fn generate(dir: &Path, products: usize) -> gendata::Summary {
-    gendata::generate(
-        &gendata::Options {
-            products,
-            customers: 0,
-            seed: 3,
-            ..Default::default()
-        },
-        dir,
-    )
-    .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_started_together_give_one_run_and_one_refusal() {
     let setup = Setup::new("pair");
     // Big enough that the catalog import lasts well over a second in a debug build.
-    let summary = generate(&setup.data, 3_000);
+    let summary = generate(&setup.data, 3_000, 0);
     // The schema first, so that the two processes race for the lock, not for the migrations.
     let (code, _) = wait(
         setup.command(&["migrate"], "migrate").spawn().unwrap(),
@@ -227,7 +199,7 @@ async fn two_processes_started_together_give_one_run_and_one_refusal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stocks_on_an_empty_catalog_are_refused_with_exit_2() {
     let setup = Setup::new("empty");
-    generate(&setup.data, 10);
+    generate(&setup.data, 10, 0);
     let (code, stdout) = wait(
         setup
             .command(&["import", "run", "--types", "stocks", "--json"], "stocks")

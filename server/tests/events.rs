@@ -6,8 +6,9 @@ mod support;
 
 use std::time::Duration;
 
-use support::{ServerEnv, TempDir, login, read_states, request};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+use support::{
+    TempDir, login, open_run_events, read_body, read_states, read_until, request, sqlite_export_env,
+};
 use wire::{KindPhase, RunPhase, RunState};
 
 /// A server in this process on a fresh SQLite file, with an export of `products` products.
@@ -17,19 +18,7 @@ struct Server {
 }
 
 async fn spawn_server(products: usize) -> Server {
-    let dir = TempDir::new("events");
-    let data = dir.path().join("1c");
-    gendata::generate(
-        &gendata::Options {
-            products,
-            customers: 5,
-            seed: 3,
-            ..Default::default()
-        },
-        &data,
-    )
-    .unwrap();
-    let env = ServerEnv::new(&dir.sqlite_url(), &data, "events");
+    let (dir, env) = sqlite_export_env("events", products, 5);
     let addr = support::spawn_in_process(&env).await;
     Server { addr, _dir: dir }
 }
@@ -51,23 +40,14 @@ async fn a_run_is_seen_live_and_a_late_subscriber_gets_the_final_state() {
         head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
         "{head}"
     );
-    let mut body = String::new();
-    r.read_to_string(&mut body).await.unwrap();
+    let body = read_body(&mut r).await;
     let run_id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["run_id"]
         .as_str()
         .unwrap()
         .to_owned();
 
     // During the run: the current state first, then changes in order, then the end.
-    let (head, mut r) = request(
-        srv.addr,
-        "GET",
-        &format!("/events/runs/{run_id}"),
-        Some(&cookie),
-        "",
-    )
-    .await;
-    assert!(head.contains("text/event-stream"), "{head}");
+    let mut r = open_run_events(srv.addr, &cookie, &run_id).await;
     let states = read_states(&mut r, Duration::from_secs(120)).await;
     assert!(states.len() >= 2, "{} states", states.len());
     assert!(
@@ -86,22 +66,14 @@ async fn a_run_is_seen_live_and_a_late_subscriber_gets_the_final_state() {
     assert!(states.iter().all(|s| s.run_id == run_id));
 
     // After the end: one frame, the final state, and the stream closes by itself.
-    let (_, mut r) = request(
-        srv.addr,
-        "GET",
-        &format!("/events/runs/{run_id}"),
-        Some(&cookie),
-        "",
-    )
-    .await;
+    let mut r = open_run_events(srv.addr, &cookie, &run_id).await;
     let late = read_states(&mut r, Duration::from_secs(10)).await;
     assert_eq!(late.len(), 1);
     assert_eq!(&late[0], last);
 
     // latest_run answers the same state; an unknown run is 404; no cookie is 401.
     let (_, mut r) = request(srv.addr, "POST", "/api/latest_run", Some(&cookie), "").await;
-    let mut body = String::new();
-    r.read_to_string(&mut body).await.unwrap();
+    let body = read_body(&mut r).await;
     assert_eq!(serde_json::from_str::<RunState>(&body).unwrap(), *last);
     let (head, _) = request(srv.addr, "GET", "/events/runs/nope", Some(&cookie), "").await;
     assert!(
@@ -128,23 +100,10 @@ async fn the_monitor_stream_carries_every_run() {
         "kinds[0]=catalog",
     )
     .await;
-    let mut body = String::new();
-    r.read_to_string(&mut body).await.unwrap();
+    let body = read_body(&mut r).await;
     assert!(body.contains("run_id"), "{body}");
-    let mut finished = false;
-    let _ = tokio::time::timeout(Duration::from_secs(60), async {
-        let mut line = String::new();
-        while events.read_line(&mut line).await.unwrap_or(0) > 0 {
-            if let Some(json) = line.trim_end().strip_prefix("data:") {
-                let s: RunState = serde_json::from_str(json.trim()).unwrap();
-                if s.is_finished() {
-                    finished = true;
-                    break;
-                }
-            }
-            line.clear();
-        }
-    })
-    .await;
+    let finished = read_until(&mut events, Duration::from_secs(60), RunState::is_finished)
+        .await
+        .is_some();
     assert!(finished, "the monitor stream delivered the run's end");
 }

@@ -57,15 +57,12 @@ fn catalog(s: &RunState) -> &wire::KindState {
 
 /// Scenario 1 on one database: `kill -9` of `onec-admin serve` in the middle of a catalog import.
 async fn kill_9_mid_import(db_url: &str, tag: &str) {
-    let dir = TempDir::new(tag);
-    let data = dir.path().join("1c");
-    generate(&data, SMALL, 0);
-    let env = ServerEnv::new(db_url, &data, tag);
+    let (dir, env) = export_env(db_url, tag, SMALL, 0);
     let mut first = ServerProcess::start(&env, dir.path(), "first").await;
     let cookie = login(first.addr).await;
     let before = pre_import(first.addr, &cookie, db_url).await;
 
-    let big = generate(&data, BIG, 0);
+    let big = generate(&env.data_dir, BIG, 0);
     let (run_id, _ev) = start_and_wait_mid_catalog(first.addr, &cookie).await;
     first.kill();
     let killed = Instant::now();
@@ -149,17 +146,14 @@ async fn kill_9_mid_import_on_postgres_keeps_the_data_and_frees_the_lock() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_mid_run_never_lets_a_second_run_in() {
     let mut redis = RedisProcess::start().await;
-    let dir = TempDir::new("redis-restart");
-    let db_url = dir.sqlite_url();
-    let data = dir.path().join("1c");
-    generate(&data, SMALL, 0);
-    let mut env = ServerEnv::new(&db_url, &data, "redis-restart");
+    let (_dir, mut env) = sqlite_export_env("redis-restart", SMALL, 0);
+    let db_url = env.database_url.clone();
     env.redis_url = redis.url();
     let addr = spawn_in_process(&env).await;
     let cookie = login(addr).await;
     let before = pre_import(addr, &cookie, &db_url).await;
 
-    let big = generate(&data, BIG, 0);
+    let big = generate(&env.data_dir, BIG, 0);
     let (run_id, mut ev) = start_and_wait_mid_catalog(addr, &cookie).await;
     redis.restart().await; // kill -9, then an empty Redis on the same port
 
@@ -225,11 +219,8 @@ async fn a_redis_restart_mid_run_never_lets_a_second_run_in() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_down_a_start_is_refused_and_nothing_is_written() {
     let mut redis = RedisProcess::start().await;
-    let dir = TempDir::new("redis-down");
-    let db_url = dir.sqlite_url();
-    let data = dir.path().join("1c");
-    generate(&data, SMALL, 0);
-    let mut env = ServerEnv::new(&db_url, &data, "redis-down");
+    let (_dir, mut env) = sqlite_export_env("redis-down", SMALL, 0);
+    let db_url = env.database_url.clone();
     env.redis_url = redis.url();
     let addr = spawn_in_process(&env).await;
     // Logged in while Redis is up: without it the login itself is refused (the limiter counts
@@ -254,15 +245,12 @@ async fn with_redis_down_a_start_is_refused_and_nothing_is_written() {
 async fn a_lost_database_connection_fails_the_session_and_keeps_the_data() {
     let pg = PgDb::new().await;
     let db = &pg.0;
-    let dir = TempDir::new("pg-lost");
-    let data = dir.path().join("1c");
-    generate(&data, SMALL, 0);
-    let env = ServerEnv::new(&db.url, &data, "pg-lost");
+    let (_dir, env) = export_env(&db.url, "pg-lost", SMALL, 0);
     let addr = spawn_in_process(&env).await;
     let cookie = login(addr).await;
     let before = pre_import(addr, &cookie, &db.url).await;
 
-    let big = generate(&data, BIG, 0);
+    let big = generate(&env.data_dir, BIG, 0);
     let (run_id, mut ev) = start_and_wait_mid_catalog(addr, &cookie).await;
     let name = pg.name();
     let sql = format!(

@@ -11,11 +11,8 @@ use wire::{RunPhase, RunState};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_simultaneous_starts_make_exactly_one_run() {
-    let dir = TempDir::new("load-starts");
-    let db_url = dir.sqlite_url();
-    let data = dir.path().join("1c");
-    generate(&data, 2_000, 0);
-    let env = ServerEnv::new(&db_url, &data, "load-starts");
+    let (_dir, env) = sqlite_export_env("load-starts", 2_000, 0);
+    let db_url = &env.database_url;
     let addr = spawn_in_process(&env).await;
     // Several administrators' browsers: five cookies, ten requests each.
     let mut cookies = Vec::new();
@@ -46,7 +43,7 @@ async fn fifty_simultaneous_starts_make_exactly_one_run() {
     assert_eq!(last.phase, RunPhase::Completed, "{:?}", last.message);
 
     // Exactly one run's rows: one import_runs row, its two sessions, nothing stray.
-    let (rows, sessions) = runs_and_sessions(&db_url).await;
+    let (rows, sessions) = runs_and_sessions(db_url).await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].id, run_id);
     assert_eq!(rows[0].status, "completed");
@@ -70,10 +67,7 @@ async fn fifty_simultaneous_starts_make_exactly_one_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_watchers_all_get_the_final_state_in_bounded_memory() {
     const CLIENTS: usize = 100;
-    let dir = TempDir::new("load-sse");
-    let data = dir.path().join("1c");
-    generate(&data, 5_000, 0);
-    let env = ServerEnv::new(&dir.sqlite_url(), &data, "load-sse");
+    let (dir, env) = sqlite_export_env("load-sse", 5_000, 0);
     let srv = ServerProcess::start(&env, dir.path(), "server").await;
     let addr = srv.addr;
     let cookie = login(addr).await;

@@ -10,50 +10,17 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use app::login_limit::LoginPolicy;
-use app::ssr::AppState;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use engine::entity::web_sessions;
 use engine::redis::AsyncCommands;
-use engine::testing::TestDb;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
-use tower::ServiceExt;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
 
-use support::{LOGIN, PASSWORD, REDIS_URL, unique};
-
-struct App {
-    router: axum::Router,
-    state: AppState,
-    db: TestDb,
-    prefix: String,
-    dist: support::TempDir,
-}
+use support::{LOGIN, PASSWORD, REDIS_URL, RouterApp as App, body_text};
 
 async fn app_with(secure_cookies: bool, redis_url: &str, policy: LoginPolicy) -> App {
-    let db = TestDb::sqlite().await;
-    let prefix = unique("login");
-    let redis = engine::redis::Client::open(redis_url).unwrap();
-    let runner = engine::run::Runner::new(db.db.clone(), redis.clone(), None).with_prefix(&prefix);
-    let state = AppState {
-        db: db.db.clone(),
-        redis,
-        secure_cookies,
-        runner,
-        login: policy,
-    };
-    let dist = support::TempDir::new("login-dist");
-    std::fs::write(dist.path().join("index.html"), "<html>app</html>").unwrap();
-    engine::auth::upsert_admin(&state.db, LOGIN, PASSWORD)
-        .await
-        .unwrap();
-    App {
-        router: server::routes::router(state.clone(), dist.path()),
-        state,
-        db,
-        prefix,
-        dist,
-    }
+    App::new("login", secure_cookies, redis_url, policy).await
 }
 
 /// The default limits with room for 64 password checks at once and a first wait of a minute
@@ -106,11 +73,8 @@ fn form(login: &str, password: &str) -> String {
     format!("login={}&password={}", enc(login), enc(password))
 }
 
+/// This suite's requests through the shared `support::RouterApp`.
 impl App {
-    async fn send(&self, req: Request<Body>) -> axum::response::Response {
-        self.router.clone().oneshot(req).await.unwrap()
-    }
-
     /// `POST /api/login` from `peer`, with extra headers.
     async fn login_from(
         &self,
@@ -144,6 +108,16 @@ impl App {
         }
     }
 
+    /// The owner's login with the right password, from their own address.
+    async fn owner_login(&self) -> Answer {
+        self.login_from(OWNER, &[], LOGIN, PASSWORD).await
+    }
+
+    /// The `name=value` of the cookie of a new session of the owner.
+    async fn owner_session(&self) -> String {
+        pair(&self.owner_login().await.cookie.unwrap())
+    }
+
     async fn guess(&self, peer: &str) -> Answer {
         self.login_from(peer, &[], LOGIN, "wrong-pass").await
     }
@@ -157,28 +131,18 @@ impl App {
         )
         .await
     }
-
-    async fn redis_keys(&self) -> Vec<String> {
-        let mut conn = support::redis_conn(REDIS_URL).await.unwrap();
-        engine::redis::cmd("KEYS")
-            .arg(format!("{}:*", self.prefix))
-            .query_async(&mut conn)
-            .await
-            .unwrap()
-    }
-
-    async fn done(self) {
-        support::cleanup_redis(REDIS_URL, &self.prefix).await;
-        drop(self.dist);
-        self.db.drop_db().await;
-    }
 }
 
-async fn body_text(res: axum::response::Response) -> String {
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    String::from_utf8_lossy(&bytes).into_owned()
+/// Edits the only session row with `edit` (given the row as it was); returns that row.
+async fn edit_session(
+    db: &DatabaseConnection,
+    edit: impl FnOnce(&web_sessions::Model, &mut web_sessions::ActiveModel),
+) -> web_sessions::Model {
+    let row = web_sessions::Entity::find().one(db).await.unwrap().unwrap();
+    let mut active: web_sessions::ActiveModel = row.clone().into();
+    edit(&row, &mut active);
+    active.update(db).await.unwrap();
+    row
 }
 
 /// `name=value` of a `Set-Cookie`.
@@ -202,16 +166,7 @@ async fn the_path_put_into_next_is_percent_encoded() {
             "/login?next=/a%26next%3D//evil.example",
         ),
     ] {
-        let res = app
-            .send(
-                Request::get(path)
-                    .header(header::ACCEPT, "text/html")
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
-        assert_eq!(res.headers()[header::LOCATION], target, "{path}");
+        app.assert_redirects(path, target).await;
     }
     app.done().await;
 }
@@ -244,7 +199,7 @@ async fn a_stranger_guessing_slows_only_themselves_not_the_owner() {
     // A minute from the last free attempt's start (its password check took part of it).
     assert!((30..=60).contains(&wait_secs(&waits[0])), "{}", waits[0]);
     // The owner, from their own address, is not locked out by the stranger's guesses.
-    let owner = app.login_from(OWNER, &[], LOGIN, PASSWORD).await;
+    let owner = app.owner_login().await;
     assert_eq!(owner.status, StatusCode::OK, "{owner:?}");
     assert!(owner.cookie.is_some());
 
@@ -282,10 +237,7 @@ async fn a_success_clears_the_addresss_count() {
     for _ in 0..free - 1 {
         assert!(app.guess(OWNER).await.reached_the_password_check());
     }
-    assert_eq!(
-        app.login_from(OWNER, &[], LOGIN, PASSWORD).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.owner_login().await.status, StatusCode::OK);
     for _ in 0..free - 1 {
         assert!(app.guess(OWNER).await.reached_the_password_check());
     }
@@ -454,12 +406,9 @@ async fn concurrent_password_checks_are_bounded() {
 async fn without_redis_the_login_is_refused() {
     let mut redis = support::RedisProcess::start().await;
     let app = app_with(false, &redis.url(), policy()).await;
-    assert_eq!(
-        app.login_from(OWNER, &[], LOGIN, PASSWORD).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.owner_login().await.status, StatusCode::OK);
     redis.kill();
-    let a = app.login_from(OWNER, &[], LOGIN, PASSWORD).await;
+    let a = app.owner_login().await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{a:?}");
     assert!(
         a.body
@@ -474,7 +423,7 @@ async fn without_redis_the_login_is_refused() {
 #[tokio::test]
 async fn the_cookie_is_host_prefixed_and_secure_by_default_and_plain_when_switched_off() {
     let secure = app_with(true, REDIS_URL, policy()).await;
-    let a = secure.login_from(OWNER, &[], LOGIN, PASSWORD).await;
+    let a = secure.owner_login().await;
     let cookie = a.cookie.unwrap();
     assert!(cookie.starts_with("__Host-onec_session="), "{cookie}");
     assert!(
@@ -491,11 +440,7 @@ async fn the_cookie_is_host_prefixed_and_secure_by_default_and_plain_when_switch
     secure.done().await;
 
     let plain = app().await;
-    let cookie = plain
-        .login_from(OWNER, &[], LOGIN, PASSWORD)
-        .await
-        .cookie
-        .unwrap();
+    let cookie = plain.owner_login().await.cookie.unwrap();
     assert!(cookie.starts_with("onec_session="), "{cookie}");
     assert!(!cookie.contains("Secure"), "{cookie}");
     let res = plain.whoami(&pair(&cookie)).await;
@@ -508,26 +453,17 @@ async fn an_active_session_gets_its_cookie_renewed_and_ends_at_the_absolute_limi
     let mut p = policy();
     p.sessions.max_age = chrono::Duration::days(7);
     let app = app_with(true, REDIS_URL, p).await;
-    let cookie = pair(
-        &app.login_from(OWNER, &[], LOGIN, PASSWORD)
-            .await
-            .cookie
-            .unwrap(),
-    );
+    let cookie = app.owner_session().await;
     // A request within the minute: no new cookie.
     let res = app.whoami(&cookie).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().get(header::SET_COOKIE).is_none());
 
     // Two minutes later the expiry slides, and the cookie is sent again with a fresh Max-Age.
-    let row = web_sessions::Entity::find()
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let mut active: web_sessions::ActiveModel = row.clone().into();
-    active.last_seen_at = Set(row.last_seen_at - chrono::Duration::minutes(2));
-    active.update(&app.state.db).await.unwrap();
+    let row = edit_session(&app.state.db, |row, s| {
+        s.last_seen_at = Set(row.last_seen_at - chrono::Duration::minutes(2));
+    })
+    .await;
     let res = app.whoami(&cookie).await;
     assert_eq!(res.status(), StatusCode::OK);
     let renewed = res.headers()[header::SET_COOKIE]
@@ -554,14 +490,10 @@ async fn an_active_session_gets_its_cookie_renewed_and_ends_at_the_absolute_limi
     })
     .await
     .expect("the slide is written");
-    let row = web_sessions::Entity::find()
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let mut active: web_sessions::ActiveModel = row.clone().into();
-    active.created_at = Set(row.created_at - chrono::Duration::days(7));
-    active.update(&app.state.db).await.unwrap();
+    edit_session(&app.state.db, |row, s| {
+        s.created_at = Set(row.created_at - chrono::Duration::days(7));
+    })
+    .await;
     assert_eq!(app.whoami(&cookie).await.status(), StatusCode::UNAUTHORIZED);
     app.done().await;
 }
@@ -569,12 +501,7 @@ async fn an_active_session_gets_its_cookie_renewed_and_ends_at_the_absolute_limi
 #[tokio::test]
 async fn a_disabled_or_removed_administrator_loses_their_sessions_and_their_login() {
     let app = app().await;
-    let cookie = pair(
-        &app.login_from(OWNER, &[], LOGIN, PASSWORD)
-            .await
-            .cookie
-            .unwrap(),
-    );
+    let cookie = app.owner_session().await;
     assert_eq!(app.whoami(&cookie).await.status(), StatusCode::OK);
 
     let bin = env!("CARGO_BIN_EXE_onec-admin");
@@ -602,7 +529,7 @@ async fn a_disabled_or_removed_administrator_loses_their_sessions_and_their_logi
     );
     // The live session is gone at once, and the right password no longer opens one.
     assert_eq!(app.whoami(&cookie).await.status(), StatusCode::UNAUTHORIZED);
-    let a = app.login_from(OWNER, &[], LOGIN, PASSWORD).await;
+    let a = app.owner_login().await;
     assert!(
         a.reached_the_password_check() && a.cookie.is_none(),
         "{a:?}"
@@ -613,12 +540,7 @@ async fn a_disabled_or_removed_administrator_loses_their_sessions_and_their_logi
         (code, out.trim()),
         (Some(0), "Администратор «admin» снова может входить.")
     );
-    let cookie = pair(
-        &app.login_from(OWNER, &[], LOGIN, PASSWORD)
-            .await
-            .cookie
-            .unwrap(),
-    );
+    let cookie = app.owner_session().await;
     assert_eq!(app.whoami(&cookie).await.status(), StatusCode::OK);
 
     let (code, out, _) = admin_cli(&["admin", "remove", "--login", LOGIN]);

@@ -11,8 +11,6 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::*;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 
 /// A request with headers of the test's choosing; returns the response head and body.
 async fn raw(
@@ -22,40 +20,9 @@ async fn raw(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (String, String) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let mut req =
-        format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: application/json\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if !body.is_empty() {
-        req.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut r = BufReader::new(s);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        r.read_line(&mut line).await.unwrap();
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        head.push_str(&line);
-    }
+    let (head, mut r) = request_with(addr, method, path, headers, body).await;
     let body = read_body(&mut r).await;
     (head, body)
-}
-
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.eq_ignore_ascii_case(name).then(|| v.trim())
-    })
 }
 
 /// The value of `field` in the line's open spans (innermost first) or its own fields.
@@ -76,10 +43,7 @@ fn message(line: &Value) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_carry_ids_and_never_secrets() {
-    let dir = TempDir::new("logs");
-    let data = dir.path().join("1c");
-    generate(&data, 200, 20);
-    let env = ServerEnv::new(&dir.sqlite_url(), &data, "logs");
+    let (dir, env) = sqlite_export_env("logs", 200, 20);
     let mut server = ServerProcess::start_with(
         &env,
         dir.path(),
@@ -116,12 +80,7 @@ async fn json_logs_carry_ids_and_never_secrets() {
         &format!("login={LOGIN}&password={PASSWORD}"),
     )
     .await;
-    let cookie = header(&head, "set-cookie")
-        .unwrap_or_else(|| panic!("no cookie: {head}"))
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = session_cookie(&head);
     let token = cookie.split_once('=').unwrap().1.to_owned();
     assert!(token.len() >= 20, "{cookie}");
 
@@ -137,17 +96,7 @@ async fn json_logs_carry_ids_and_never_secrets() {
     let generated = header(&head, "x-request-id").expect("an id").to_owned();
     assert!(generated.len() >= 16, "{generated}");
 
-    let end = run_to_end(
-        addr,
-        &cookie,
-        &["catalog", "stocks", "prices", "customers"],
-        Duration::from_secs(120),
-    )
-    .await;
-    assert!(
-        end.message.as_deref().unwrap_or("").starts_with("✅"),
-        "{end:?}"
-    );
+    let end = import_all_kinds(addr, &cookie).await;
     let run_id = end.run_id.clone();
     // Let the last lines reach the file, then stop the server.
     tokio::time::sleep(Duration::from_millis(500)).await;

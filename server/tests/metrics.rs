@@ -68,10 +68,7 @@ async fn scrape(addr: SocketAddr) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_match_the_import_and_stay_off_the_public_address() {
-    let dir = TempDir::new("metrics");
-    let data = dir.path().join("1c");
-    generate(&data, 300, 40);
-    let env = ServerEnv::new(&dir.sqlite_url(), &data, "metrics");
+    let (dir, env) = sqlite_export_env("metrics", 300, 40);
     let metrics_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let server = ServerProcess::start_with(
         &env,
@@ -83,8 +80,7 @@ async fn metrics_match_the_import_and_stay_off_the_public_address() {
     let addr = server.addr;
 
     // The public address has no metrics: without a session it is the login redirect or 401.
-    let (head, mut r) = request(addr, "GET", "/metrics", None, "").await;
-    let body = read_body(&mut r).await;
+    let (head, body) = scrape(addr).await;
     assert!(
         !body.contains("onec_")
             && !head.starts_with("HTTP/1.0 200")
@@ -121,17 +117,7 @@ async fn metrics_match_the_import_and_stay_off_the_public_address() {
         1.0
     );
 
-    let end = run_to_end(
-        addr,
-        &cookie,
-        &["catalog", "stocks", "prices", "customers"],
-        Duration::from_secs(120),
-    )
-    .await;
-    assert!(
-        end.message.as_deref().unwrap_or("").starts_with("✅"),
-        "{end:?}"
-    );
+    import_all_kinds(addr, &cookie).await;
 
     // A start refused by the lock (held by "someone else").
     let mut redis = redis_conn(REDIS_URL).await.expect("Redis");

@@ -2,62 +2,22 @@
 //! refused; cookies carry their flags (the login limiter: `login.rs`). Real SQLite and Redis, the real
 //! router, no socket (tower's `oneshot`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
-use app::ssr::AppState;
+mod support;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use engine::testing::TestDb;
-use tower::ServiceExt;
 
-struct App {
-    router: axum::Router,
-    db: TestDb,
-    prefix: String,
-    dist: std::path::PathBuf,
-}
+use support::{REDIS_URL, RouterApp as App, body_text};
 
+/// The shared router app with the default login policy and a built asset (`app-123.js`).
 async fn app() -> App {
-    let db = TestDb::sqlite().await;
-    let prefix = format!("sec-test-{}", hex_id());
-    let redis = engine::redis::Client::open("redis://127.0.0.1:6379").unwrap();
-    let runner = engine::run::Runner::new(db.db.clone(), redis.clone(), None).with_prefix(&prefix);
-    let state = AppState {
-        db: db.db.clone(),
-        redis,
-        secure_cookies: false,
-        runner,
-        login: Default::default(),
-    };
-    let dist = std::env::temp_dir().join(format!("{prefix}-dist"));
-    std::fs::create_dir_all(&dist).unwrap();
-    std::fs::write(dist.join("index.html"), "<html>app</html>").unwrap();
-    std::fs::write(dist.join("app-123.js"), "js").unwrap();
-    engine::auth::upsert_admin(&state.db, "admin", "s3cret-pass")
-        .await
-        .unwrap();
-    App {
-        router: server::routes::router(state, &dist),
-        db,
-        prefix,
-        dist,
-    }
+    let app = App::new("sec", false, REDIS_URL, Default::default()).await;
+    std::fs::write(app.dist.path().join("app-123.js"), "js").unwrap();
+    app
 }
 
-fn hex_id() -> String {
-    format!("{:x}{:x}", std::process::id(), rand_u64())
-}
-
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0);
-    h.finish()
-}
-
+/// This suite's requests through the shared `support::RouterApp`.
 impl App {
-    async fn send(&self, req: Request<Body>) -> axum::response::Response {
-        self.router.clone().oneshot(req).await.unwrap()
-    }
-
     async fn login(&self, password: &str) -> axum::response::Response {
         self.send(
             Request::post("/api/login")
@@ -67,36 +27,6 @@ impl App {
         )
         .await
     }
-
-    async fn done(self) {
-        // The login limiter's keys of this test.
-        let mut conn = engine::redis::Client::open("redis://127.0.0.1:6379")
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
-        let keys: Vec<String> = engine::redis::cmd("KEYS")
-            .arg(format!("{}:*", self.prefix))
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        if !keys.is_empty() {
-            let _: () = engine::redis::cmd("DEL")
-                .arg(keys)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-        }
-        std::fs::remove_dir_all(&self.dist).ok();
-        self.db.drop_db().await;
-    }
-}
-
-async fn body_text(res: axum::response::Response) -> String {
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 #[tokio::test]
@@ -131,16 +61,7 @@ async fn pages_redirect_to_login_and_streams_answer_401() {
         ("/anything", "/login?next=/anything"),
         ("/index.html", "/login?next=/index.html"),
     ] {
-        let res = app
-            .send(
-                Request::get(path)
-                    .header(header::ACCEPT, "text/html")
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
-        assert_eq!(res.headers()[header::LOCATION], target, "{path}");
+        app.assert_redirects(path, target).await;
     }
     for path in ["/events", "/events/runs/abc"] {
         let res = app
@@ -285,25 +206,19 @@ async fn cross_site_posts_are_refused() {
 /// script file, a wasm file) and the given allowed origins (`None`: the default router).
 async fn built_app(origins: Option<&str>) -> App {
     let mut app = app().await;
-    std::fs::write(app.dist.join("index.html"), INDEX_HTML).unwrap();
-    std::fs::write(app.dist.join("app-123.js"), "console.log(1);\n".repeat(128)).unwrap();
-    std::fs::write(app.dist.join("app-123_bg.wasm"), vec![0u8; 4096]).unwrap();
-    let db = app.db.db.clone();
-    let redis = engine::redis::Client::open("redis://127.0.0.1:6379").unwrap();
-    let state = AppState {
-        db: db.clone(),
-        redis: redis.clone(),
-        secure_cookies: false,
-        runner: engine::run::Runner::new(db, redis, None).with_prefix(&app.prefix),
-        login: Default::default(),
-    };
+    let dist = app.dist.path();
+    std::fs::write(dist.join("index.html"), INDEX_HTML).unwrap();
+    std::fs::write(dist.join("app-123.js"), "console.log(1);\n".repeat(128)).unwrap();
+    std::fs::write(dist.join("app-123_bg.wasm"), vec![0u8; 4096]).unwrap();
+    // Built again: the policy hashes the `index.html` the router starts with.
+    let state = app.state.clone();
     app.router = match origins {
         Some(list) => server::routes::router_for(
             state,
-            &app.dist,
+            dist,
             server::guard::AllowedOrigins::parse_list(list).unwrap(),
         ),
-        None => server::routes::router(state, &app.dist),
+        None => server::routes::router(state, dist),
     };
     app
 }

@@ -13,7 +13,8 @@ use engine::redis::{self, AsyncCommands};
 use sea_orm::ConnectionTrait;
 use server::events::{MAX_STREAMS_PER_SESSION, SESSION_RECHECK};
 use support::{
-    LOGIN, PgDb, RedisProcess, ServerEnv, TempDir, cleanup_redis, login, poll, read_states, request,
+    LOGIN, PgDb, RedisProcess, ServerEnv, TempDir, cleanup_redis, login, poll, read_body,
+    read_states, request,
 };
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::TcpStream;
@@ -22,34 +23,49 @@ use wire::{ImportKind, RunState};
 /// `GET /healthz`: status code and body.
 async fn healthz(addr: std::net::SocketAddr) -> (String, String) {
     let (head, mut r) = request(addr, "GET", "/healthz", None, "").await;
-    let mut body = String::new();
-    r.read_to_string(&mut body).await.unwrap();
-    (head, body)
+    (head, read_body(&mut r).await)
+}
+
+/// `GET /healthz`, asserting its status (`" 200 "`, `" 503 "`) and its JSON body; the body.
+async fn assert_healthz(
+    addr: std::net::SocketAddr,
+    status: &str,
+    expected: serde_json::Value,
+) -> String {
+    let (head, body) = healthz(addr).await;
+    assert!(head.contains(status), "{head}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+        expected,
+        "{body}"
+    );
+    body
+}
+
+/// A number of Redis's `INFO section` (`field:value`).
+async fn redis_info(
+    conn: &mut redis::aio::MultiplexedConnection,
+    section: &str,
+    field: &str,
+) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg(section)
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().parse().ok())
+        .expect(field)
 }
 
 /// Connections Redis has accepted since it started (`INFO stats`).
 async fn connections_received(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
-    let info: String = redis::cmd("INFO")
-        .arg("stats")
-        .query_async(conn)
-        .await
-        .unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("total_connections_received:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("total_connections_received")
+    redis_info(conn, "stats", "total_connections_received").await
 }
 
 async fn uptime_secs(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
-    let info: String = redis::cmd("INFO")
-        .arg("server")
-        .query_async(conn)
-        .await
-        .unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("uptime_in_seconds:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("uptime_in_seconds")
+    redis_info(conn, "server", "uptime_in_seconds").await
 }
 
 /// A run that is going on as far as Redis knows (its stored state), for a stream to watch.
@@ -120,12 +136,12 @@ async fn healthz_tells_no_reasons_and_streams_and_checks_share_one_redis_connect
     }
     let before = connections_received(&mut info).await;
     for _ in 0..5 {
-        let (head, body) = healthz(addr).await;
-        assert!(head.contains(" 200 "), "{head}");
-        assert_eq!(
-            serde_json::from_str::<serde_json::Value>(&body).unwrap(),
-            serde_json::json!({"status": "ok", "database": "ok", "redis": "ok"})
-        );
+        assert_healthz(
+            addr,
+            " 200 ",
+            serde_json::json!({"status": "ok", "database": "ok", "redis": "ok"}),
+        )
+        .await;
     }
     // Two quiet periods of the run stream (it re-reads the stored state every 5 s).
     tokio::time::sleep(Duration::from_secs(11).saturating_sub(opened.elapsed())).await;
@@ -142,13 +158,12 @@ async fn healthz_tells_no_reasons_and_streams_and_checks_share_one_redis_connect
 
     // Redis gone: the check says which component, not why (no address, no error text).
     redis_srv.kill();
-    let (head, body) = healthz(addr).await;
-    assert!(head.contains(" 503 "), "{head}");
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+    assert_healthz(
+        addr,
+        " 503 ",
         serde_json::json!({"status": "degraded", "database": "ok", "redis": "error"}),
-        "{body}"
-    );
+    )
+    .await;
     // Back again: the shared connection reconnects by itself.
     redis_srv.restart().await;
     let healthy = poll(Duration::from_secs(20), || async {
@@ -168,24 +183,17 @@ async fn healthz_does_not_tell_the_database_error() {
     let (head, _) = healthz(addr).await;
     assert!(head.contains(" 200 "), "{head}");
     // The database disappears under the server (its connections are cut).
-    let admin = engine::db::connect(&engine::testing::postgres_admin_url())
-        .await
-        .unwrap();
-    admin
-        .execute_unprepared(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            db.name()
-        ))
-        .await
-        .unwrap();
-    admin.close().await.ok();
-    let (head, body) = healthz(addr).await;
-    assert!(head.contains(" 503 "), "{head}");
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+    support::pg_admin_execute(&format!(
+        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+        db.name()
+    ))
+    .await;
+    let body = assert_healthz(
+        addr,
+        " 503 ",
         serde_json::json!({"status": "degraded", "database": "error", "redis": "ok"}),
-        "{body}"
-    );
+    )
+    .await;
     assert!(!body.contains(db.name()));
     cleanup_redis(support::REDIS_URL, &env.prefix).await;
 }
@@ -244,8 +252,7 @@ async fn a_session_holds_a_bounded_number_of_streams() {
     }
     let (head, mut r) = open(addr, "/events", &cookie).await;
     assert!(head.contains(" 429 "), "{head}");
-    let mut body = String::new();
-    r.read_to_string(&mut body).await.unwrap();
+    let body = read_body(&mut r).await;
     assert_eq!(body, "Слишком много открытых потоков событий в этой сессии");
     let run = running_state(&env.redis_url, &env.prefix).await;
     let (head, _) = open(addr, &format!("/events/runs/{}", run.run_id), &cookie).await;
@@ -275,14 +282,7 @@ struct EmptyPg {
 impl EmptyPg {
     async fn new() -> EmptyPg {
         let name = support::unique("mig").replace('-', "_");
-        let admin = engine::db::connect(&engine::testing::postgres_admin_url())
-            .await
-            .unwrap();
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        admin.close().await.ok();
+        support::pg_admin_execute(&format!("CREATE DATABASE {name}")).await;
         EmptyPg { name }
     }
 
@@ -295,37 +295,27 @@ impl EmptyPg {
 
 impl Drop for EmptyPg {
     fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let admin = engine::testing::postgres_admin_url();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok(db) = engine::db::connect(&admin).await {
-                    db.execute_unprepared(&sql).await.ok();
-                    db.close().await.ok();
-                }
-            });
-        })
-        .join()
-        .ok();
+        support::drop_pg_database(&self.name);
     }
 }
 
 /// Applied migrations, as the migrator records them.
-async fn applied_migrations(url: &str) -> i64 {
-    let db = engine::db::connect(url).await.unwrap();
+async fn migrations_count(db: &sea_orm::DatabaseConnection) -> i64 {
     let row = db
         .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
+            db.get_database_backend(),
             "SELECT count(*) AS n FROM seaql_migrations",
         ))
         .await
         .unwrap()
         .unwrap();
-    let n: i64 = row.try_get("", "n").unwrap();
+    row.try_get("", "n").unwrap()
+}
+
+/// [`migrations_count`] of the database at `url`.
+async fn applied_migrations(url: &str) -> i64 {
+    let db = support::connect_db(url).await;
+    let n = migrations_count(&db).await;
     db.close().await.ok();
     n
 }
@@ -387,28 +377,10 @@ async fn instances_starting_together_on_a_new_sqlite_file_migrate_in_turn() {
             dir.path().display()
         );
         migrate_twice_at_once(&url, dir.path(), round);
-        let db = support::connect_db(&url).await;
-        let row = db
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Sqlite,
-                "SELECT count(*) AS n FROM seaql_migrations",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        let n: i64 = row.try_get("", "n").unwrap();
+        let n = applied_migrations(&url).await;
         // The same count as a database migrated alone.
         let alone = engine::testing::TestDb::sqlite().await;
-        let row = alone
-            .db
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Sqlite,
-                "SELECT count(*) AS n FROM seaql_migrations",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(n, row.try_get::<i64>("", "n").unwrap(), "round {round}");
+        assert_eq!(n, migrations_count(&alone.db).await, "round {round}");
         alone.drop_db().await;
     }
 }

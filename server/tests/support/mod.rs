@@ -1,8 +1,9 @@
-//! Shared helpers of the socket-level suites (`events`, `faults`, `load`): temporary folders and
-//! exports, the server in-process or as an `onec-admin serve` child process, a private
-//! `redis-server`, raw HTTP/1.0 requests, the login, starting a run and reading its event
-//! stream, and polls with a time limit. Every child process and folder is removed by a `Drop`
-//! guard, so a failing assertion leaves nothing behind.
+//! Shared helpers of the server's suites: temporary folders and exports, the server in-process
+//! or as an `onec-admin serve` child process, the real router without a socket
+//! ([`RouterApp`]), a private `redis-server`, PostgreSQL databases, raw HTTP/1.0 requests, the
+//! login, starting a run and reading its event stream, and polls with a time limit. Every child
+//! process and folder is removed by a `Drop` guard, so a failing assertion leaves nothing
+//! behind.
 #![allow(dead_code)] // every test binary uses its own subset
 
 use std::future::Future;
@@ -12,13 +13,19 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use app::login_limit::LoginPolicy;
+use app::ssr::AppState;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
 use engine::entity::{import_runs, import_sessions};
 use engine::redis::{self, AsyncCommands};
+use engine::testing::TestDb;
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
 use server::config::Config;
 use server::startup::Application;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tower::ServiceExt;
 use wire::{KindPhase, RunState};
 
 /// The shared Redis every suite may use (with its own prefix).
@@ -89,6 +96,40 @@ pub fn generate(dir: &Path, products: usize, customers: usize) -> gendata::Summa
     .unwrap()
 }
 
+/// A temporary folder holding a generated export in `1c/` ([`generate`] of `products` and
+/// `customers`), and the settings of a server reading it from a SQLite file in that folder;
+/// `tag` names the folder and the Redis prefix.
+pub fn sqlite_export_env(tag: &str, products: usize, customers: usize) -> (TempDir, ServerEnv) {
+    let dir = TempDir::new(tag);
+    let url = dir.sqlite_url();
+    let env = export_env_in(dir.path(), &url, tag, products, customers);
+    (dir, env)
+}
+
+/// [`sqlite_export_env`] for the database at `db_url` instead of a SQLite file.
+pub fn export_env(
+    db_url: &str,
+    tag: &str,
+    products: usize,
+    customers: usize,
+) -> (TempDir, ServerEnv) {
+    let dir = TempDir::new(tag);
+    let env = export_env_in(dir.path(), db_url, tag, products, customers);
+    (dir, env)
+}
+
+fn export_env_in(
+    dir: &Path,
+    db_url: &str,
+    tag: &str,
+    products: usize,
+    customers: usize,
+) -> ServerEnv {
+    let data = dir.join("1c");
+    generate(&data, products, customers);
+    ServerEnv::new(db_url, &data, tag)
+}
+
 /// A fresh, migrated PostgreSQL database ([`TestDb::postgres`]) that is dropped even when the
 /// test panics: the guard drops it from its own thread and runtime, forcing its connections
 /// closed.
@@ -111,22 +152,39 @@ impl PgDb {
 
 impl Drop for PgDb {
     fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name());
-        let admin = engine::testing::postgres_admin_url();
-        let dropper = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok(db) = engine::db::connect(&admin).await {
-                    db.execute_unprepared(&sql).await.ok();
-                    db.close().await.ok();
-                }
-            });
-        });
-        dropper.join().ok();
+        drop_pg_database(self.name());
     }
+}
+
+/// Runs one statement (`CREATE DATABASE`, `DROP DATABASE` …) on the PostgreSQL server's
+/// administrative database; panics when it fails.
+pub async fn pg_admin_execute(sql: &str) {
+    let admin = engine::db::connect(&engine::testing::postgres_admin_url())
+        .await
+        .unwrap();
+    admin.execute_unprepared(sql).await.unwrap();
+    admin.close().await.ok();
+}
+
+/// Drops the PostgreSQL database `name`, forcing its connections closed, from a thread and a
+/// runtime of its own, so that a `Drop` guard can call it (also while a test panics); errors
+/// are ignored.
+pub fn drop_pg_database(name: &str) {
+    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    let admin = engine::testing::postgres_admin_url();
+    let dropper = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            if let Ok(db) = engine::db::connect(&admin).await {
+                db.execute_unprepared(&sql).await.ok();
+                db.close().await.ok();
+            }
+        });
+    });
+    dropper.join().ok();
 }
 
 /// A port nobody listens on at the moment of the call (loopback).
@@ -367,13 +425,25 @@ pub async fn request(
     cookie: Option<&str>,
     body: &str,
 ) -> (String, BufReader<TcpStream>) {
+    let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
+    request_with(addr, method, path, &headers, body).await
+}
+
+/// [`request`] with any headers (name, value) of the test's choosing instead of a cookie.
+pub async fn request_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (String, BufReader<TcpStream>) {
     let exchange = async {
         let mut s = TcpStream::connect(addr).await.unwrap();
         let mut req = format!(
             "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: text/event-stream, application/json\r\n"
         );
-        if let Some(c) = cookie {
-            req.push_str(&format!("Cookie: {c}\r\n"));
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
         }
         if !body.is_empty() {
             req.push_str(&format!(
@@ -401,6 +471,24 @@ pub async fn request(
         .unwrap_or_else(|_| panic!("{method} {path}: no answer within {HTTP_LIMIT:?}"))
 }
 
+/// The value of the header `name` (any case) in a response head.
+pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// The `name=value` of the session cookie a response head sets; panics when it sets none.
+pub fn session_cookie(head: &str) -> String {
+    header(head, "set-cookie")
+        .unwrap_or_else(|| panic!("no cookie: {head}"))
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 /// The rest of a response (the server closes the connection after it), within 30 s.
 pub async fn read_body(r: &mut BufReader<TcpStream>) -> String {
     let mut body = String::new();
@@ -421,18 +509,7 @@ pub async fn login(addr: SocketAddr) -> String {
         &format!("login={LOGIN}&password={PASSWORD}"),
     )
     .await;
-    let line = head
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
-        .unwrap_or_else(|| panic!("login set no cookie: {head}"));
-    line.split_once(':')
-        .unwrap()
-        .1
-        .trim()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
+    session_cookie(&head)
 }
 
 /// `POST /api/start_import` of `kinds`: `Ok(run_id)`, or `Err(text)` with the administrator's
@@ -561,6 +638,20 @@ pub async fn run_to_end(
         .unwrap_or_else(|| panic!("run {run_id} did not end within {limit:?}"))
 }
 
+/// The four kinds, in run order, as a start request names them.
+pub const ALL_KINDS: [&str; 4] = ["catalog", "stocks", "prices", "customers"];
+
+/// Runs all four kinds to the end (≤ 120 s) and asserts that the run succeeded (its message
+/// starts with ✅); the final state.
+pub async fn import_all_kinds(addr: SocketAddr, cookie: &str) -> RunState {
+    let end = run_to_end(addr, cookie, &ALL_KINDS, Duration::from_secs(120)).await;
+    assert!(
+        end.message.as_deref().unwrap_or("").starts_with("✅"),
+        "{end:?}"
+    );
+    end
+}
+
 /// A connection to the database under test.
 pub async fn connect_db(url: &str) -> DatabaseConnection {
     engine::db::connect(url).await.unwrap()
@@ -600,17 +691,116 @@ pub async fn redis_get(url: &str, key: &str) -> Option<String> {
     conn.get::<_, Option<String>>(key).await.ok().flatten()
 }
 
+/// Every key of `prefix` on that Redis.
+async fn keys_of(
+    conn: &mut redis::aio::MultiplexedConnection,
+    prefix: &str,
+) -> redis::RedisResult<Vec<String>> {
+    redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(conn)
+        .await
+}
+
+/// Every key of `prefix`; panics when that Redis does not answer.
+pub async fn redis_keys(url: &str, prefix: &str) -> Vec<String> {
+    let mut conn = redis_conn(url).await.expect("Redis answers");
+    keys_of(&mut conn, prefix).await.unwrap()
+}
+
 /// Deletes every key of `prefix` (on the shared Redis, after a test).
 pub async fn cleanup_redis(url: &str, prefix: &str) {
     let Some(mut conn) = redis_conn(url).await else {
         return;
     };
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap_or_default();
+    let keys = keys_of(&mut conn, prefix).await.unwrap_or_default();
     if !keys.is_empty() {
         let _: Result<(), _> = conn.del(keys).await;
+    }
+}
+
+/// The whole body of a router's response, as text.
+pub async fn body_text(res: axum::response::Response) -> String {
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The real router without a socket (requests go through tower's `oneshot`): a fresh, migrated
+/// SQLite database with the first administrator, a Redis with a fresh prefix, and a `dist`
+/// folder holding an `index.html`. [`RouterApp::done`] removes all three.
+pub struct RouterApp {
+    pub router: axum::Router,
+    pub state: AppState,
+    pub db: TestDb,
+    pub redis_url: String,
+    pub prefix: String,
+    pub dist: TempDir,
+}
+
+impl RouterApp {
+    /// `tag` names the prefix and the folder; `secure_cookies` and `login` go into the state.
+    pub async fn new(
+        tag: &str,
+        secure_cookies: bool,
+        redis_url: &str,
+        login: LoginPolicy,
+    ) -> RouterApp {
+        let db = TestDb::sqlite().await;
+        let prefix = unique(tag);
+        let redis = redis::Client::open(redis_url).unwrap();
+        let runner =
+            engine::run::Runner::new(db.db.clone(), redis.clone(), None).with_prefix(&prefix);
+        let state = AppState {
+            db: db.db.clone(),
+            redis,
+            secure_cookies,
+            runner,
+            login,
+        };
+        let dist = TempDir::new(&format!("{tag}-dist"));
+        std::fs::write(dist.path().join("index.html"), "<html>app</html>").unwrap();
+        engine::auth::upsert_admin(&state.db, LOGIN, PASSWORD)
+            .await
+            .unwrap();
+        RouterApp {
+            router: server::routes::router(state.clone(), dist.path()),
+            state,
+            db,
+            redis_url: redis_url.to_owned(),
+            prefix,
+            dist,
+        }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> axum::response::Response {
+        self.router.clone().oneshot(req).await.unwrap()
+    }
+
+    /// Asserts that a browser's `GET path` without a session is sent to `target`.
+    pub async fn assert_redirects(&self, path: &str, target: &str) {
+        let res = self
+            .send(
+                Request::get(path)
+                    .header(header::ACCEPT, "text/html")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(res.headers()[header::LOCATION], target, "{path}");
+    }
+
+    /// Every Redis key of this app's prefix.
+    pub async fn redis_keys(&self) -> Vec<String> {
+        redis_keys(&self.redis_url, &self.prefix).await
+    }
+
+    /// Deletes the prefix's Redis keys, the folder and the database.
+    pub async fn done(self) {
+        cleanup_redis(&self.redis_url, &self.prefix).await;
+        drop(self.dist);
+        self.db.drop_db().await;
     }
 }
