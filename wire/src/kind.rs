@@ -14,6 +14,8 @@ pub struct KindInfo {
     pub word: &'static str,
     /// The monitor's column text: Каталог / Остатки / …
     pub title: &'static str,
+    /// The title in the genitive, for «❌ Ошибка импорта каталога: …».
+    pub genitive: &'static str,
     /// The checkbox label on «Выбор типов данных для импорта».
     pub choice_label: &'static str,
     /// The kind whose data this one lands on (stocks and prices land on the catalog's offers):
@@ -59,6 +61,7 @@ kinds! {
     Catalog => KindInfo {
         word: "catalog",
         title: "Каталог",
+        genitive: "каталога",
         choice_label: "Каталог товаров",
         needs: None,
         headline: (Counter::Products, ["товар", "товара", "товаров"]),
@@ -68,6 +71,7 @@ kinds! {
     Stocks => KindInfo {
         word: "stocks",
         title: "Остатки",
+        genitive: "остатков",
         choice_label: "Остатки товаров",
         needs: Some(ImportKind::Catalog),
         headline: (Counter::Offers, ["SKU", "SKU", "SKU"]),
@@ -77,6 +81,7 @@ kinds! {
     Prices => KindInfo {
         word: "prices",
         title: "Цены",
+        genitive: "цен",
         choice_label: "Цены товаров",
         needs: Some(ImportKind::Catalog),
         headline: (Counter::Offers, ["SKU", "SKU", "SKU"]),
@@ -85,6 +90,7 @@ kinds! {
     Customers => KindInfo {
         word: "customers",
         title: "Клиенты",
+        genitive: "клиентов",
         choice_label: "Клиенты",
         needs: None,
         headline: (Counter::Customers, ["клиент", "клиента", "клиентов"]),

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use wire::SessionRow;
+use wire::{ImportKind, SessionRow};
 
 use crate::api::list_sessions;
 use crate::format::{datetime_text, duration_text, percent, seconds_between, thousands};
@@ -112,7 +112,7 @@ pub fn SessionsPage() -> impl IntoView {
                 <form class="filters" role="search" aria-label="Фильтры" on:submit=|ev| ev.prevent_default()>
                     <FilterSelect label="Статус" value=Signal::derive(move || param("status")) options=STATUS_OPTIONS
                         on_change=move |v| go1(v, param("kind"), param("date")) />
-                    <FilterSelect label="Тип импорта" value=Signal::derive(move || param("kind")) options=KIND_OPTIONS
+                    <FilterSelect label="Тип импорта" value=Signal::derive(move || param("kind")) options=&KIND_OPTIONS
                         on_change=move |v| go2(param("status"), v, param("date")) />
                     <label>
                         "Дата "
@@ -151,13 +151,18 @@ const STATUS_OPTIONS: &[(&str, &str)] = &[
     ("started", "Начат"),
 ];
 
-/// The import type filter's choices, in run order.
-const KIND_OPTIONS: &[(&str, &str)] = &[
-    ("catalog", "Каталог"),
-    ("stocks", "Остатки"),
-    ("prices", "Цены"),
-    ("customers", "Клиенты"),
-];
+/// The import type filter's choices, in run order: each kind's word and title, read off the
+/// kind table.
+const KIND_OPTIONS: [(&str, &str); ImportKind::ALL.len()] = {
+    let mut out = [("", ""); ImportKind::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        let info = ImportKind::ALL[i].info();
+        out[i] = (info.word, info.title);
+        i += 1;
+    }
+    out
+};
 
 /// A labelled filter `<select>` with «Все» first.
 #[component]
@@ -302,7 +307,7 @@ mod tests {
             .iter()
             .map(|k| (k.as_str(), k.title()))
             .collect();
-        assert_eq!(KIND_OPTIONS, kinds.as_slice());
+        assert_eq!(KIND_OPTIONS.as_slice(), kinds.as_slice());
         for (v, text) in STATUS_OPTIONS {
             let status = SessionStatus::parse(v).unwrap_or_else(|| panic!("{v}"));
             assert!(status.title().ends_with(text), "{v}");

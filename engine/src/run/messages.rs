@@ -54,15 +54,6 @@ pub fn success(done: &[DoneKind]) -> String {
     format!("✅ Импорт завершен: {}", parts.join(", "))
 }
 
-fn genitive(kind: ImportKind) -> &'static str {
-    match kind {
-        ImportKind::Catalog => "каталога",
-        ImportKind::Stocks => "остатков",
-        ImportKind::Prices => "цен",
-        ImportKind::Customers => "клиентов",
-    }
-}
-
 /// «Остатки и цены не импортированы.» for the kinds that did not get their turn.
 fn not_imported(rest: &[ImportKind]) -> Option<String> {
     let names: Vec<String> = rest.iter().map(|k| k.title().to_lowercase()).collect();
@@ -83,8 +74,11 @@ fn not_imported(rest: &[ImportKind]) -> Option<String> {
 pub fn failure(kind: ImportKind, detail: &str, rest: &[ImportKind]) -> String {
     let detail = detail.trim_end_matches('.');
     match not_imported(rest) {
-        Some(tail) => format!("❌ Ошибка импорта {}: {detail}. {tail}", genitive(kind)),
-        None => format!("❌ Ошибка импорта {}: {detail}.", genitive(kind)),
+        Some(tail) => format!(
+            "❌ Ошибка импорта {}: {detail}. {tail}",
+            kind.info().genitive
+        ),
+        None => format!("❌ Ошибка импорта {}: {detail}.", kind.info().genitive),
     }
 }
 
