@@ -79,7 +79,7 @@ pub fn router_with(
         ))
         .fallback_service(spa)
         .layer(axum::Extension(hub))
-        .layer(axum::Extension(shared_redis))
+        .layer(axum::Extension(shared_redis.clone()))
         .layer(middleware::from_fn_with_state(
             guard::GuardState {
                 app: state.clone(),
@@ -91,7 +91,7 @@ pub fn router_with(
             Arc::new(origins),
             guard::same_origin,
         ))
-        .merge(crate::exchange1c::router(exchange))
+        .merge(crate::exchange1c::router(exchange, shared_redis))
         // Every answer: no framing, no MIME sniffing, no referrer to other sites, the CSP.
         .layer(SetResponseHeaderLayer::overriding(
             header::X_FRAME_OPTIONS,

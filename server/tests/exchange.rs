@@ -12,7 +12,14 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use base64::Engine;
+use engine::auth::Roles;
+use sha2::Digest;
 use support::{PgDb, REDIS_URL, ServerEnv, TempDir};
+
+/// 1C's exchange account.
+const EXCHANGE_LOGIN: &str = "1c";
+const EXCHANGE_PASSWORD: &str = "exchange-pass-1";
 
 /// Any one request must be answered within this.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -20,6 +27,7 @@ const LIMIT: Duration = Duration::from_secs(60);
 #[derive(Clone, Copy, Debug)]
 enum Backend {
     Sqlite,
+    Postgres,
 }
 
 /// A running server with its own export folder, spool root, database and Redis prefix.
@@ -42,6 +50,10 @@ impl Answer {
         self.body.lines().next().unwrap_or_default()
     }
 
+    fn lines(&self) -> Vec<&str> {
+        self.body.lines().collect()
+    }
+
     #[track_caller]
     fn failure_containing(&self, text: &str) {
         assert_eq!(self.first_line(), "failure", "{self:?}");
@@ -56,14 +68,24 @@ impl Site {
 
     async fn start_with(backend: Backend, extra: &[(&str, &str)]) -> Site {
         let root = TempDir::new("exchange");
-        let (url, pg): (String, Option<PgDb>) = match backend {
+        let (url, pg) = match backend {
             Backend::Sqlite => (root.sqlite_url(), None),
+            Backend::Postgres => {
+                let pg = PgDb::new().await;
+                (pg.url().to_owned(), Some(pg))
+            }
         };
         let env = ServerEnv::new(&url, &root.path().join("export"), "exchange");
         let spool = root.path().join("exchange").display().to_string();
         let mut settings: Vec<(&str, &str)> = vec![("ONEC_EXCHANGE_DIR", &spool)];
         settings.extend_from_slice(extra);
         let addr = support::spawn_in_process_with(&env, &settings).await;
+        // 1C's account (exchange only), besides the first administrator the server made.
+        let db = support::connect_db(&url).await;
+        engine::auth::upsert_account(&db, EXCHANGE_LOGIN, EXCHANGE_PASSWORD, Roles::EXCHANGE)
+            .await
+            .unwrap();
+        db.close().await.ok();
         Site {
             addr,
             root,
@@ -145,10 +167,73 @@ impl Site {
             .await
     }
 
+    /// `mode=checkauth` with these credentials.
+    async fn checkauth(&self, login: &str, password: &str) -> Answer {
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"))
+        );
+        self.request(
+            "GET",
+            "/1c/exchange?type=catalog&mode=checkauth",
+            &[("Authorization", &basic)],
+            b"",
+        )
+        .await
+    }
+
+    /// Logs in as 1C does; the session it got.
+    async fn login(&self) -> Exchange1c<'_> {
+        let a = self.checkauth(EXCHANGE_LOGIN, EXCHANGE_PASSWORD).await;
+        assert_eq!(a.first_line(), "success", "{a:?}");
+        let l = a.lines();
+        Exchange1c {
+            site: self,
+            cookie: format!("{}={}", l[1], l[2]),
+            sessid: l[3].strip_prefix("sessid=").unwrap().to_owned(),
+        }
+    }
+
+    /// Every Redis key of this server.
+    async fn redis_keys(&self) -> Vec<String> {
+        let mut conn = support::redis_conn(REDIS_URL).await.unwrap();
+        engine::redis::cmd("KEYS")
+            .arg(format!("{}:*", self.env.prefix))
+            .query_async(&mut conn)
+            .await
+            .unwrap()
+    }
+
     async fn done(self) {
         support::cleanup_redis(REDIS_URL, &self.env.prefix).await;
         drop(self.root);
     }
+}
+
+/// A logged-in 1C: its cookie (`name=value`) and sessid.
+struct Exchange1c<'a> {
+    site: &'a Site,
+    cookie: String,
+    sessid: String,
+}
+
+impl Exchange1c<'_> {
+    /// A mode with the session's cookie, as 1C sends it (GET without a body, POST with one).
+    async fn call(&self, query: &str, body: &[u8]) -> Answer {
+        let method = if body.is_empty() { "GET" } else { "POST" };
+        self.site
+            .request(
+                method,
+                &format!("/1c/exchange?type=catalog&{query}"),
+                &[("Cookie", &self.cookie)],
+                body,
+            )
+            .await
+    }
+}
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
 }
 
 #[tokio::test]
@@ -209,5 +294,150 @@ async fn the_endpoint_is_outside_the_web_login_and_the_same_origin_check() {
         a.head.to_ascii_lowercase().contains("x-request-id:"),
         "{a:?}"
     );
+    site.done().await;
+}
+
+async fn checkauth_gives_a_session_kept_only_as_a_hash(backend: Backend) {
+    let site = Site::start(backend).await;
+    let a = site.checkauth(EXCHANGE_LOGIN, EXCHANGE_PASSWORD).await;
+    let l = a.lines();
+    assert_eq!(l.len(), 5, "{a:?}");
+    assert_eq!((l[0], l[1]), ("success", "onec_exchange"));
+    let token = l[2];
+    let sessid = l[3].strip_prefix("sessid=").unwrap();
+    for t in [token, sessid] {
+        assert!(
+            t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{t}"
+        );
+    }
+    let ts: i64 = l[4].strip_prefix("timestamp=").unwrap().parse().unwrap();
+    assert!((ts - chrono::Utc::now().timestamp()).abs() < 60, "{ts}");
+    assert!(!a.head.to_ascii_lowercase().contains("set-cookie"), "{a:?}");
+    // Redis holds the session under the token's hash, never the token or the sessid.
+    let keys = site.redis_keys().await;
+    let key = format!("{}:exchange:token:{}", site.env.prefix, sha256_hex(token));
+    assert!(keys.contains(&key), "{keys:?}");
+    let stored = support::redis_get(REDIS_URL, &key).await.unwrap();
+    assert!(
+        !stored.contains(token) && !stored.contains(sessid),
+        "{stored}"
+    );
+    assert!(stored.contains(&sha256_hex(sessid)), "{stored}");
+    assert!(keys.iter().all(|k| !k.contains(token)), "{keys:?}");
+    let mut conn = support::redis_conn(REDIS_URL).await.unwrap();
+    let ttl: i64 = engine::redis::cmd("TTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!((1..=1800).contains(&ttl), "{ttl}");
+    // A second checkauth is a second session.
+    let b = site.checkauth(EXCHANGE_LOGIN, EXCHANGE_PASSWORD).await;
+    assert_ne!(b.lines()[2], token);
+
+    // Administrators are not exchange accounts; no credentials, no session.
+    site.checkauth(support::LOGIN, support::PASSWORD)
+        .await
+        .failure_containing("нет права обмена");
+    site.checkauth(EXCHANGE_LOGIN, "wrong-password")
+        .await
+        .failure_containing("Неверный логин или пароль");
+    site.checkauth("nobody", EXCHANGE_PASSWORD)
+        .await
+        .failure_containing("Неверный логин или пароль");
+    site.get("type=catalog&mode=checkauth")
+        .await
+        .failure_containing("Требуется HTTP-авторизация");
+    site.done().await;
+}
+
+#[tokio::test]
+async fn checkauth_gives_a_session_kept_only_as_a_hash_sqlite() {
+    checkauth_gives_a_session_kept_only_as_a_hash(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn checkauth_gives_a_session_kept_only_as_a_hash_postgres() {
+    checkauth_gives_a_session_kept_only_as_a_hash(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn later_modes_need_the_exchange_cookie_and_its_sessid() {
+    let site = Site::start(Backend::Sqlite).await;
+    let ok = site.login().await;
+    let init = |cookie: Option<String>, extra: &str| {
+        let path = format!("/1c/exchange?type=catalog&mode=init{extra}");
+        let site = &site;
+        async move {
+            let headers: Vec<(&str, &str)> = match &cookie {
+                Some(c) => vec![("Cookie", c.as_str())],
+                None => vec![],
+            };
+            site.request("GET", &path, &headers, b"").await
+        }
+    };
+    init(None, "")
+        .await
+        .failure_containing("Требуется авторизация: выполните checkauth");
+    let unknown = format!("onec_exchange={}", "ab".repeat(32));
+    init(Some(unknown), "")
+        .await
+        .failure_containing("выполните checkauth заново");
+    init(Some("onec_exchange=../../etc/passwd".into()), "")
+        .await
+        .failure_containing("выполните checkauth заново");
+    // The web administrator's session does not open the exchange, under either cookie name.
+    let web = support::login(site.addr).await;
+    init(Some(web.clone()), "")
+        .await
+        .failure_containing("Требуется авторизация");
+    let web_value = web.split_once('=').unwrap().1;
+    init(Some(format!("onec_exchange={web_value}")), "")
+        .await
+        .failure_containing("выполните checkauth заново");
+    // A sessid must be the session's own.
+    let other = site.login().await;
+    init(
+        Some(ok.cookie.clone()),
+        &format!("&sessid={}", other.sessid),
+    )
+    .await
+    .failure_containing("Неверный sessid");
+    for a in [
+        ok.call(&format!("mode=init&sessid={}", ok.sessid), b"")
+            .await,
+        init(Some(format!("x=1; {}; y=2", ok.cookie)), "").await,
+    ] {
+        assert!(!a.body.contains("checkauth"), "{a:?}");
+        assert!(!a.body.contains("sessid"), "{a:?}");
+    }
+    site.done().await;
+}
+
+#[tokio::test]
+async fn failed_logins_are_limited_like_the_login_form() {
+    let site = Site::start(Backend::Sqlite).await;
+    // Five attempts go through; then each must wait twice as long as the one before, which
+    // soon outlasts a password check even in a debug build.
+    let mut refused = None;
+    for attempt in 1..=12 {
+        let a = site.checkauth(EXCHANGE_LOGIN, "wrong-password").await;
+        assert_eq!(a.first_line(), "failure");
+        if a.body.contains("Слишком много неудачных попыток") {
+            refused = Some(attempt);
+            break;
+        }
+        a.failure_containing("Неверный логин или пароль");
+    }
+    let refused = refused.expect("the limiter stepped in");
+    assert!(refused > 5, "five attempts are free, refused at {refused}");
+    // Now even the right password waits.
+    site.checkauth(EXCHANGE_LOGIN, EXCHANGE_PASSWORD)
+        .await
+        .failure_containing("Слишком много неудачных попыток");
+    // The counters are the login form's (per login hash and address).
+    let keys = site.redis_keys().await;
+    assert!(keys.iter().any(|k| k.contains(":login:pair:")), "{keys:?}");
     site.done().await;
 }

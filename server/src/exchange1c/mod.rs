@@ -15,10 +15,13 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Extension, Router};
-use exchange::{Charset, Query, Reply};
+use exchange::{Charset, Mode, Query, Reply};
 use futures::FutureExt;
 
 use crate::config::ExchangeSettings;
+use crate::events::SharedRedis;
+
+pub mod session;
 
 /// The address 1C is given (`https://<site>/1c/exchange`).
 pub const PATH: &str = "/1c/exchange";
@@ -29,7 +32,18 @@ pub struct Endpoint {
     /// `None`: the server was built without exchange settings (tests of other parts); every
     /// request is answered with a `failure` saying so.
     settings: Option<Arc<Exchange>>,
+    redis: SharedRedis,
 }
+
+/// What every mode after the query check works with.
+#[derive(Clone)]
+pub struct Ctx {
+    pub ex: Arc<Exchange>,
+    pub redis: SharedRedis,
+}
+
+/// The refusal when Redis (sessions, the exchange lock, the login limiter) does not answer.
+pub const REDIS_DOWN: &str = "Обмен временно невозможен: Redis не отвечает. Повторите позже";
 
 /// The configured endpoint.
 #[derive(Debug)]
@@ -42,16 +56,23 @@ pub struct Exchange {
     pub prefix: String,
 }
 
+impl Exchange {
+    /// A session, by its token's SHA-256.
+    pub fn key_token(&self, token_sha256: &str) -> String {
+        format!("{}:exchange:token:{token_sha256}", self.prefix)
+    }
+}
+
 /// The routes of the endpoint (`/1c/exchange`, `/1c/exchange/`, and anything else under `/1c`,
 /// answered with a `failure`), for every method.
-pub fn router(settings: Option<Arc<Exchange>>) -> Router<AppState> {
+pub fn router(settings: Option<Arc<Exchange>>, redis: SharedRedis) -> Router<AppState> {
     Router::new()
         .route(PATH, any(endpoint))
         .route("/1c/exchange/", any(endpoint))
         .route("/1c", any(unknown_address))
         .route("/1c/", any(unknown_address))
         .route("/1c/{*rest}", any(unknown_address))
-        .layer(Extension(Endpoint { settings }))
+        .layer(Extension(Endpoint { settings, redis }))
 }
 
 /// The answer 1C reads: always 200, plain text, never cached.
@@ -119,8 +140,20 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
     let Some(ex) = ep.settings.clone() else {
         return Reply::failure("Обмен с 1С не настроен на этом сервере");
     };
-    let _ = (app, ex, query);
-    Reply::failure("Режим обмена ещё не поддерживается")
+    let ctx = Ctx {
+        ex,
+        redis: ep.redis,
+    };
+    let (parts, _body) = req.into_parts();
+    if query.mode == Mode::CheckAuth {
+        return session::checkauth(&app, &ctx, &parts).await;
+    }
+    let session = match session::authorize(&ctx, &parts.headers, query.sessid.as_deref()).await {
+        Ok(s) => s,
+        Err(reply) => return reply,
+    };
+    let _ = session;
+    Reply::failure(format!("Режим {} ещё не поддерживается", query.mode))
 }
 
 /// The text with its first letter in upper case (the exchange crate's texts are clauses).
