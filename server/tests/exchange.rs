@@ -7,6 +7,7 @@
 mod support;
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -103,10 +104,25 @@ impl Site {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Answer {
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-            body.len()
-        );
+        self.request_with(method, path, headers, body, false).await
+    }
+
+    /// [`Site::request`], the body sent with `Content-Length` or (`chunked`) in 16 KiB chunks
+    /// without saying its length.
+    async fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        chunked: bool,
+    ) -> Answer {
+        let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+        if chunked {
+            req.push_str("Transfer-Encoding: chunked\r\n");
+        } else {
+            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
         if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
             req.push_str(&format!("Host: {}\r\n", self.addr));
         }
@@ -115,7 +131,16 @@ impl Site {
         }
         req.push_str("\r\n");
         let mut bytes = req.into_bytes();
-        bytes.extend_from_slice(body);
+        if chunked {
+            for piece in body.chunks(16 * 1024) {
+                bytes.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+                bytes.extend_from_slice(piece);
+                bytes.extend_from_slice(b"\r\n");
+            }
+            bytes.extend_from_slice(b"0\r\n\r\n");
+        } else {
+            bytes.extend_from_slice(body);
+        }
         let raw = tokio::time::timeout(LIMIT, async {
             let s = TcpStream::connect(self.addr).await.unwrap();
             let (mut rd, mut wr) = s.into_split();
@@ -154,10 +179,13 @@ impl Site {
                 .contains("\r\ncontent-type: text/plain; charset=utf-8"),
             "{method} {path}: {answer:?}"
         );
+        // The protocol's one exception: a successful init answers with its parameters.
+        let init = path.contains("mode=init") && answer.first_line() == "zip=yes";
         assert!(
-            ["success", "progress", "failure"].contains(&answer.first_line()),
+            init || ["success", "progress", "failure"].contains(&answer.first_line()),
             "{method} {path}: {answer:?}"
         );
+        assert!(!answer.body.is_empty(), "{method} {path}: empty answer");
         answer
     }
 
@@ -194,6 +222,57 @@ impl Site {
         }
     }
 
+    fn spool(&self) -> PathBuf {
+        self.root.path().join("exchange")
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.root.path().join("export")
+    }
+
+    /// The spool's folders, by name.
+    fn spool_folders(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.spool())
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// The folder of the one exchange receiving now.
+    fn receiving(&self) -> PathBuf {
+        let open: Vec<String> = self
+            .spool_folders()
+            .into_iter()
+            .filter(|n| !n.contains('.'))
+            .collect();
+        assert_eq!(open.len(), 1, "{open:?}");
+        self.spool().join(&open[0])
+    }
+
+    /// Every file under the test's folder (the database's aside), relative to it.
+    fn all_files(&self) -> Vec<String> {
+        fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let e = e.unwrap();
+                let p = e.path();
+                if e.file_type().unwrap().is_dir() {
+                    walk(&p, root, out);
+                } else {
+                    out.push(p.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.root.path(), self.root.path(), &mut out);
+        out.retain(|f| !f.starts_with("app.db"));
+        out.sort();
+        out
+    }
+
     /// Every Redis key of this server.
     async fn redis_keys(&self) -> Vec<String> {
         let mut conn = support::redis_conn(REDIS_URL).await.unwrap();
@@ -218,6 +297,12 @@ struct Exchange1c<'a> {
 }
 
 impl Exchange1c<'_> {
+    /// `mode=file` of `name` (URL-encoded here) with this piece as its body.
+    async fn file(&self, name: &str, piece: &[u8]) -> Answer {
+        self.call(&format!("mode=file&filename={}", enc(name)), piece)
+            .await
+    }
+
     /// A mode with the session's cookie, as 1C sends it (GET without a body, POST with one).
     async fn call(&self, query: &str, body: &[u8]) -> Answer {
         let method = if body.is_empty() { "GET" } else { "POST" };
@@ -230,6 +315,11 @@ impl Exchange1c<'_> {
             )
             .await
     }
+}
+
+/// A query value, percent-encoded.
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 fn sha256_hex(s: &str) -> String {
@@ -410,7 +500,7 @@ async fn later_modes_need_the_exchange_cookie_and_its_sessid() {
         init(Some(format!("x=1; {}; y=2", ok.cookie)), "").await,
     ] {
         assert!(!a.body.contains("checkauth"), "{a:?}");
-        assert!(!a.body.contains("sessid"), "{a:?}");
+        assert!(!a.body.contains("Неверный sessid"), "{a:?}");
     }
     site.done().await;
 }
@@ -439,5 +529,189 @@ async fn failed_logins_are_limited_like_the_login_form() {
     // The counters are the login form's (per login hash and address).
     let keys = site.redis_keys().await;
     assert!(keys.iter().any(|k| k.contains(":login:pair:")), "{keys:?}");
+    site.done().await;
+}
+
+/// A small-limits site: 64 KiB per request, 512 KiB per exchange.
+const SMALL: [(&str, &str); 2] = [
+    ("ONEC_EXCHANGE_FILE_LIMIT", "65536"),
+    ("ONEC_EXCHANGE_MAX_BYTES", "524288"),
+];
+const PIECE_LIMIT: usize = 65536 + 64 * 1024;
+
+#[tokio::test]
+async fn init_opens_one_exchange_at_a_time() {
+    let site = Site::start_with(Backend::Sqlite, &SMALL).await;
+    let a = site.login().await;
+    let r = a.call("mode=init", b"").await;
+    assert_eq!(r.lines(), ["zip=yes", "file_limit=65536"], "{r:?}");
+    let first = site.receiving();
+    let id = first.file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(
+        id.len() == 23 && id.as_bytes()[8] == b'T' && id.as_bytes()[15] == b'Z',
+        "{id}"
+    );
+    // The session now names its exchange.
+    let keys = site.redis_keys().await;
+    let current = format!("{}:exchange:current", site.env.prefix);
+    assert!(keys.contains(&current), "{keys:?}");
+    assert_eq!(support::redis_get(REDIS_URL, &current).await.unwrap(), id);
+
+    // Another 1C session meets the running exchange.
+    let b = site.login().await;
+    b.call("mode=init", b"")
+        .await
+        .failure_containing("Уже идёт другой обмен с 1С (начат ");
+    b.call("mode=init", b"")
+        .await
+        .failure_containing("учётная запись «1c»");
+    // The same session starting over replaces its own (incomplete: set aside, not published).
+    let r = a
+        .call(&format!("mode=init&sessid={}&version=3.1", a.sessid), b"")
+        .await;
+    assert_eq!(
+        r.lines(),
+        [
+            "zip=yes",
+            "file_limit=65536",
+            &format!("sessid={}", a.sessid),
+            "version=3.1"
+        ]
+    );
+    assert!(site.spool_folders().contains(&format!("{id}.abandoned")));
+    assert_ne!(site.receiving(), first);
+    assert!(!site.data_dir().exists(), "nothing published");
+    let r = a.call("mode=init&version=%3Cscript%3E", b"").await;
+    assert_eq!(r.lines().last(), Some(&"version=3.1"));
+    b.call("mode=init", b"")
+        .await
+        .failure_containing("Уже идёт другой обмен");
+    // Every file mode needs an init first.
+    let c = site.login().await;
+    c.file("import.xml", b"<x/>")
+        .await
+        .failure_containing("Обмен не начат: сначала выполните init");
+    site.done().await;
+}
+
+#[tokio::test]
+async fn file_pieces_are_appended_and_limits_hold_while_streaming() {
+    let site = Site::start_with(Backend::Sqlite, &SMALL).await;
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    let dir = site.receiving();
+    // One file in three pieces, as 1C cuts it at file_limit.
+    let pieces: Vec<Vec<u8>> = (0..3u8).map(|i| vec![b'a' + i; 65536]).collect();
+    for p in &pieces {
+        assert_eq!(
+            a.file("goods/1/import.xml", p).await.first_line(),
+            "success"
+        );
+    }
+    let stored = std::fs::read(dir.join("goods/1/import.xml")).unwrap();
+    assert_eq!(stored, pieces.concat());
+    assert_eq!(
+        a.file(r"import_files\ab\c.jpg", b"jpeg").await.first_line(),
+        "success"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("import_files/ab/c.jpg")).unwrap(),
+        b"jpeg"
+    );
+
+    // A piece that says it is too large is refused before it is read.
+    let big = vec![b'x'; PIECE_LIMIT + 1];
+    a.file("goods/1/import.xml", &big)
+        .await
+        .failure_containing("Файл «goods/1/import.xml» больше допустимого");
+    // One that does not say so is stopped as it streams in, and nothing of it stays.
+    let a2 = site
+        .request_with(
+            "POST",
+            &format!(
+                "/1c/exchange?type=catalog&mode=file&filename={}",
+                enc("goods/1/import.xml")
+            ),
+            &[("Cookie", &a.cookie)],
+            &big,
+            true,
+        )
+        .await;
+    a2.failure_containing("больше допустимого");
+    assert_eq!(
+        std::fs::read(dir.join("goods/1/import.xml")).unwrap(),
+        pieces.concat()
+    );
+
+    // The exchange as a whole: 512 KiB. 196 KiB are stored; pieces of 64 KiB go in until the
+    // next would pass the limit, which is refused while it streams, and cut off again.
+    let mut accepted = 0;
+    let refused = loop {
+        let r = site
+            .request_with(
+                "POST",
+                "/1c/exchange?type=catalog&mode=file&filename=big.bin",
+                &[("Cookie", &a.cookie)],
+                &[b'z'; 65536],
+                true,
+            )
+            .await;
+        if r.first_line() == "failure" {
+            break r;
+        }
+        accepted += 1;
+        assert!(accepted < 10, "the total limit never stepped in");
+    };
+    refused.failure_containing("ONEC_EXCHANGE_MAX_BYTES");
+    let kept = std::fs::metadata(dir.join("big.bin")).unwrap().len();
+    assert_eq!(kept, accepted * 65536);
+    let total: u64 = std::fs::metadata(dir.join("goods/1/import.xml"))
+        .unwrap()
+        .len()
+        + 4
+        + kept;
+    assert!(total <= 524_288, "{total}");
+    site.done().await;
+}
+
+#[tokio::test]
+async fn names_that_could_leave_the_spool_are_refused() {
+    let site = Site::start_with(Backend::Sqlite, &SMALL).await;
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    let dir = site.receiving();
+    let before = site.all_files();
+    for (name, why) in [
+        ("../evil.xml", "родительскую папку"),
+        ("import_files/../../evil.xml", "родительскую папку"),
+        (r"..\..\evil.xml", "родительскую папку"),
+        ("/etc/cron.d/evil", "абсолютный путь"),
+        (r"C:\evil.xml", "абсолютный путь"),
+        (r"\\server\share\evil.xml", "абсолютный путь"),
+        ("evil\0.xml", "недопустимый символ"),
+        ("evil\n.xml", "недопустимый символ"),
+    ] {
+        a.file(name, b"owned").await.failure_containing(why);
+    }
+    // Encoded by hand: %00 and an encoded ../
+    for (query, why) in [
+        ("filename=evil%00.xml", "недопустимый символ"),
+        ("filename=%2e%2e%2fevil.xml", "родительскую папку"),
+        ("filename=", "filename"),
+    ] {
+        a.call(&format!("mode=file&{query}"), b"owned")
+            .await
+            .failure_containing(why);
+    }
+    assert_eq!(site.all_files(), before, "nothing was written anywhere");
+    // A folder of the spool that is a link out of it (never made by the endpoint) is not
+    // followed.
+    let outside = site.root.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("import_files")).unwrap();
+    a.file("import_files/x.jpg", b"owned")
+        .await
+        .failure_containing("за пределы папки обмена");
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
     site.done().await;
 }

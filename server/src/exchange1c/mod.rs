@@ -21,7 +21,9 @@ use futures::FutureExt;
 use crate::config::ExchangeSettings;
 use crate::events::SharedRedis;
 
+pub mod run;
 pub mod session;
+pub mod spool;
 
 /// The address 1C is given (`https://<site>/1c/exchange`).
 pub const PATH: &str = "/1c/exchange";
@@ -60,6 +62,26 @@ impl Exchange {
     /// A session, by its token's SHA-256.
     pub fn key_token(&self, token_sha256: &str) -> String {
         format!("{}:exchange:token:{token_sha256}", self.prefix)
+    }
+
+    /// The id of the exchange receiving now (the lock).
+    pub fn key_current(&self) -> String {
+        format!("{}:exchange:current", self.prefix)
+    }
+
+    /// An exchange's record ([`run::RunRecord`]).
+    pub fn key_run(&self, id: &str) -> String {
+        format!("{}:exchange:run:{id}", self.prefix)
+    }
+
+    /// The bytes an exchange stored (and reserved).
+    pub fn key_bytes(&self, id: &str) -> String {
+        format!("{}:exchange:bytes:{id}", self.prefix)
+    }
+
+    /// Set by whoever finishes (publishes or sets aside) an exchange.
+    pub fn key_finish(&self, id: &str) -> String {
+        format!("{}:exchange:finish:{id}", self.prefix)
     }
 }
 
@@ -144,7 +166,7 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
         ex,
         redis: ep.redis,
     };
-    let (parts, _body) = req.into_parts();
+    let (parts, body) = req.into_parts();
     if query.mode == Mode::CheckAuth {
         return session::checkauth(&app, &ctx, &parts).await;
     }
@@ -152,8 +174,16 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
         Ok(s) => s,
         Err(reply) => return reply,
     };
-    let _ = session;
-    Reply::failure(format!("Режим {} ещё не поддерживается", query.mode))
+    let done = match query.mode {
+        Mode::Init => run::init(&ctx, session, &query).await,
+        Mode::File => run::file(&ctx, &session, &query, &parts.headers, body).await,
+        other => Err(Reply::failure(format!(
+            "Режим {other} ещё не поддерживается"
+        ))),
+    };
+    match done {
+        Ok(reply) | Err(reply) => reply,
+    }
 }
 
 /// The text with its first letter in upper case (the exchange crate's texts are clauses).
