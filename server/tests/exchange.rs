@@ -297,6 +297,20 @@ struct Exchange1c<'a> {
 }
 
 impl Exchange1c<'_> {
+    /// `mode=import` of `name`.
+    async fn import(&self, name: &str) -> Answer {
+        self.call(&format!("mode=import&filename={}", enc(name)), b"")
+            .await
+    }
+
+    /// Uploads `content` as `name` in pieces of at most `piece` bytes; each must succeed.
+    async fn upload(&self, name: &str, content: &[u8], piece: usize) {
+        for p in content.chunks(piece) {
+            let a = self.file(name, p).await;
+            assert_eq!(a.first_line(), "success", "{name}: {a:?}");
+        }
+    }
+
     /// `mode=file` of `name` (URL-encoded here) with this piece as its body.
     async fn file(&self, name: &str, piece: &[u8]) -> Answer {
         self.call(&format!("mode=file&filename={}", enc(name)), piece)
@@ -315,6 +329,56 @@ impl Exchange1c<'_> {
             )
             .await
     }
+}
+
+/// A zip archive (deflate, as 1C writes) of these entries.
+fn zip_of(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, body) in entries {
+        w.start_file(name.as_str(), opts).unwrap();
+        w.write_all(body).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// Every file under `dir`, as (`/`-separated relative name, content), sorted.
+fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, root, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// A generated export (CommerceML 3.1 in folders, or 2.x `import.xml` + `offers.xml`).
+fn export(format: gendata::Format, products: usize) -> (TempDir, Vec<(String, Vec<u8>)>) {
+    let dir = TempDir::new("exchange-src");
+    gendata::generate(
+        &gendata::Options {
+            products,
+            customers: 0,
+            seed: 7,
+            format,
+            goods_per_segment: 0,
+        },
+        dir.path(),
+    )
+    .unwrap();
+    let files = files_of(dir.path());
+    (dir, files)
 }
 
 /// A query value, percent-encoded.
@@ -713,5 +777,101 @@ async fn names_that_could_leave_the_spool_are_refused() {
         .await
         .failure_containing("за пределы папки обмена");
     assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+    site.done().await;
+}
+
+#[tokio::test]
+async fn an_archive_is_unpacked_on_the_first_import_and_every_file_checked() {
+    let site = Site::start_with(Backend::Sqlite, &SMALL).await;
+    let (_src, files) = export(gendata::Format::V31, 30);
+    let xml: Vec<&String> = files
+        .iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.ends_with(".xml"))
+        .collect();
+    assert!(xml.len() >= 5, "{xml:?}");
+    let archive = zip_of(&files);
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    let dir = site.receiving();
+    // One archive, cut into pieces of file_limit, under 1C's temp name.
+    a.upload("v8_3B8F_3e.zip", &archive, 65536).await;
+    let first = a.import(xml[0]).await;
+    assert_eq!(first.first_line(), "success", "{first:?}");
+    assert!(
+        first
+            .body
+            .contains(&format!("Файл «{}» получен и проверен: ", xml[0])),
+        "{first:?}"
+    );
+    assert!(
+        !dir.join("v8_3B8F_3e.zip").exists(),
+        "the archive is gone once unpacked"
+    );
+    assert_eq!(files_of(&dir), files, "unpacked as sent");
+    for name in &xml[1..] {
+        let r = a.import(name).await;
+        assert_eq!(r.first_line(), "success", "{name}: {r:?}");
+    }
+    site.done().await;
+}
+
+#[tokio::test]
+async fn import_never_says_success_for_what_it_did_not_check() {
+    let site = Site::start_with(Backend::Sqlite, &SMALL).await;
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    let dir = site.receiving();
+    a.import("offers0_1.xml")
+        .await
+        .failure_containing("Файл «offers0_1.xml» не получен");
+    a.import("../../etc/passwd")
+        .await
+        .failure_containing("родительскую папку");
+    a.upload("import_files", b"not a folder", 65536).await;
+    a.upload("notes.xml", b"hello, 1C", 65536).await;
+    let r = a.import("notes.xml").await;
+    r.failure_containing("Файл notes.xml");
+    r.failure_containing("не XML");
+    assert!(
+        !r.body.contains(&dir.display().to_string()),
+        "the server's paths stay on the server: {r:?}"
+    );
+    a.upload("photo.jpg", b"\xff\xd8\xff\xe0", 65536).await;
+    a.import("photo.jpg").await.failure_containing("photo.jpg");
+    let root = r#"<?xml version="1.0" encoding="UTF-8"?><Other/>"#;
+    a.upload("other.xml", root.as_bytes(), 65536).await;
+    a.import("other.xml")
+        .await
+        .failure_containing("КоммерческаяИнформация");
+    site.done().await;
+}
+
+#[tokio::test]
+async fn a_zip_slip_archive_is_refused_and_writes_nothing_outside() {
+    let site = Site::start_with(Backend::Sqlite, &SMALL).await;
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    let before = site.all_files();
+    let evil = zip_of(&[
+        ("import.xml".into(), b"<x/>".to_vec()),
+        ("../../../evil.sh".into(), b"rm -rf /".to_vec()),
+    ]);
+    a.upload("evil.zip", &evil, 65536).await;
+    let r = a.import("import.xml").await;
+    r.failure_containing("Архив «evil.zip»: недопустимое имя файла");
+    r.failure_containing("родительскую папку");
+    // Only the archive itself came in; nothing of it was unpacked, anywhere.
+    let after = site.all_files();
+    let new: Vec<&String> = after.iter().filter(|f| !before.contains(f)).collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert!(new[0].ends_with("/evil.zip"), "{new:?}");
+    // A damaged archive says so; every later import says what still waits.
+    a.upload("broken.zip", b"PK\x03\x04 not really", 65536)
+        .await;
+    a.import("import.xml")
+        .await
+        .failure_containing("Архив «broken.zip» повреждён");
+    a.import("import.xml").await.failure_containing("Архив «");
     site.done().await;
 }

@@ -177,6 +177,7 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
     let done = match query.mode {
         Mode::Init => run::init(&ctx, session, &query).await,
         Mode::File => run::file(&ctx, &session, &query, &parts.headers, body).await,
+        Mode::Import => run::import(&ctx, &session, &query).await,
         other => Err(Reply::failure(format!(
             "Режим {other} ещё не поддерживается"
         ))),

@@ -557,6 +557,130 @@ async fn receive(
     }
 }
 
+/// What `import` found at a name.
+enum Found {
+    /// No regular file there (never received, or a folder).
+    Missing,
+    /// Not CommerceML: why, in Russian.
+    Refused(String),
+    /// A CommerceML file of this kind.
+    Checked(commerceml::Kind),
+}
+
+/// Unpacks the exchange's pending archives into its folder (each removed once unpacked).
+async fn unpack_pending(ctx: &Ctx, rec: &mut RunRecord, dir: &Path) -> Result<(), Reply> {
+    for zip in rec.zips.clone() {
+        let name =
+            SpoolName::parse(&zip).map_err(|e| Reply::failure(format!("Архив не принят: {e}")))?;
+        let used: Option<u64> = conn(ctx)
+            .await?
+            .get(ctx.ex.key_bytes(&rec.id))
+            .await
+            .map_err(redis_down)?;
+        let limits = exchange::ZipLimits {
+            max_unpacked: ctx
+                .ex
+                .settings
+                .max_bytes
+                .saturating_sub(used.unwrap_or_default()),
+            ..exchange::ZipLimits::default()
+        };
+        let d = dir.to_path_buf();
+        let archive = name.clone();
+        let done = blocking(move || {
+            let path = archive.under(&d);
+            let packed = std::fs::symlink_metadata(&path)
+                .map(|m| m.len())
+                .unwrap_or(0);
+            match exchange::unpack(&path, archive.as_str(), &d, limits) {
+                Ok(unpacked) => {
+                    std::fs::remove_file(&path)?;
+                    Ok(Ok((unpacked, packed)))
+                }
+                Err(e) => Ok(Err(e)),
+            }
+        })
+        .await;
+        match done {
+            Ok(Ok((unpacked, packed))) => {
+                let delta = unpacked.bytes as i64 - packed as i64;
+                let _: i64 = conn(ctx)
+                    .await?
+                    .incr(ctx.ex.key_bytes(&rec.id), delta)
+                    .await
+                    .map_err(redis_down)?;
+                rec.zips.remove(&zip);
+                for f in &unpacked.files {
+                    rec.checked.remove(f.as_str());
+                }
+                store(ctx, rec).await?;
+                tracing::info!(
+                    exchange = %rec.id, archive = %zip, files = unpacked.files.len(),
+                    bytes = unpacked.bytes, "1C exchange: archive unpacked"
+                );
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(exchange = %rec.id, error = %e, "1C exchange: archive refused");
+                return Err(Reply::failure(e.to_string()));
+            }
+            Err(e) => {
+                return Err(Reply::failure(format!("Архив «{zip}» не распакован: {e}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `mode=import` in receive-and-check mode: unpacks what archives wait, then checks that the
+/// named file was received and is CommerceML (reading its beginning). Nothing is imported into
+/// the database here; a complete exchange is published for the administrator's import.
+pub async fn import(ctx: &Ctx, session: &Session, query: &Query) -> Result<Reply, Reply> {
+    let (mut rec, dir) = current(ctx, session).await?;
+    unpack_pending(ctx, &mut rec, &dir).await?;
+    let name = spool_name(query)?;
+    let path = name.under(&dir);
+    let shown = PathBuf::from(name.as_str());
+    let found = blocking(move || {
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => return Ok(Found::Missing),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Found::Missing),
+            Err(e) => return Err(e),
+        }
+        if !std::fs::canonicalize(&path)?.starts_with(&dir) {
+            return Ok(Found::Missing);
+        }
+        Ok(match commerceml::inspect(&path) {
+            Ok(f) => Found::Checked(f.kind),
+            Err(mut e) => {
+                // The name as 1C knows it, not the server's path.
+                e.file = Some(shown);
+                Found::Refused(e.to_string())
+            }
+        })
+    })
+    .await
+    .map_err(|e| Reply::failure(format!("Файл «{name}» не прочитан: {e}")))?;
+    match found {
+        Found::Missing => {
+            tracing::warn!(exchange = %rec.id, file = %name, "1C exchange: import of a file never received");
+            Err(Reply::failure(format!("Файл «{name}» не получен")))
+        }
+        Found::Refused(why) => {
+            tracing::warn!(exchange = %rec.id, file = %name, error = %why, "1C exchange: not a CommerceML file");
+            rec.checked.remove(name.as_str());
+            store(ctx, &rec).await?;
+            Err(Reply::failure(why))
+        }
+        Found::Checked(kind) => {
+            rec.checked.insert(name.to_string());
+            store(ctx, &rec).await?;
+            tracing::info!(exchange = %rec.id, file = %name, %kind, "1C exchange: file checked");
+            Ok(Reply::success().line(format!("Файл «{name}» получен и проверен: {kind}")))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
