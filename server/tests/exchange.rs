@@ -875,3 +875,173 @@ async fn a_zip_slip_archive_is_refused_and_writes_nothing_outside() {
     a.import("import.xml").await.failure_containing("Архив «");
     site.done().await;
 }
+
+/// The whole exchange as classic 1C runs it, then twice more: each complete exchange replaces
+/// the export in one step, the folder it replaced is kept, and only the newest ones stay.
+async fn full_exchanges_publish_the_export(backend: Backend) {
+    let site = Site::start_with(
+        backend,
+        &[
+            ("ONEC_EXCHANGE_FILE_LIMIT", "65536"),
+            ("ONEC_EXCHANGE_KEEP", "2"),
+        ],
+    )
+    .await;
+    let (_src, files) = export(gendata::Format::V2x, 150);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["import.xml", "offers.xml"]);
+    let a = site.login().await;
+    let r = a.call("mode=init", b"").await;
+    assert_eq!(r.lines(), ["zip=yes", "file_limit=65536"]);
+    for (name, content) in &files {
+        assert!(content.len() > 3 * 20_000, "{name}: several pieces");
+        a.upload(name, content, 20_000).await;
+        let r = a.import(name).await;
+        assert_eq!(r.first_line(), "success", "{r:?}");
+        assert!(
+            r.body
+                .contains(&format!("Файл «{name}» получен и проверен: ")),
+            "{r:?}"
+        );
+    }
+    assert!(
+        !site.data_dir().exists(),
+        "nothing is published before the exchange ends"
+    );
+    let r = a.call("mode=deactivate&timestamp=1700000000", b"").await;
+    assert_eq!(
+        r.lines(),
+        ["success", "Деактивация пропущена: не включена в настройках"]
+    );
+    let r = a.call("mode=complete", b"").await;
+    assert_eq!(r.first_line(), "success", "{r:?}");
+    assert!(
+        r.body.contains("опубликована для импорта: файлов 2"),
+        "{r:?}"
+    );
+    assert_eq!(
+        files_of(&site.data_dir()),
+        files,
+        "the export is what 1C sent"
+    );
+    let current = format!("{}:exchange:current", site.env.prefix);
+    assert_eq!(
+        support::redis_get(REDIS_URL, &current).await,
+        None,
+        "the lock is free"
+    );
+    let folders = site.spool_folders();
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    assert!(folders[0].ends_with(".published"), "{folders:?}");
+    a.file("import.xml", b"late")
+        .await
+        .failure_containing("Обмен не начат");
+
+    // The next exchange (an archive in 3.1) replaces the export as a whole.
+    let (_src2, files2) = export(gendata::Format::V31, 20);
+    a.call("mode=init", b"").await;
+    a.upload("v8_1.zip", &zip_of(&files2), 65536).await;
+    for (name, _) in files2.iter().filter(|(n, _)| n.ends_with(".xml")) {
+        let r = a.import(name).await;
+        assert_eq!(r.first_line(), "success", "{r:?}");
+    }
+    assert_eq!(a.call("mode=complete", b"").await.first_line(), "success");
+    assert_eq!(files_of(&site.data_dir()), files2);
+    let replaced: Vec<String> = site
+        .spool_folders()
+        .into_iter()
+        .filter(|f| f.ends_with(".replaced"))
+        .collect();
+    assert_eq!(replaced.len(), 1);
+    assert_eq!(
+        files_of(&site.spool().join(&replaced[0])),
+        files,
+        "the old export is kept"
+    );
+
+    // A third: only the newest two of each kind stay.
+    a.call("mode=init", b"").await;
+    a.upload("import.xml", &files[0].1, 65536).await;
+    a.import("import.xml").await;
+    assert_eq!(a.call("mode=complete", b"").await.first_line(), "success");
+    let folders = site.spool_folders();
+    let published = folders.iter().filter(|f| f.ends_with(".published")).count();
+    let replaced = folders.iter().filter(|f| f.ends_with(".replaced")).count();
+    assert_eq!((published, replaced), (2, 2), "{folders:?}");
+    assert_eq!(files_of(&site.data_dir()), files[..1]);
+    site.done().await;
+}
+
+#[tokio::test]
+async fn full_exchanges_publish_the_export_sqlite() {
+    full_exchanges_publish_the_export(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn full_exchanges_publish_the_export_postgres() {
+    full_exchanges_publish_the_export(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn an_incomplete_exchange_is_never_published() {
+    let site = Site::start_with(Backend::Sqlite, &SMALL).await;
+    let (_src, files) = export(gendata::Format::V2x, 20);
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    a.upload("import.xml", &files[0].1, 65536).await;
+    a.upload("offers.xml", &files[1].1, 65536).await;
+    a.import("import.xml").await;
+    let r = a.call("mode=complete", b"").await;
+    r.failure_containing("Выгрузка не опубликована: не проверены файлы «offers.xml»");
+    assert!(!site.data_dir().exists());
+    let folders = site.spool_folders();
+    assert_eq!(folders.len(), 1);
+    assert!(folders[0].ends_with(".abandoned"), "{folders:?}");
+    // Nothing checked at all.
+    a.call("mode=init", b"").await;
+    a.call("mode=complete", b"")
+        .await
+        .failure_containing("ни один файл не проверен");
+    assert!(!site.data_dir().exists());
+    site.done().await;
+}
+
+#[tokio::test]
+async fn a_finished_or_idle_exchange_gives_way_to_the_next() {
+    let site = Site::start_with(Backend::Sqlite, &[("ONEC_EXCHANGE_IDLE_SECS", "2")]).await;
+    let (_src, files) = export(gendata::Format::V2x, 20);
+    // Classic 1C: everything sent and checked, but no `complete`.
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    a.upload("import.xml", &files[0].1, 65536).await;
+    a.import("import.xml").await;
+    // The next exchange does not wait for the idle time: the finished one is published first.
+    let b = site.login().await;
+    assert_eq!(b.call("mode=init", b"").await.first_line(), "zip=yes");
+    assert_eq!(files_of(&site.data_dir()), files[..1]);
+    a.file("offers.xml", b"late")
+        .await
+        .failure_containing("прерван: начат другой обмен");
+    // An exchange in the middle of its files holds the lock...
+    b.upload("offers.xml", &files[1].1, 65536).await;
+    let c = site.login().await;
+    c.call("mode=init", b"")
+        .await
+        .failure_containing("Уже идёт другой обмен");
+    // ...until it has been idle for the idle time; then it is set aside, never published.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let c = site.login().await;
+    assert_eq!(c.call("mode=init", b"").await.first_line(), "zip=yes");
+    let folders = site.spool_folders();
+    assert_eq!(
+        folders.iter().filter(|f| f.ends_with(".abandoned")).count(),
+        1,
+        "{folders:?}"
+    );
+    assert_eq!(
+        files_of(&site.data_dir()),
+        files[..1],
+        "the export did not change"
+    );
+    site.done().await;
+}

@@ -178,9 +178,13 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
         Mode::Init => run::init(&ctx, session, &query).await,
         Mode::File => run::file(&ctx, &session, &query, &parts.headers, body).await,
         Mode::Import => run::import(&ctx, &session, &query).await,
-        other => Err(Reply::failure(format!(
-            "Режим {other} ещё не поддерживается"
-        ))),
+        Mode::Complete => run::complete(&ctx, session).await,
+        // Deactivating what a full exchange did not mention is a setting that comes later.
+        Mode::Deactivate => {
+            Ok(Reply::success().line("Деактивация пропущена: не включена в настройках"))
+        }
+        // Answered before the session check.
+        Mode::CheckAuth => Err(Reply::failure("Режим checkauth не требует сеанса")),
     };
     match done {
         Ok(reply) | Err(reply) => reply,

@@ -681,6 +681,34 @@ pub async fn import(ctx: &Ctx, session: &Session, query: &Query) -> Result<Reply
     }
 }
 
+/// `mode=complete`: the exchange is over. A complete one is published as the export the
+/// administrator's import reads (`ONEC_DATA_DIR`, replaced in one step); any other is set
+/// aside and the reply says what was missing.
+pub async fn complete(ctx: &Ctx, mut session: Session) -> Result<Reply, Reply> {
+    let (rec, _) = current(ctx, &session).await?;
+    let id = rec.id.clone();
+    if !claim(ctx, &id).await? {
+        return Err(Reply::failure(format!("Обмен {id} уже завершается")));
+    }
+    let ready = readiness(ctx, &rec).await;
+    let finished = finish(ctx, &id, ready.is_ok()).await;
+    release(ctx, &id).await;
+    session.entry.exchange = None;
+    session::save(ctx, &session.key, &session.entry).await.ok();
+    match (ready, finished) {
+        (Ok(()), Ok(files)) => Ok(Reply::success().line(format!(
+            "Выгрузка получена и опубликована для импорта: файлов {files} (обмен {id})"
+        ))),
+        (Ok(()), Err(e)) => Err(Reply::failure(format!(
+            "Выгрузка получена, но не опубликована: {e}"
+        ))),
+        (Err(why), _) => {
+            tracing::warn!(exchange = %id, reason = %why, "1C exchange completed incomplete");
+            Err(Reply::failure(format!("Выгрузка не опубликована: {why}")))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
