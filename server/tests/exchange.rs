@@ -682,6 +682,11 @@ async fn file_pieces_are_appended_and_limits_hold_while_streaming() {
         std::fs::read(dir.join("import_files/ab/c.jpg")).unwrap(),
         b"jpeg"
     );
+    // 1C sending an XML file again (a retry) replaces the earlier copy instead of doubling it.
+    let doc = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>1</a>";
+    a.upload("again.xml", doc, 20).await;
+    a.upload("again.xml", doc, 20).await;
+    assert_eq!(std::fs::read(dir.join("again.xml")).unwrap(), doc);
 
     // A piece that says it is too large is refused before it is read.
     let big = vec![b'x'; PIECE_LIMIT + 1];
@@ -733,6 +738,7 @@ async fn file_pieces_are_appended_and_limits_hold_while_streaming() {
         .unwrap()
         .len()
         + 4
+        + doc.len() as u64
         + kept;
     assert!(total <= 524_288, "{total}");
     site.done().await;
@@ -1043,5 +1049,19 @@ async fn a_finished_or_idle_exchange_gives_way_to_the_next() {
         files[..1],
         "the export did not change"
     );
+    site.done().await;
+}
+
+#[tokio::test]
+async fn of_two_inits_at_once_one_wins() {
+    let site = Site::start_with(Backend::Sqlite, &SMALL).await;
+    let (a, b) = (site.login().await, site.login().await);
+    let (ra, rb) = tokio::join!(a.call("mode=init", b""), b.call("mode=init", b""));
+    let firsts = [ra.first_line(), rb.first_line()];
+    assert!(
+        firsts == ["zip=yes", "failure"] || firsts == ["failure", "zip=yes"],
+        "{ra:?} {rb:?}"
+    );
+    assert_eq!(site.spool_folders().len(), 1);
     site.done().await;
 }

@@ -442,6 +442,12 @@ impl Budget<'_> {
     }
 }
 
+/// Whether a piece is the beginning of an XML document (`<?xml`, after a UTF-8 BOM or not).
+fn starts_a_document(piece: &[u8]) -> bool {
+    let rest = piece.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(piece);
+    rest.starts_with(b"<?xml")
+}
+
 fn too_large(name: &SpoolName, file_limit: u64) -> Reply {
     Reply::failure(format!(
         "Файл «{name}» больше допустимого: за один запрос принимается не больше {file_limit} байт \
@@ -510,7 +516,7 @@ async fn receive(
         .open(target)
         .await
         .map_err(write_failed)?;
-    let start = file.metadata().await.map_err(write_failed)?.len();
+    let mut start = file.metadata().await.map_err(write_failed)?.len();
     let mut budget = Budget {
         ctx,
         id,
@@ -527,6 +533,14 @@ async fn receive(
             let chunk = next.map_err(|e| {
                 Reply::failure(format!("Передача файла «{name}» оборвалась: {e}"))
             })?;
+            if got == 0 && start > 0 && name.is_xml() && starts_a_document(&chunk) {
+                // 1C sends the file again (a retry, a second packet under the same name): a
+                // later piece of an XML file never starts with its declaration.
+                tracing::info!(exchange = %id, file = %name, "1C exchange: a file sent again replaces the earlier copy");
+                file.set_len(0).await.map_err(write_failed)?;
+                budget.reserved += start;
+                start = 0;
+            }
             got += chunk.len() as u64;
             if got > limit {
                 tracing::warn!(exchange = %id, file = %name, "1C exchange: file piece over the limit");
@@ -721,5 +735,9 @@ mod tests {
             "«1.xml», «2.xml», «3.xml», «4.xml», «5.xml», и ещё 2"
         );
         assert_eq!(shown_time(0), "01.01.1970 00:00 UTC");
+        assert!(starts_a_document(b"<?xml version=\"1.0\"?>"));
+        assert!(starts_a_document(b"\xEF\xBB\xBF<?xml version"));
+        assert!(!starts_a_document(b"<xml"));
+        assert!(!starts_a_document("ar>100</Товар>".as_bytes()));
     }
 }
