@@ -487,9 +487,11 @@ pub async fn file(
     }
     store(ctx, &rec).await?;
     let result = receive(ctx, &rec.id, &target, &name, body, limit, declared).await;
-    let mut rec = load(ctx, &rec.id).await?.unwrap_or(rec);
-    rec.uploading = None;
-    store(ctx, &rec).await?;
+    // Unless the exchange was finished meanwhile (its record is gone then).
+    if let Some(mut now) = load(ctx, &rec.id).await? {
+        now.uploading = None;
+        store(ctx, &now).await?;
+    }
     if let Ok(n) = &result {
         tracing::info!(exchange = %rec.id, file = %name, bytes = n, "1C exchange: file piece received");
     }

@@ -229,7 +229,10 @@ pub fn publish(root: &Path, id: &str, data_dir: &Path) -> io::Result<usize> {
             }
         }
     }
-    fs::rename(&src, folder(root, id, State::Published))?;
+    // Published: a failure to relabel the spool is not a failure to publish.
+    if let Err(e) = fs::rename(&src, folder(root, id, State::Published)) {
+        tracing::warn!(exchange = %id, error = %e, "1C exchange: published, but the spool folder keeps its name");
+    }
     Ok(files)
 }
 
