@@ -2,6 +2,11 @@
 //! `failure`, then free text for its exchange log. Anything else (an empty body, an HTML error
 //! page) makes 1C report «Получен неизвестный статус импорта», so every answer of the endpoint,
 //! errors included, is a [`Reply`].
+//!
+//! The one exception is the protocol's own: a successful `mode=init` answers with the exchange's
+//! parameters and no status word (`zip=yes`, `file_limit=…`, which 1C reads as the first two
+//! lines; every site 1C is used with answers so): [`Reply::parameters`]. A refused `init` is a
+//! `failure` like any other.
 
 use std::fmt;
 
@@ -14,6 +19,8 @@ pub enum Status {
     Progress,
     /// Refused or failed: the following lines say why.
     Failure,
+    /// No status line: the reply is the lines alone ([`Reply::parameters`], for `init`).
+    Parameters,
 }
 
 impl Status {
@@ -23,6 +30,7 @@ impl Status {
             Self::Success => "success",
             Self::Progress => "progress",
             Self::Failure => "failure",
+            Self::Parameters => "",
         }
     }
 }
@@ -74,6 +82,17 @@ impl Reply {
         Self::new(Status::Failure).line(text)
     }
 
+    /// The answer of a successful `init`: `key=value` lines only, no status word.
+    pub fn parameters<K: AsRef<str>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        pairs
+            .into_iter()
+            .fold(Self::new(Status::Parameters), |r, (k, v)| {
+                r.line(format!("{}={}", k.as_ref(), v.as_ref()))
+            })
+    }
+
     /// A reply with no text lines yet.
     pub fn new(status: Status) -> Self {
         Self {
@@ -111,8 +130,13 @@ impl Reply {
 
 impl fmt::Display for Reply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.status.word())?;
-        for line in &self.lines {
+        let mut lines = self.lines.iter().map(String::as_str);
+        let first = match self.status {
+            Status::Parameters => lines.next().unwrap_or_default(),
+            status => status.word(),
+        };
+        f.write_str(first)?;
+        for line in lines {
             f.write_str("\n")?;
             f.write_str(line)?;
         }
@@ -154,6 +178,15 @@ mod tests {
             r.encode(Charset::Utf8),
             b"success\nzip=yes\nfile_limit=104857600"
         );
+    }
+
+    #[test]
+    fn init_answers_with_its_parameters_alone() {
+        let r = Reply::parameters([("zip", "yes"), ("file_limit", "104857600")]);
+        assert_eq!(r.to_string(), "zip=yes\nfile_limit=104857600");
+        let r = Reply::parameters([("zip", "yes"), ("sessid", "a\nsuccess")]);
+        assert_eq!(r.to_string().lines().count(), 2, "no forged line");
+        assert_eq!(Reply::new(Status::Parameters).to_string(), "");
     }
 
     #[test]

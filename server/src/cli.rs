@@ -52,6 +52,15 @@ macro_rules! env_line {
     (ONEC_PREVIEW) => {
         "  ONEC_PREVIEW_PRICE_JUMP_PERCENT, ONEC_PREVIEW_DEACTIVATED_SHARE_PERCENT,\n  ONEC_PREVIEW_STOCK_ZERO_SHARE_PERCENT\n                       warning thresholds of «Что изменилось» / --dry-run, whole percents (default: 50, 10, 20)\n"
     };
+    (ONEC_EXCHANGE) => {
+        concat!(
+            "  ONEC_EXCHANGE_DIR    spool of 1C's /1c/exchange, one folder per exchange (default: exchange beside ONEC_DATA_DIR)\n",
+            "  ONEC_EXCHANGE_IDLE_SECS  an exchange session without requests ends after this (default: 1800)\n",
+            "  ONEC_EXCHANGE_FILE_LIMIT largest piece of a file per request, bytes, told to 1C (default: 104857600)\n",
+            "  ONEC_EXCHANGE_MAX_BYTES  most bytes one exchange may store, archives unpacked (default: 21474836480)\n",
+            "  ONEC_EXCHANGE_KEEP   finished exchanges kept in ONEC_EXCHANGE_DIR (default: 5)\n",
+        )
+    };
     (RUST_LOG) => {
         "  RUST_LOG             log filter (default: info,sqlx=warn,sea_orm=warn)\n"
     };
@@ -82,6 +91,7 @@ pub const ENV_ALL: &str = env_help!(
     ONEC_SESSION_MAX_AGE,
     ONEC_METRICS_BIND,
     ONEC_PREVIEW,
+    ONEC_EXCHANGE,
     RUST_LOG,
     ONEC_LOG_FORMAT,
 );
@@ -574,6 +584,7 @@ mod tests {
         let common = ["DATABASE_URL", "REDIS_URL", "RUST_LOG", "ONEC_LOG_FORMAT"];
         let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
             (vec!["migrate"], vec!["ONEC_REDIS_PREFIX"]),
+            (vec!["create-user"], vec![]),
             (
                 vec!["create-admin"],
                 vec!["ONEC_ADMIN_LOGIN", "ONEC_ADMIN_PASSWORD"],

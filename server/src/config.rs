@@ -1,5 +1,5 @@
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where settings come from: the process environment. Tests pass a map instead.
 pub trait Env {
@@ -59,6 +59,150 @@ pub struct Config {
     /// `ONEC_PREVIEW_PRICE_JUMP_PERCENT`, `ONEC_PREVIEW_DEACTIVATED_SHARE_PERCENT`,
     /// `ONEC_PREVIEW_STOCK_ZERO_SHARE_PERCENT`: thresholds of the change report's warnings.
     pub change_limits: wire::ChangeLimits,
+    /// `ONEC_EXCHANGE_*`: 1C's «Обмен с сайтом» endpoint (`/1c/exchange`).
+    pub exchange: ExchangeSettings,
+}
+
+/// The settings of the 1C exchange endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExchangeSettings {
+    /// `ONEC_EXCHANGE_DIR`: the spool root; every exchange writes only into its own folder
+    /// `<dir>/<id>/`, and the last finished ones stay there. Default: `exchange` beside
+    /// `ONEC_DATA_DIR` (the same file system, so publishing is a rename), else `var/exchange`.
+    pub dir: PathBuf,
+    /// `ONEC_EXCHANGE_IDLE_SECS` (default 1800): how long an exchange session and an unfinished
+    /// exchange live without a request.
+    pub idle: std::time::Duration,
+    /// `ONEC_EXCHANGE_FILE_LIMIT` (default 100 MiB): the `file_limit` told to 1C, the largest
+    /// piece of a file one request may carry.
+    pub file_limit: u64,
+    /// `ONEC_EXCHANGE_MAX_BYTES` (default 20 GiB): everything one exchange may store, unpacked
+    /// archives included.
+    pub max_bytes: u64,
+    /// `ONEC_EXCHANGE_KEEP` (default 5): finished exchanges kept in the spool root.
+    pub keep: usize,
+}
+
+/// Default `ONEC_EXCHANGE_IDLE_SECS`.
+pub const EXCHANGE_IDLE_SECS: u64 = 1800;
+/// Default `ONEC_EXCHANGE_FILE_LIMIT`: 100 MiB.
+pub const EXCHANGE_FILE_LIMIT: u64 = 100 * 1024 * 1024;
+/// Default `ONEC_EXCHANGE_MAX_BYTES`: 20 GiB.
+pub const EXCHANGE_MAX_BYTES: u64 = 20 * 1024 * 1024 * 1024;
+/// Default `ONEC_EXCHANGE_KEEP`.
+pub const EXCHANGE_KEEP: usize = 5;
+
+impl ExchangeSettings {
+    /// The defaults for an export folder (`ONEC_DATA_DIR`), if any.
+    pub fn defaults(data_dir: Option<&Path>) -> ExchangeSettings {
+        ExchangeSettings {
+            dir: default_exchange_dir(data_dir),
+            idle: std::time::Duration::from_secs(EXCHANGE_IDLE_SECS),
+            file_limit: EXCHANGE_FILE_LIMIT,
+            max_bytes: EXCHANGE_MAX_BYTES,
+            keep: EXCHANGE_KEEP,
+        }
+    }
+}
+
+/// `exchange` beside the export folder (`/srv/1c/export` → `/srv/1c/exchange`), or
+/// `var/exchange` without one.
+fn default_exchange_dir(data_dir: Option<&Path>) -> PathBuf {
+    match data_dir.and_then(Path::parent) {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.join("exchange"),
+        Some(_) => PathBuf::from("exchange"),
+        None => PathBuf::from("var/exchange"),
+    }
+}
+
+/// The path made absolute against the working folder and with `.` and `..` resolved lexically
+/// (the folders may not exist yet), for comparing two settings.
+fn lexical_absolute(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let base = if p.is_absolute() {
+        PathBuf::new()
+    } else {
+        std::env::current_dir().unwrap_or_default()
+    };
+    let mut out = PathBuf::new();
+    for c in base.components().chain(p.components()) {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Reads the `ONEC_EXCHANGE_*` settings.
+fn exchange_settings(
+    env: &impl Env,
+    data_dir: Option<&Path>,
+) -> Result<ExchangeSettings, ConfigError> {
+    let d = ExchangeSettings::defaults(data_dir);
+    let number = |var: &'static str, v: String, min: u64, max: u64| {
+        v.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| {
+                bad(
+                    var,
+                    format!("ожидается целое число от {min} до {max}, получено «{v}»"),
+                )
+            })
+    };
+    let dir = env
+        .var("ONEC_EXCHANGE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or(d.dir);
+    if let Some(data) = data_dir {
+        let (a, b) = (lexical_absolute(&dir), lexical_absolute(data));
+        if a.starts_with(&b) || b.starts_with(&a) {
+            return Err(bad(
+                "ONEC_EXCHANGE_DIR",
+                format!(
+                    "папка обмена «{}» не может лежать внутри ONEC_DATA_DIR «{}» или содержать её",
+                    dir.display(),
+                    data.display()
+                ),
+            ));
+        }
+    }
+    let idle = match env.var("ONEC_EXCHANGE_IDLE_SECS") {
+        None => d.idle,
+        Some(v) => {
+            std::time::Duration::from_secs(number("ONEC_EXCHANGE_IDLE_SECS", v, 1, 7 * 24 * 3600)?)
+        }
+    };
+    let file_limit = match env.var("ONEC_EXCHANGE_FILE_LIMIT") {
+        None => d.file_limit,
+        Some(v) => number("ONEC_EXCHANGE_FILE_LIMIT", v, 1024, 4 * 1024 * 1024 * 1024)?,
+    };
+    let max_bytes = match env.var("ONEC_EXCHANGE_MAX_BYTES") {
+        None => d.max_bytes,
+        Some(v) => number("ONEC_EXCHANGE_MAX_BYTES", v, 1024, u64::MAX / 2)?,
+    };
+    if max_bytes < file_limit {
+        return Err(bad(
+            "ONEC_EXCHANGE_MAX_BYTES",
+            format!("меньше ONEC_EXCHANGE_FILE_LIMIT ({file_limit} байт)"),
+        ));
+    }
+    let keep = match env.var("ONEC_EXCHANGE_KEEP") {
+        None => d.keep,
+        Some(v) => number("ONEC_EXCHANGE_KEEP", v, 1, 1000)? as usize,
+    };
+    Ok(ExchangeSettings {
+        dir,
+        idle,
+        file_limit,
+        max_bytes,
+        keep,
+    })
 }
 
 /// `12h`, `7d` or a number of hours, between 1 hour and 365 days.
@@ -196,6 +340,7 @@ impl Config {
             .transpose()
             .map_err(|p| bad("ONEC_PUBLIC_ORIGIN", p))?;
 
+        let exchange = exchange_settings(env, data_dir.as_deref())?;
         Ok(Config {
             database_url,
             redis_url,
@@ -210,6 +355,7 @@ impl Config {
             session_max_age,
             public_origins,
             change_limits: change_limits(env)?,
+            exchange,
         })
     }
 }
@@ -402,5 +548,64 @@ mod tests {
             Config::from_env(&short).unwrap_err().var,
             "ONEC_ADMIN_PASSWORD"
         );
+    }
+
+    #[test]
+    fn exchange_settings_have_defaults_and_bounds() {
+        let none = Config::from_env(&HashMap::new()).unwrap().exchange;
+        assert_eq!(none.dir, PathBuf::from("var/exchange"));
+        assert_eq!(none.idle, std::time::Duration::from_secs(1800));
+        assert_eq!(none.file_limit, 104_857_600);
+        assert_eq!(none.max_bytes, 20 * 1024 * 1024 * 1024);
+        assert_eq!(none.keep, 5);
+        let beside = Config::from_env(&HashMap::from([("ONEC_DATA_DIR", "/srv/1c/export")]))
+            .unwrap()
+            .exchange;
+        assert_eq!(beside.dir, PathBuf::from("/srv/1c/exchange"));
+        let env = HashMap::from([
+            ("ONEC_DATA_DIR", "/srv/1c/export"),
+            ("ONEC_EXCHANGE_DIR", "/var/spool/onec"),
+            ("ONEC_EXCHANGE_IDLE_SECS", "600"),
+            ("ONEC_EXCHANGE_FILE_LIMIT", "1048576"),
+            ("ONEC_EXCHANGE_MAX_BYTES", "1073741824"),
+            ("ONEC_EXCHANGE_KEEP", "3"),
+        ]);
+        let c = Config::from_env(&env).unwrap().exchange;
+        assert_eq!(
+            c,
+            ExchangeSettings {
+                dir: PathBuf::from("/var/spool/onec"),
+                idle: std::time::Duration::from_secs(600),
+                file_limit: 1_048_576,
+                max_bytes: 1_073_741_824,
+                keep: 3,
+            }
+        );
+        for (k, v, var) in [
+            ("ONEC_EXCHANGE_IDLE_SECS", "0", "ONEC_EXCHANGE_IDLE_SECS"),
+            (
+                "ONEC_EXCHANGE_FILE_LIMIT",
+                "100M",
+                "ONEC_EXCHANGE_FILE_LIMIT",
+            ),
+            ("ONEC_EXCHANGE_FILE_LIMIT", "10", "ONEC_EXCHANGE_FILE_LIMIT"),
+            ("ONEC_EXCHANGE_MAX_BYTES", "2048", "ONEC_EXCHANGE_MAX_BYTES"),
+            ("ONEC_EXCHANGE_KEEP", "0", "ONEC_EXCHANGE_KEEP"),
+            (
+                "ONEC_EXCHANGE_DIR",
+                "/srv/1c/export/spool",
+                "ONEC_EXCHANGE_DIR",
+            ),
+            (
+                "ONEC_EXCHANGE_DIR",
+                "/srv/1c/export/../export",
+                "ONEC_EXCHANGE_DIR",
+            ),
+            ("ONEC_EXCHANGE_DIR", "/srv", "ONEC_EXCHANGE_DIR"),
+        ] {
+            let env = HashMap::from([("ONEC_DATA_DIR", "/srv/1c/export"), (k, v)]);
+            let err = Config::from_env(&env).unwrap_err();
+            assert_eq!(err.var, var, "{k}={v}");
+        }
     }
 }

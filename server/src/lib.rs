@@ -9,6 +9,8 @@ pub mod cli;
 pub mod config;
 /// Live run states for browsers (server-sent events).
 pub mod events;
+/// 1C's «Обмен с сайтом» endpoint (`/1c/exchange`).
+pub mod exchange1c;
 /// Login and same-origin checks in front of every route.
 pub mod guard;
 /// `import`, `stats`, `show`: the CLI side of the import engine.

@@ -173,6 +173,7 @@ pub fn route_label(path: &str) -> String {
     match path {
         "/healthz" | "/events" | "/login" => path.into(),
         p if p.starts_with("/events/runs/") => "/events/runs/{run_id}".into(),
+        p if p == "/1c" || p.starts_with("/1c/") => crate::exchange1c::PATH.into(),
         _ => "/{page_or_file}".into(),
     }
 }
@@ -247,6 +248,8 @@ mod tests {
         assert_eq!(route_label("/events/runs/abc"), "/events/runs/{run_id}");
         assert_eq!(route_label("/events"), "/events");
         assert_eq!(route_label("/healthz"), "/healthz");
+        assert_eq!(route_label("/1c/exchange"), "/1c/exchange");
+        assert_eq!(route_label("/1c/exchange/../x"), "/1c/exchange");
         assert_eq!(route_label("/import"), "/{page_or_file}");
         assert_eq!(route_label("/frontend-1a2b.wasm"), "/{page_or_file}");
     }

@@ -31,10 +31,22 @@ pub fn router(state: AppState, dist: &Path) -> Router {
     )
 }
 
-/// The whole HTTP surface. Layers run outside-in: compression, security headers, host and
-/// same-origin check, login check, then the route (`Cache-Control: no-store` on the API,
-/// the health check and the event streams).
+/// The whole HTTP surface without the 1C exchange's settings (its endpoint answers that it is
+/// not configured); [`router_with`] with them.
 pub fn router_for(state: AppState, dist: &Path, origins: AllowedOrigins) -> Router {
+    router_with(state, dist, origins, None)
+}
+
+/// The whole HTTP surface. Layers run outside-in: request span, metrics, compression, security
+/// headers; then, for the app, host and same-origin check, login check, the route
+/// (`Cache-Control: no-store` on the API, the health check and the event streams); the 1C
+/// exchange (`/1c/…`) has its own login and stands outside those two checks.
+pub fn router_with(
+    state: AppState,
+    dist: &Path,
+    origins: AllowedOrigins,
+    exchange: Option<Arc<crate::exchange1c::Exchange>>,
+) -> Router {
     let api_state = state.clone();
     let shared_redis = events::SharedRedis::new(state.redis.clone());
     let hub = EventHub::spawn(
@@ -67,7 +79,7 @@ pub fn router_for(state: AppState, dist: &Path, origins: AllowedOrigins) -> Rout
         ))
         .fallback_service(spa)
         .layer(axum::Extension(hub))
-        .layer(axum::Extension(shared_redis))
+        .layer(axum::Extension(shared_redis.clone()))
         .layer(middleware::from_fn_with_state(
             guard::GuardState {
                 app: state.clone(),
@@ -79,6 +91,7 @@ pub fn router_for(state: AppState, dist: &Path, origins: AllowedOrigins) -> Rout
             Arc::new(origins),
             guard::same_origin,
         ))
+        .merge(crate::exchange1c::router(exchange, shared_redis))
         // Every answer: no framing, no MIME sniffing, no referrer to other sites, the CSP.
         .layer(SetResponseHeaderLayer::overriding(
             header::X_FRAME_OPTIONS,

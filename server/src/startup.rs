@@ -169,7 +169,12 @@ impl Application {
                 derived
             }
         };
-        let router = crate::routes::router_for(state, &config.dist_dir, origins);
+        let exchange = std::sync::Arc::new(crate::exchange1c::Exchange {
+            settings: config.exchange.clone(),
+            data_dir: config.data_dir.clone(),
+            prefix: config.redis_prefix.clone(),
+        });
+        let router = crate::routes::router_with(state, &config.dist_dir, origins, Some(exchange));
         Ok(Application {
             listener,
             router,

@@ -241,9 +241,15 @@ impl ServerEnv {
 /// Builds the real [`Application`] in this process and serves it in the background; returns
 /// its address. It lives as long as the test's runtime.
 pub async fn spawn_in_process(env: &ServerEnv) -> SocketAddr {
+    spawn_in_process_with(env, &[]).await
+}
+
+/// [`spawn_in_process`] with more settings (set last, so they win).
+pub async fn spawn_in_process_with(env: &ServerEnv, extra: &[(&str, &str)]) -> SocketAddr {
     let pairs = env.pairs();
-    let map: std::collections::HashMap<&str, &str> =
+    let mut map: std::collections::HashMap<&str, &str> =
         pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    map.extend(extra.iter().copied());
     let config = Config::from_env(&map).unwrap();
     let app = Application::build(config).await.unwrap();
     let addr = app.local_addr();

@@ -1,0 +1,224 @@
+//! 1C's «Обмен с сайтом» endpoint: `GET|POST /1c/exchange?type=catalog&mode=…`.
+//!
+//! 1C is not a browser: the endpoint stands outside the web login and the same-origin check
+//! (it has its own login: HTTP Basic on `checkauth`, then its own cookie), inside the request
+//! logging and metrics. Every answer is `200 text/plain; charset=utf-8` whose first line is
+//! `success`, `progress` or `failure` ([`exchange::Reply`]): errors, an unknown address under
+//! `/1c/`, another method, a body too large and a panic inside the handler included — 1C shows
+//! anything else (an HTML page, an empty body) as «Получен неизвестный статус импорта».
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use app::ssr::AppState;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::{Extension, Router};
+use exchange::{Charset, Mode, Query, Reply};
+use futures::FutureExt;
+
+use crate::config::ExchangeSettings;
+use crate::events::SharedRedis;
+
+pub mod run;
+pub mod session;
+pub mod spool;
+
+/// The address 1C is given (`https://<site>/1c/exchange`).
+pub const PATH: &str = "/1c/exchange";
+
+/// What the endpoint needs besides the app's state.
+#[derive(Clone)]
+pub struct Endpoint {
+    /// `None`: the server was built without exchange settings (tests of other parts); every
+    /// request is answered with a `failure` saying so.
+    settings: Option<Arc<Exchange>>,
+    redis: SharedRedis,
+}
+
+/// What every mode after the query check works with.
+#[derive(Clone)]
+pub struct Ctx {
+    pub ex: Arc<Exchange>,
+    pub redis: SharedRedis,
+}
+
+/// The refusal when Redis (sessions, the exchange lock, the login limiter) does not answer.
+pub const REDIS_DOWN: &str = "Обмен временно невозможен: Redis не отвечает. Повторите позже";
+
+/// The configured endpoint.
+#[derive(Debug)]
+pub struct Exchange {
+    /// `ONEC_EXCHANGE_*`.
+    pub settings: ExchangeSettings,
+    /// `ONEC_DATA_DIR`: where a finished exchange is published.
+    pub data_dir: Option<std::path::PathBuf>,
+    /// `ONEC_REDIS_PREFIX`.
+    pub prefix: String,
+}
+
+impl Exchange {
+    /// A session, by its token's SHA-256.
+    pub fn key_token(&self, token_sha256: &str) -> String {
+        format!("{}:exchange:token:{token_sha256}", self.prefix)
+    }
+
+    /// The id of the exchange receiving now (the lock).
+    pub fn key_current(&self) -> String {
+        format!("{}:exchange:current", self.prefix)
+    }
+
+    /// An exchange's record ([`run::RunRecord`]).
+    pub fn key_run(&self, id: &str) -> String {
+        format!("{}:exchange:run:{id}", self.prefix)
+    }
+
+    /// The bytes an exchange stored (and reserved).
+    pub fn key_bytes(&self, id: &str) -> String {
+        format!("{}:exchange:bytes:{id}", self.prefix)
+    }
+
+    /// Set by whoever finishes (publishes or sets aside) an exchange.
+    pub fn key_finish(&self, id: &str) -> String {
+        format!("{}:exchange:finish:{id}", self.prefix)
+    }
+}
+
+/// The routes of the endpoint (`/1c/exchange`, `/1c/exchange/`, and anything else under `/1c`,
+/// answered with a `failure`), for every method.
+pub fn router(settings: Option<Arc<Exchange>>, redis: SharedRedis) -> Router<AppState> {
+    Router::new()
+        .route(PATH, any(endpoint))
+        .route("/1c/exchange/", any(endpoint))
+        .route("/1c", any(unknown_address))
+        .route("/1c/", any(unknown_address))
+        .route("/1c/{*rest}", any(unknown_address))
+        .layer(Extension(Endpoint { settings, redis }))
+}
+
+/// The answer 1C reads: always 200, plain text, never cached.
+pub fn respond(reply: &Reply) -> Response {
+    let mut res = (StatusCode::OK, reply.encode(Charset::Utf8)).into_response();
+    let h = res.headers_mut();
+    if let Ok(ct) = HeaderValue::from_str(&Reply::content_type(Charset::Utf8)) {
+        h.insert(header::CONTENT_TYPE, ct);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// A panic in `work` becomes a `failure` (and an error in the log) instead of a dropped
+/// connection.
+pub async fn guarded(work: impl Future<Output = Reply>) -> Reply {
+    match AssertUnwindSafe(work).catch_unwind().await {
+        Ok(reply) => reply,
+        Err(_) => {
+            tracing::error!("1C exchange: the handler panicked");
+            Reply::failure(
+                "Внутренняя ошибка сервера при обработке запроса обмена; подробности в журнале сервера",
+            )
+        }
+    }
+}
+
+async fn unknown_address(req: Request) -> Response {
+    tracing::info!(path = %req.uri().path(), "1C exchange: unknown address");
+    respond(&Reply::failure(format!(
+        "Неизвестный адрес обмена: укажите в узле обмена 1С адрес …{PATH}"
+    )))
+}
+
+async fn endpoint(
+    State(app): State<AppState>,
+    Extension(ep): Extension<Endpoint>,
+    req: Request,
+) -> Response {
+    respond(&guarded(serve(app, ep, req)).await)
+}
+
+/// The decoded `(name, value)` pairs of the query string.
+fn query_pairs(req: &Request) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
+    if !matches!(*req.method(), Method::GET | Method::POST) {
+        return Reply::failure(format!(
+            "Метод {} не поддерживается: 1С обращается к обмену запросами GET и POST",
+            req.method()
+        ));
+    }
+    let pairs = query_pairs(&req);
+    let query = match Query::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        Ok(q) => q,
+        Err(e) => {
+            tracing::info!(error = %e, "1C exchange: query refused");
+            return Reply::failure(capitalised(&e.to_string()));
+        }
+    };
+    let Some(ex) = ep.settings.clone() else {
+        return Reply::failure("Обмен с 1С не настроен на этом сервере");
+    };
+    let ctx = Ctx {
+        ex,
+        redis: ep.redis,
+    };
+    let (parts, body) = req.into_parts();
+    if query.mode == Mode::CheckAuth {
+        return session::checkauth(&app, &ctx, &parts).await;
+    }
+    let session = match session::authorize(&ctx, &parts.headers, query.sessid.as_deref()).await {
+        Ok(s) => s,
+        Err(reply) => return reply,
+    };
+    let done = match query.mode {
+        Mode::Init => run::init(&ctx, session, &query).await,
+        Mode::File => run::file(&ctx, &session, &query, &parts.headers, body).await,
+        Mode::Import => run::import(&ctx, &session, &query).await,
+        Mode::Complete => run::complete(&ctx, session).await,
+        // Deactivating what a full exchange did not mention is a setting that comes later.
+        Mode::Deactivate => {
+            Ok(Reply::success().line("Деактивация пропущена: не включена в настройках"))
+        }
+        // Answered before the session check.
+        Mode::CheckAuth => Err(Reply::failure("Режим checkauth не требует сеанса")),
+    };
+    match done {
+        Ok(reply) | Err(reply) => reply,
+    }
+}
+
+/// The text with its first letter in upper case (the exchange crate's texts are clauses).
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_becomes_a_failure() {
+        let reply = guarded(async { panic!("boom") }).await;
+        assert_eq!(reply.status, exchange::Status::Failure);
+        assert!(reply.to_string().starts_with("failure\nВнутренняя ошибка"));
+    }
+
+    #[test]
+    fn every_answer_is_plain_text() {
+        let res = respond(&Reply::success());
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(capitalised("не указан тип"), "Не указан тип");
+    }
+}

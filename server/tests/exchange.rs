@@ -1,0 +1,1067 @@
+//! 1C's «Обмен с сайтом» endpoint (`/1c/exchange`) as 1C meets it: the real server on a real
+//! socket (HTTP/1.1 written by hand, bodies as raw bytes), the shared Redis with a fresh
+//! prefix, SQLite and PostgreSQL. Every answer of every test goes through [`Site::call`], which
+//! checks what 1C needs of any answer: 200, `text/plain; charset=utf-8`, a first line that is
+//! `success`, `progress` or `failure`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
+mod support;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use base64::Engine;
+use engine::auth::Roles;
+use sha2::Digest;
+use support::{PgDb, REDIS_URL, ServerEnv, TempDir};
+
+/// 1C's exchange account.
+const EXCHANGE_LOGIN: &str = "1c";
+const EXCHANGE_PASSWORD: &str = "exchange-pass-1";
+
+/// Any one request must be answered within this.
+const LIMIT: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server with its own export folder, spool root, database and Redis prefix.
+struct Site {
+    addr: SocketAddr,
+    root: TempDir,
+    env: ServerEnv,
+    _pg: Option<PgDb>,
+}
+
+/// One answer, read to the end.
+#[derive(Debug)]
+struct Answer {
+    head: String,
+    body: String,
+}
+
+impl Answer {
+    fn first_line(&self) -> &str {
+        self.body.lines().next().unwrap_or_default()
+    }
+
+    fn lines(&self) -> Vec<&str> {
+        self.body.lines().collect()
+    }
+
+    #[track_caller]
+    fn failure_containing(&self, text: &str) {
+        assert_eq!(self.first_line(), "failure", "{self:?}");
+        assert!(self.body.contains(text), "«{text}» not in {self:?}");
+    }
+}
+
+impl Site {
+    async fn start(backend: Backend) -> Site {
+        Self::start_with(backend, &[]).await
+    }
+
+    async fn start_with(backend: Backend, extra: &[(&str, &str)]) -> Site {
+        let root = TempDir::new("exchange");
+        let (url, pg) = match backend {
+            Backend::Sqlite => (root.sqlite_url(), None),
+            Backend::Postgres => {
+                let pg = PgDb::new().await;
+                (pg.url().to_owned(), Some(pg))
+            }
+        };
+        let env = ServerEnv::new(&url, &root.path().join("export"), "exchange");
+        let spool = root.path().join("exchange").display().to_string();
+        let mut settings: Vec<(&str, &str)> = vec![("ONEC_EXCHANGE_DIR", &spool)];
+        settings.extend_from_slice(extra);
+        let addr = support::spawn_in_process_with(&env, &settings).await;
+        // 1C's account (exchange only), besides the first administrator the server made.
+        let db = support::connect_db(&url).await;
+        engine::auth::upsert_account(&db, EXCHANGE_LOGIN, EXCHANGE_PASSWORD, Roles::EXCHANGE)
+            .await
+            .unwrap();
+        db.close().await.ok();
+        Site {
+            addr,
+            root,
+            env,
+            _pg: pg,
+        }
+    }
+
+    /// One request to `path` (query included) with these headers and body; checks the shape
+    /// every answer must have.
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Answer {
+        self.request_with(method, path, headers, body, false).await
+    }
+
+    /// [`Site::request`], the body sent with `Content-Length` or (`chunked`) in 16 KiB chunks
+    /// without saying its length.
+    async fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        chunked: bool,
+    ) -> Answer {
+        let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+        if chunked {
+            req.push_str("Transfer-Encoding: chunked\r\n");
+        } else {
+            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            req.push_str(&format!("Host: {}\r\n", self.addr));
+        }
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        let mut bytes = req.into_bytes();
+        if chunked {
+            for piece in body.chunks(16 * 1024) {
+                bytes.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+                bytes.extend_from_slice(piece);
+                bytes.extend_from_slice(b"\r\n");
+            }
+            bytes.extend_from_slice(b"0\r\n\r\n");
+        } else {
+            bytes.extend_from_slice(body);
+        }
+        let raw = tokio::time::timeout(LIMIT, async {
+            let s = TcpStream::connect(self.addr).await.unwrap();
+            let (mut rd, mut wr) = s.into_split();
+            // Reading goes on while the body is written: the server may answer (and close)
+            // before it has read it all.
+            let writer = async move {
+                let _ = wr.write_all(&bytes).await;
+                wr
+            };
+            let reader = async move {
+                let mut out = Vec::new();
+                let _ = rd.read_to_end(&mut out).await;
+                out
+            };
+            let (_wr, out) = tokio::join!(writer, reader);
+            out
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path}: no answer within {LIMIT:?}"));
+        let text = String::from_utf8(raw).expect("the answer is UTF-8");
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("{method} {path}: no complete answer: {text:?}"));
+        let answer = Answer {
+            head: head.to_owned(),
+            body: body.to_owned(),
+        };
+        assert!(
+            answer.head.starts_with("HTTP/1.1 200 "),
+            "{method} {path}: {answer:?}"
+        );
+        assert!(
+            answer
+                .head
+                .to_ascii_lowercase()
+                .contains("\r\ncontent-type: text/plain; charset=utf-8"),
+            "{method} {path}: {answer:?}"
+        );
+        // The protocol's one exception: a successful init answers with its parameters.
+        let init = path.contains("mode=init") && answer.first_line() == "zip=yes";
+        assert!(
+            init || ["success", "progress", "failure"].contains(&answer.first_line()),
+            "{method} {path}: {answer:?}"
+        );
+        assert!(!answer.body.is_empty(), "{method} {path}: empty answer");
+        answer
+    }
+
+    /// `GET /1c/exchange?<query>` without credentials.
+    async fn get(&self, query: &str) -> Answer {
+        self.request("GET", &format!("/1c/exchange?{query}"), &[], b"")
+            .await
+    }
+
+    /// `mode=checkauth` with these credentials.
+    async fn checkauth(&self, login: &str, password: &str) -> Answer {
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"))
+        );
+        self.request(
+            "GET",
+            "/1c/exchange?type=catalog&mode=checkauth",
+            &[("Authorization", &basic)],
+            b"",
+        )
+        .await
+    }
+
+    /// Logs in as 1C does; the session it got.
+    async fn login(&self) -> Exchange1c<'_> {
+        let a = self.checkauth(EXCHANGE_LOGIN, EXCHANGE_PASSWORD).await;
+        assert_eq!(a.first_line(), "success", "{a:?}");
+        let l = a.lines();
+        Exchange1c {
+            site: self,
+            cookie: format!("{}={}", l[1], l[2]),
+            sessid: l[3].strip_prefix("sessid=").unwrap().to_owned(),
+        }
+    }
+
+    fn spool(&self) -> PathBuf {
+        self.root.path().join("exchange")
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.root.path().join("export")
+    }
+
+    /// The spool's folders, by name.
+    fn spool_folders(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.spool())
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// The folder of the one exchange receiving now.
+    fn receiving(&self) -> PathBuf {
+        let open: Vec<String> = self
+            .spool_folders()
+            .into_iter()
+            .filter(|n| !n.contains('.'))
+            .collect();
+        assert_eq!(open.len(), 1, "{open:?}");
+        self.spool().join(&open[0])
+    }
+
+    /// Every file under the test's folder (the database's aside), relative to it.
+    fn all_files(&self) -> Vec<String> {
+        fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let e = e.unwrap();
+                let p = e.path();
+                if e.file_type().unwrap().is_dir() {
+                    walk(&p, root, out);
+                } else {
+                    out.push(p.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.root.path(), self.root.path(), &mut out);
+        out.retain(|f| !f.starts_with("app.db"));
+        out.sort();
+        out
+    }
+
+    /// Every Redis key of this server.
+    async fn redis_keys(&self) -> Vec<String> {
+        let mut conn = support::redis_conn(REDIS_URL).await.unwrap();
+        engine::redis::cmd("KEYS")
+            .arg(format!("{}:*", self.env.prefix))
+            .query_async(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    async fn done(self) {
+        support::cleanup_redis(REDIS_URL, &self.env.prefix).await;
+        drop(self.root);
+    }
+}
+
+/// A logged-in 1C: its cookie (`name=value`) and sessid.
+struct Exchange1c<'a> {
+    site: &'a Site,
+    cookie: String,
+    sessid: String,
+}
+
+impl Exchange1c<'_> {
+    /// `mode=import` of `name`.
+    async fn import(&self, name: &str) -> Answer {
+        self.call(&format!("mode=import&filename={}", enc(name)), b"")
+            .await
+    }
+
+    /// Uploads `content` as `name` in pieces of at most `piece` bytes; each must succeed.
+    async fn upload(&self, name: &str, content: &[u8], piece: usize) {
+        for p in content.chunks(piece) {
+            let a = self.file(name, p).await;
+            assert_eq!(a.first_line(), "success", "{name}: {a:?}");
+        }
+    }
+
+    /// `mode=file` of `name` (URL-encoded here) with this piece as its body.
+    async fn file(&self, name: &str, piece: &[u8]) -> Answer {
+        self.call(&format!("mode=file&filename={}", enc(name)), piece)
+            .await
+    }
+
+    /// A mode with the session's cookie, as 1C sends it (GET without a body, POST with one).
+    async fn call(&self, query: &str, body: &[u8]) -> Answer {
+        let method = if body.is_empty() { "GET" } else { "POST" };
+        self.site
+            .request(
+                method,
+                &format!("/1c/exchange?type=catalog&{query}"),
+                &[("Cookie", &self.cookie)],
+                body,
+            )
+            .await
+    }
+}
+
+/// A zip archive (deflate, as 1C writes) of these entries.
+fn zip_of(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, body) in entries {
+        w.start_file(name.as_str(), opts).unwrap();
+        w.write_all(body).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// Every file under `dir`, as (`/`-separated relative name, content), sorted.
+fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, root, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// A generated export (CommerceML 3.1 in folders, or 2.x `import.xml` + `offers.xml`).
+fn export(format: gendata::Format, products: usize) -> (TempDir, Vec<(String, Vec<u8>)>) {
+    let dir = TempDir::new("exchange-src");
+    gendata::generate(
+        &gendata::Options {
+            products,
+            customers: 0,
+            seed: 7,
+            format,
+            goods_per_segment: 0,
+        },
+        dir.path(),
+    )
+    .unwrap();
+    let files = files_of(dir.path());
+    (dir, files)
+}
+
+/// A query value, percent-encoded.
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+#[tokio::test]
+async fn what_cannot_be_served_is_a_failure_in_plain_text() {
+    let site = Site::start(Backend::Sqlite).await;
+    site.get("")
+        .await
+        .failure_containing("Не указан тип обмена");
+    site.get("type=sale&mode=checkauth")
+        .await
+        .failure_containing("type=sale");
+    site.get("type=catalog&mode=query")
+        .await
+        .failure_containing("Неизвестный режим обмена «query»");
+    site.get("type=catalog&mode=file")
+        .await
+        .failure_containing("filename");
+    site.request("PUT", "/1c/exchange?type=catalog&mode=init", &[], b"x")
+        .await
+        .failure_containing("Метод PUT");
+    // The other spelling, and addresses that do not exist under /1c: never a 404 page.
+    site.request("GET", "/1c/exchange/?type=sale&mode=init", &[], b"")
+        .await
+        .failure_containing("type=sale");
+    for path in [
+        "/1c",
+        "/1c/",
+        "/1c/exchange/x",
+        "/1c/bitrix/admin/1c_exchange.php",
+    ] {
+        site.request("GET", path, &[], b"")
+            .await
+            .failure_containing("Неизвестный адрес обмена");
+    }
+    site.done().await;
+}
+
+#[tokio::test]
+async fn the_endpoint_is_outside_the_web_login_and_the_same_origin_check() {
+    let site = Site::start(Backend::Sqlite).await;
+    // 1C calls the site by its public name, from no web page, without the web login.
+    let a = site
+        .request(
+            "POST",
+            "/1c/exchange?type=sale&mode=init",
+            &[
+                ("Host", "shop.example.ru"),
+                ("Origin", "http://evil.example"),
+                ("Sec-Fetch-Site", "cross-site"),
+            ],
+            b"",
+        )
+        .await;
+    a.failure_containing("type=sale");
+    assert!(!a.head.to_ascii_lowercase().contains("set-cookie"), "{a:?}");
+    // The request passed the logging: it carries a request id.
+    assert!(
+        a.head.to_ascii_lowercase().contains("x-request-id:"),
+        "{a:?}"
+    );
+    site.done().await;
+}
+
+async fn checkauth_gives_a_session_kept_only_as_a_hash(backend: Backend) {
+    let site = Site::start(backend).await;
+    let a = site.checkauth(EXCHANGE_LOGIN, EXCHANGE_PASSWORD).await;
+    let l = a.lines();
+    assert_eq!(l.len(), 5, "{a:?}");
+    assert_eq!((l[0], l[1]), ("success", "onec_exchange"));
+    let token = l[2];
+    let sessid = l[3].strip_prefix("sessid=").unwrap();
+    for t in [token, sessid] {
+        assert!(
+            t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{t}"
+        );
+    }
+    let ts: i64 = l[4].strip_prefix("timestamp=").unwrap().parse().unwrap();
+    assert!((ts - chrono::Utc::now().timestamp()).abs() < 60, "{ts}");
+    assert!(!a.head.to_ascii_lowercase().contains("set-cookie"), "{a:?}");
+    // Redis holds the session under the token's hash, never the token or the sessid.
+    let keys = site.redis_keys().await;
+    let key = format!("{}:exchange:token:{}", site.env.prefix, sha256_hex(token));
+    assert!(keys.contains(&key), "{keys:?}");
+    let stored = support::redis_get(REDIS_URL, &key).await.unwrap();
+    assert!(
+        !stored.contains(token) && !stored.contains(sessid),
+        "{stored}"
+    );
+    assert!(stored.contains(&sha256_hex(sessid)), "{stored}");
+    assert!(keys.iter().all(|k| !k.contains(token)), "{keys:?}");
+    let mut conn = support::redis_conn(REDIS_URL).await.unwrap();
+    let ttl: i64 = engine::redis::cmd("TTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!((1..=1800).contains(&ttl), "{ttl}");
+    // A second checkauth is a second session.
+    let b = site.checkauth(EXCHANGE_LOGIN, EXCHANGE_PASSWORD).await;
+    assert_ne!(b.lines()[2], token);
+
+    // Administrators are not exchange accounts; no credentials, no session.
+    site.checkauth(support::LOGIN, support::PASSWORD)
+        .await
+        .failure_containing("нет права обмена");
+    site.checkauth(EXCHANGE_LOGIN, "wrong-password")
+        .await
+        .failure_containing("Неверный логин или пароль");
+    site.checkauth("nobody", EXCHANGE_PASSWORD)
+        .await
+        .failure_containing("Неверный логин или пароль");
+    site.get("type=catalog&mode=checkauth")
+        .await
+        .failure_containing("Требуется HTTP-авторизация");
+    site.done().await;
+}
+
+#[tokio::test]
+async fn checkauth_gives_a_session_kept_only_as_a_hash_sqlite() {
+    checkauth_gives_a_session_kept_only_as_a_hash(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn checkauth_gives_a_session_kept_only_as_a_hash_postgres() {
+    checkauth_gives_a_session_kept_only_as_a_hash(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn later_modes_need_the_exchange_cookie_and_its_sessid() {
+    let site = Site::start(Backend::Sqlite).await;
+    let ok = site.login().await;
+    let init = |cookie: Option<String>, extra: &str| {
+        let path = format!("/1c/exchange?type=catalog&mode=init{extra}");
+        let site = &site;
+        async move {
+            let headers: Vec<(&str, &str)> = match &cookie {
+                Some(c) => vec![("Cookie", c.as_str())],
+                None => vec![],
+            };
+            site.request("GET", &path, &headers, b"").await
+        }
+    };
+    init(None, "")
+        .await
+        .failure_containing("Требуется авторизация: выполните checkauth");
+    let unknown = format!("onec_exchange={}", "ab".repeat(32));
+    init(Some(unknown), "")
+        .await
+        .failure_containing("выполните checkauth заново");
+    init(Some("onec_exchange=../../etc/passwd".into()), "")
+        .await
+        .failure_containing("выполните checkauth заново");
+    // The web administrator's session does not open the exchange, under either cookie name.
+    let web = support::login(site.addr).await;
+    init(Some(web.clone()), "")
+        .await
+        .failure_containing("Требуется авторизация");
+    let web_value = web.split_once('=').unwrap().1;
+    init(Some(format!("onec_exchange={web_value}")), "")
+        .await
+        .failure_containing("выполните checkauth заново");
+    // A sessid must be the session's own.
+    let other = site.login().await;
+    init(
+        Some(ok.cookie.clone()),
+        &format!("&sessid={}", other.sessid),
+    )
+    .await
+    .failure_containing("Неверный sessid");
+    for a in [
+        ok.call(&format!("mode=init&sessid={}", ok.sessid), b"")
+            .await,
+        init(Some(format!("x=1; {}; y=2", ok.cookie)), "").await,
+    ] {
+        assert!(!a.body.contains("checkauth"), "{a:?}");
+        assert!(!a.body.contains("Неверный sessid"), "{a:?}");
+    }
+    site.done().await;
+}
+
+#[tokio::test]
+async fn failed_logins_are_limited_like_the_login_form() {
+    let site = Site::start(Backend::Sqlite).await;
+    // Five attempts go through; then each must wait twice as long as the one before, which
+    // soon outlasts a password check even in a debug build.
+    let mut refused = None;
+    for attempt in 1..=12 {
+        let a = site.checkauth(EXCHANGE_LOGIN, "wrong-password").await;
+        assert_eq!(a.first_line(), "failure");
+        if a.body.contains("Слишком много неудачных попыток") {
+            refused = Some(attempt);
+            break;
+        }
+        a.failure_containing("Неверный логин или пароль");
+    }
+    let refused = refused.expect("the limiter stepped in");
+    assert!(refused > 5, "five attempts are free, refused at {refused}");
+    // Now even the right password waits.
+    site.checkauth(EXCHANGE_LOGIN, EXCHANGE_PASSWORD)
+        .await
+        .failure_containing("Слишком много неудачных попыток");
+    // The counters are the login form's (per login hash and address).
+    let keys = site.redis_keys().await;
+    assert!(keys.iter().any(|k| k.contains(":login:pair:")), "{keys:?}");
+    site.done().await;
+}
+
+/// A small-limits site: 64 KiB per request, 512 KiB per exchange.
+const SMALL: [(&str, &str); 2] = [
+    ("ONEC_EXCHANGE_FILE_LIMIT", "65536"),
+    ("ONEC_EXCHANGE_MAX_BYTES", "524288"),
+];
+const PIECE_LIMIT: usize = 65536 + 64 * 1024;
+
+#[tokio::test]
+async fn init_opens_one_exchange_at_a_time() {
+    let site = Site::start_with(Backend::Sqlite, &SMALL).await;
+    let a = site.login().await;
+    let r = a.call("mode=init", b"").await;
+    assert_eq!(r.lines(), ["zip=yes", "file_limit=65536"], "{r:?}");
+    let first = site.receiving();
+    let id = first.file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(
+        id.len() == 23 && id.as_bytes()[8] == b'T' && id.as_bytes()[15] == b'Z',
+        "{id}"
+    );
+    // The session now names its exchange.
+    let keys = site.redis_keys().await;
+    let current = format!("{}:exchange:current", site.env.prefix);
+    assert!(keys.contains(&current), "{keys:?}");
+    assert_eq!(support::redis_get(REDIS_URL, &current).await.unwrap(), id);
+
+    // Another 1C session meets the running exchange.
+    let b = site.login().await;
+    b.call("mode=init", b"")
+        .await
+        .failure_containing("Уже идёт другой обмен с 1С (начат ");
+    b.call("mode=init", b"")
+        .await
+        .failure_containing("учётная запись «1c»");
+    // The same session starting over replaces its own (incomplete: set aside, not published).
+    let r = a
+        .call(&format!("mode=init&sessid={}&version=3.1", a.sessid), b"")
+        .await;
+    assert_eq!(
+        r.lines(),
+        [
+            "zip=yes",
+            "file_limit=65536",
+            &format!("sessid={}", a.sessid),
+            "version=3.1"
+        ]
+    );
+    assert!(site.spool_folders().contains(&format!("{id}.abandoned")));
+    assert_ne!(site.receiving(), first);
+    assert!(!site.data_dir().exists(), "nothing published");
+    let r = a.call("mode=init&version=%3Cscript%3E", b"").await;
+    assert_eq!(r.lines().last(), Some(&"version=3.1"));
+    b.call("mode=init", b"")
+        .await
+        .failure_containing("Уже идёт другой обмен");
+    // Every file mode needs an init first.
+    let c = site.login().await;
+    c.file("import.xml", b"<x/>")
+        .await
+        .failure_containing("Обмен не начат: сначала выполните init");
+    site.done().await;
+}
+
+#[tokio::test]
+async fn file_pieces_are_appended_and_limits_hold_while_streaming() {
+    let site = Site::start_with(Backend::Sqlite, &SMALL).await;
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    let dir = site.receiving();
+    // One file in three pieces, as 1C cuts it at file_limit.
+    let pieces: Vec<Vec<u8>> = (0..3u8).map(|i| vec![b'a' + i; 65536]).collect();
+    for p in &pieces {
+        assert_eq!(
+            a.file("goods/1/import.xml", p).await.first_line(),
+            "success"
+        );
+    }
+    let stored = std::fs::read(dir.join("goods/1/import.xml")).unwrap();
+    assert_eq!(stored, pieces.concat());
+    assert_eq!(
+        a.file(r"import_files\ab\c.jpg", b"jpeg").await.first_line(),
+        "success"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("import_files/ab/c.jpg")).unwrap(),
+        b"jpeg"
+    );
+    // 1C sending an XML file again (a retry) replaces the earlier copy instead of doubling it.
+    let doc = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>1</a>";
+    a.upload("again.xml", doc, 20).await;
+    a.upload("again.xml", doc, 20).await;
+    assert_eq!(std::fs::read(dir.join("again.xml")).unwrap(), doc);
+
+    // A piece that says it is too large is refused before it is read.
+    let big = vec![b'x'; PIECE_LIMIT + 1];
+    a.file("goods/1/import.xml", &big)
+        .await
+        .failure_containing("Файл «goods/1/import.xml» больше допустимого");
+    // One that does not say so is stopped as it streams in, and nothing of it stays.
+    let a2 = site
+        .request_with(
+            "POST",
+            &format!(
+                "/1c/exchange?type=catalog&mode=file&filename={}",
+                enc("goods/1/import.xml")
+            ),
+            &[("Cookie", &a.cookie)],
+            &big,
+            true,
+        )
+        .await;
+    a2.failure_containing("больше допустимого");
+    assert_eq!(
+        std::fs::read(dir.join("goods/1/import.xml")).unwrap(),
+        pieces.concat()
+    );
+
+    // The exchange as a whole: 512 KiB. 196 KiB are stored; pieces of 64 KiB go in until the
+    // next would pass the limit, which is refused while it streams, and cut off again.
+    let mut accepted = 0;
+    let refused = loop {
+        let r = site
+            .request_with(
+                "POST",
+                "/1c/exchange?type=catalog&mode=file&filename=big.bin",
+                &[("Cookie", &a.cookie)],
+                &[b'z'; 65536],
+                true,
+            )
+            .await;
+        if r.first_line() == "failure" {
+            break r;
+        }
+        accepted += 1;
+        assert!(accepted < 10, "the total limit never stepped in");
+    };
+    refused.failure_containing("ONEC_EXCHANGE_MAX_BYTES");
+    let kept = std::fs::metadata(dir.join("big.bin")).unwrap().len();
+    assert_eq!(kept, accepted * 65536);
+    let total: u64 = std::fs::metadata(dir.join("goods/1/import.xml"))
+        .unwrap()
+        .len()
+        + 4
+        + doc.len() as u64
+        + kept;
+    assert!(total <= 524_288, "{total}");
+    site.done().await;
+}
+
+#[tokio::test]
+async fn names_that_could_leave_the_spool_are_refused() {
+    let site = Site::start_with(Backend::Sqlite, &SMALL).await;
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    let dir = site.receiving();
+    let before = site.all_files();
+    for (name, why) in [
+        ("../evil.xml", "родительскую папку"),
+        ("import_files/../../evil.xml", "родительскую папку"),
+        (r"..\..\evil.xml", "родительскую папку"),
+        ("/etc/cron.d/evil", "абсолютный путь"),
+        (r"C:\evil.xml", "абсолютный путь"),
+        (r"\\server\share\evil.xml", "абсолютный путь"),
+        ("evil\0.xml", "недопустимый символ"),
+        ("evil\n.xml", "недопустимый символ"),
+    ] {
+        a.file(name, b"owned").await.failure_containing(why);
+    }
+    // Encoded by hand: %00 and an encoded ../
+    for (query, why) in [
+        ("filename=evil%00.xml", "недопустимый символ"),
+        ("filename=%2e%2e%2fevil.xml", "родительскую папку"),
+        ("filename=", "filename"),
+    ] {
+        a.call(&format!("mode=file&{query}"), b"owned")
+            .await
+            .failure_containing(why);
+    }
+    assert_eq!(site.all_files(), before, "nothing was written anywhere");
+    // A folder of the spool that is a link out of it (never made by the endpoint) is not
+    // followed.
+    let outside = site.root.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("import_files")).unwrap();
+    a.file("import_files/x.jpg", b"owned")
+        .await
+        .failure_containing("за пределы папки обмена");
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+    site.done().await;
+}
+
+#[tokio::test]
+async fn an_archive_is_unpacked_on_the_first_import_and_every_file_checked() {
+    let site = Site::start_with(Backend::Sqlite, &SMALL).await;
+    let (_src, files) = export(gendata::Format::V31, 30);
+    let xml: Vec<&String> = files
+        .iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.ends_with(".xml"))
+        .collect();
+    assert!(xml.len() >= 5, "{xml:?}");
+    let archive = zip_of(&files);
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    let dir = site.receiving();
+    // One archive, cut into pieces of file_limit, under 1C's temp name.
+    a.upload("v8_3B8F_3e.zip", &archive, 65536).await;
+    let first = a.import(xml[0]).await;
+    assert_eq!(first.first_line(), "success", "{first:?}");
+    assert!(
+        first
+            .body
+            .contains(&format!("Файл «{}» получен и проверен: ", xml[0])),
+        "{first:?}"
+    );
+    assert!(
+        !dir.join("v8_3B8F_3e.zip").exists(),
+        "the archive is gone once unpacked"
+    );
+    assert_eq!(files_of(&dir), files, "unpacked as sent");
+    for name in &xml[1..] {
+        let r = a.import(name).await;
+        assert_eq!(r.first_line(), "success", "{name}: {r:?}");
+    }
+    site.done().await;
+}
+
+#[tokio::test]
+async fn import_never_says_success_for_what_it_did_not_check() {
+    let site = Site::start_with(Backend::Sqlite, &SMALL).await;
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    let dir = site.receiving();
+    a.import("offers0_1.xml")
+        .await
+        .failure_containing("Файл «offers0_1.xml» не получен");
+    a.import("../../etc/passwd")
+        .await
+        .failure_containing("родительскую папку");
+    a.upload("import_files", b"not a folder", 65536).await;
+    a.upload("notes.xml", b"hello, 1C", 65536).await;
+    let r = a.import("notes.xml").await;
+    r.failure_containing("Файл notes.xml");
+    r.failure_containing("не XML");
+    assert!(
+        !r.body.contains(&dir.display().to_string()),
+        "the server's paths stay on the server: {r:?}"
+    );
+    a.upload("photo.jpg", b"\xff\xd8\xff\xe0", 65536).await;
+    a.import("photo.jpg").await.failure_containing("photo.jpg");
+    let root = r#"<?xml version="1.0" encoding="UTF-8"?><Other/>"#;
+    a.upload("other.xml", root.as_bytes(), 65536).await;
+    a.import("other.xml")
+        .await
+        .failure_containing("КоммерческаяИнформация");
+    site.done().await;
+}
+
+#[tokio::test]
+async fn a_zip_slip_archive_is_refused_and_writes_nothing_outside() {
+    let site = Site::start_with(Backend::Sqlite, &SMALL).await;
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    let before = site.all_files();
+    let evil = zip_of(&[
+        ("import.xml".into(), b"<x/>".to_vec()),
+        ("../../../evil.sh".into(), b"rm -rf /".to_vec()),
+    ]);
+    a.upload("evil.zip", &evil, 65536).await;
+    let r = a.import("import.xml").await;
+    r.failure_containing("Архив «evil.zip»: недопустимое имя файла");
+    r.failure_containing("родительскую папку");
+    // Only the archive itself came in; nothing of it was unpacked, anywhere.
+    let after = site.all_files();
+    let new: Vec<&String> = after.iter().filter(|f| !before.contains(f)).collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert!(new[0].ends_with("/evil.zip"), "{new:?}");
+    // A damaged archive says so; every later import says what still waits.
+    a.upload("broken.zip", b"PK\x03\x04 not really", 65536)
+        .await;
+    a.import("import.xml")
+        .await
+        .failure_containing("Архив «broken.zip» повреждён");
+    a.import("import.xml").await.failure_containing("Архив «");
+    site.done().await;
+}
+
+/// The whole exchange as classic 1C runs it, then twice more: each complete exchange replaces
+/// the export in one step, the folder it replaced is kept, and only the newest ones stay.
+async fn full_exchanges_publish_the_export(backend: Backend) {
+    let site = Site::start_with(
+        backend,
+        &[
+            ("ONEC_EXCHANGE_FILE_LIMIT", "65536"),
+            ("ONEC_EXCHANGE_KEEP", "2"),
+        ],
+    )
+    .await;
+    let (_src, files) = export(gendata::Format::V2x, 150);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["import.xml", "offers.xml"]);
+    let a = site.login().await;
+    let r = a.call("mode=init", b"").await;
+    assert_eq!(r.lines(), ["zip=yes", "file_limit=65536"]);
+    for (name, content) in &files {
+        assert!(content.len() > 3 * 20_000, "{name}: several pieces");
+        a.upload(name, content, 20_000).await;
+        let r = a.import(name).await;
+        assert_eq!(r.first_line(), "success", "{r:?}");
+        assert!(
+            r.body
+                .contains(&format!("Файл «{name}» получен и проверен: ")),
+            "{r:?}"
+        );
+    }
+    assert!(
+        !site.data_dir().exists(),
+        "nothing is published before the exchange ends"
+    );
+    let r = a.call("mode=deactivate&timestamp=1700000000", b"").await;
+    assert_eq!(
+        r.lines(),
+        ["success", "Деактивация пропущена: не включена в настройках"]
+    );
+    let r = a.call("mode=complete", b"").await;
+    assert_eq!(r.first_line(), "success", "{r:?}");
+    assert!(
+        r.body.contains("опубликована для импорта: файлов 2"),
+        "{r:?}"
+    );
+    assert_eq!(
+        files_of(&site.data_dir()),
+        files,
+        "the export is what 1C sent"
+    );
+    let current = format!("{}:exchange:current", site.env.prefix);
+    assert_eq!(
+        support::redis_get(REDIS_URL, &current).await,
+        None,
+        "the lock is free"
+    );
+    let folders = site.spool_folders();
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    assert!(folders[0].ends_with(".published"), "{folders:?}");
+    a.file("import.xml", b"late")
+        .await
+        .failure_containing("Обмен не начат");
+
+    // The next exchange (an archive in 3.1) replaces the export as a whole.
+    let (_src2, files2) = export(gendata::Format::V31, 20);
+    a.call("mode=init", b"").await;
+    a.upload("v8_1.zip", &zip_of(&files2), 65536).await;
+    for (name, _) in files2.iter().filter(|(n, _)| n.ends_with(".xml")) {
+        let r = a.import(name).await;
+        assert_eq!(r.first_line(), "success", "{r:?}");
+    }
+    assert_eq!(a.call("mode=complete", b"").await.first_line(), "success");
+    assert_eq!(files_of(&site.data_dir()), files2);
+    let replaced: Vec<String> = site
+        .spool_folders()
+        .into_iter()
+        .filter(|f| f.ends_with(".replaced"))
+        .collect();
+    assert_eq!(replaced.len(), 1);
+    assert_eq!(
+        files_of(&site.spool().join(&replaced[0])),
+        files,
+        "the old export is kept"
+    );
+
+    // A third: only the newest two of each kind stay.
+    a.call("mode=init", b"").await;
+    a.upload("import.xml", &files[0].1, 65536).await;
+    a.import("import.xml").await;
+    assert_eq!(a.call("mode=complete", b"").await.first_line(), "success");
+    let folders = site.spool_folders();
+    let published = folders.iter().filter(|f| f.ends_with(".published")).count();
+    let replaced = folders.iter().filter(|f| f.ends_with(".replaced")).count();
+    assert_eq!((published, replaced), (2, 2), "{folders:?}");
+    assert_eq!(files_of(&site.data_dir()), files[..1]);
+    site.done().await;
+}
+
+#[tokio::test]
+async fn full_exchanges_publish_the_export_sqlite() {
+    full_exchanges_publish_the_export(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn full_exchanges_publish_the_export_postgres() {
+    full_exchanges_publish_the_export(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn an_incomplete_exchange_is_never_published() {
+    let site = Site::start_with(Backend::Sqlite, &SMALL).await;
+    let (_src, files) = export(gendata::Format::V2x, 20);
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    a.upload("import.xml", &files[0].1, 65536).await;
+    a.upload("offers.xml", &files[1].1, 65536).await;
+    a.import("import.xml").await;
+    let r = a.call("mode=complete", b"").await;
+    r.failure_containing("Выгрузка не опубликована: не проверены файлы «offers.xml»");
+    assert!(!site.data_dir().exists());
+    let folders = site.spool_folders();
+    assert_eq!(folders.len(), 1);
+    assert!(folders[0].ends_with(".abandoned"), "{folders:?}");
+    // Nothing checked at all.
+    a.call("mode=init", b"").await;
+    a.call("mode=complete", b"")
+        .await
+        .failure_containing("ни один файл не проверен");
+    assert!(!site.data_dir().exists());
+    site.done().await;
+}
+
+#[tokio::test]
+async fn a_finished_or_idle_exchange_gives_way_to_the_next() {
+    let site = Site::start_with(Backend::Sqlite, &[("ONEC_EXCHANGE_IDLE_SECS", "2")]).await;
+    let (_src, files) = export(gendata::Format::V2x, 20);
+    // Classic 1C: everything sent and checked, but no `complete`.
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    a.upload("import.xml", &files[0].1, 65536).await;
+    a.import("import.xml").await;
+    // The next exchange does not wait for the idle time: the finished one is published first.
+    let b = site.login().await;
+    assert_eq!(b.call("mode=init", b"").await.first_line(), "zip=yes");
+    assert_eq!(files_of(&site.data_dir()), files[..1]);
+    a.file("offers.xml", b"late")
+        .await
+        .failure_containing("прерван: начат другой обмен");
+    // An exchange in the middle of its files holds the lock...
+    b.upload("offers.xml", &files[1].1, 65536).await;
+    let c = site.login().await;
+    c.call("mode=init", b"")
+        .await
+        .failure_containing("Уже идёт другой обмен");
+    // ...until it has been idle for the idle time; then it is set aside, never published.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let c = site.login().await;
+    assert_eq!(c.call("mode=init", b"").await.first_line(), "zip=yes");
+    let folders = site.spool_folders();
+    assert_eq!(
+        folders.iter().filter(|f| f.ends_with(".abandoned")).count(),
+        1,
+        "{folders:?}"
+    );
+    assert_eq!(
+        files_of(&site.data_dir()),
+        files[..1],
+        "the export did not change"
+    );
+    site.done().await;
+}
+
+#[tokio::test]
+async fn of_two_inits_at_once_one_wins() {
+    let site = Site::start_with(Backend::Sqlite, &SMALL).await;
+    let (a, b) = (site.login().await, site.login().await);
+    let (ra, rb) = tokio::join!(a.call("mode=init", b""), b.call("mode=init", b""));
+    let firsts = [ra.first_line(), rb.first_line()];
+    assert!(
+        firsts == ["zip=yes", "failure"] || firsts == ["failure", "zip=yes"],
+        "{ra:?} {rb:?}"
+    );
+    assert_eq!(site.spool_folders().len(), 1);
+    site.done().await;
+}
