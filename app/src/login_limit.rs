@@ -290,6 +290,45 @@ pub async fn admit(
     })
 }
 
+/// One login attempt as the limiter counts it: the login's key and the client's limiter address
+/// (for [`forget_pair`] after a success, and for the log).
+pub struct Attempt {
+    /// [`engine::auth::login_key`] of the login typed.
+    pub login_key: String,
+    /// [`limiter_addr`] of the client.
+    pub addr: String,
+}
+
+/// Counts one attempt at `login` by the client of `parts` (the web login form and 1C's
+/// `checkauth` alike) and says whether it may go on; `None` when Redis fails or does not answer
+/// within 2 s (the caller refuses the login).
+pub async fn admit_attempt(
+    conn: &mut engine::redis::aio::MultiplexedConnection,
+    keys: &engine::run::Keys,
+    policy: &LoginPolicy,
+    login: &str,
+    parts: &Parts,
+) -> (Attempt, Option<Verdict>) {
+    let attempt = Attempt {
+        login_key: engine::auth::login_key(login),
+        addr: limiter_addr(client_ip(parts, &policy.trusted_proxies)),
+    };
+    let verdict = tokio::time::timeout(
+        Duration::from_secs(2),
+        admit(conn, keys, policy, &attempt.login_key, &attempt.addr),
+    )
+    .await;
+    let verdict = match verdict {
+        Ok(Ok(v)) => Some(v),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "login limiter script failed");
+            None
+        }
+        Err(_) => None,
+    };
+    (attempt, verdict)
+}
+
 /// After a successful login: this address starts afresh at this account.
 pub async fn forget_pair(
     conn: &mut engine::redis::aio::MultiplexedConnection,

@@ -191,17 +191,12 @@ pub(crate) async fn login(login: String, password: String) -> Result<AdminInfo, 
         return redis_down();
     };
     let keys = st.runner.keys();
-    let login_key = engine::auth::login_key(&login);
-    let ip = login_limit::client_ip(&parts, &st.login.trusted_proxies);
-    let addr = login_limit::limiter_addr(ip);
-    let verdict = tokio::time::timeout(
-        std::time::Duration::from_secs(2),
-        login_limit::admit(&mut conn, keys, &st.login, &login_key, &addr),
-    )
-    .await;
+    let (attempt, verdict) =
+        login_limit::admit_attempt(&mut conn, keys, &st.login, &login, &parts).await;
+    let addr = &attempt.addr;
     match verdict {
-        Ok(Ok(Verdict::Go)) => {}
-        Ok(Ok(Verdict::Wait(d))) => {
+        Some(Verdict::Go) => {}
+        Some(Verdict::Wait(d)) => {
             tracing::warn!(login = %shown, %addr, "login refused: too many attempts from this address");
             return refuse(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -214,7 +209,7 @@ pub(crate) async fn login(login: String, password: String) -> Result<AdminInfo, 
                 ),
             );
         }
-        Ok(Ok(Verdict::AccountLocked(d))) => {
+        Some(Verdict::AccountLocked(d)) => {
             tracing::warn!(login = %shown, %addr, "login refused: too many attempts at this account");
             return refuse(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -227,11 +222,7 @@ pub(crate) async fn login(login: String, password: String) -> Result<AdminInfo, 
                 ),
             );
         }
-        Ok(Err(e)) => {
-            tracing::debug!(error = %e, "login limiter script failed");
-            return redis_down();
-        }
-        Err(_) => return redis_down(),
+        None => return redis_down(),
     }
     let checked = engine::auth::authenticate(&st.db, &login, &password).await;
     drop(slot);
@@ -239,7 +230,7 @@ pub(crate) async fn login(login: String, password: String) -> Result<AdminInfo, 
         tracing::info!(login = %shown, %addr, "login refused");
         return Err(ApiError::error("❌ Неверный логин или пароль."));
     };
-    login_limit::forget_pair(&mut conn, keys, &login_key, &addr).await;
+    login_limit::forget_pair(&mut conn, keys, &attempt.login_key, addr).await;
     let previous = st.session_token(&parts.headers);
     let token = engine::auth::start_session(&st.db, admin.id, previous.as_deref())
         .await

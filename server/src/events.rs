@@ -252,6 +252,14 @@ impl axum::extract::FromRequestParts<AppState> for OpenStream {
     }
 }
 
+impl OpenStream {
+    /// The state, the hub, the session cookie value and the stream place, to move into the
+    /// stream's task.
+    fn into_parts(self) -> (AppState, EventHub, String, StreamSlot) {
+        (self.st, self.hub, self.token, self.slot)
+    }
+}
+
 /// Ticks every [`SESSION_RECHECK`], the first one after a full period.
 fn recheck_timer() -> tokio::time::Interval {
     tokio::time::interval_at(
@@ -283,12 +291,7 @@ enum Wake {
 /// never lost), then every change, then the stream ends after the final state — or when the
 /// session ends.
 pub async fn run_stream(Path(run_id): Path<String>, open: OpenStream) -> Response {
-    let OpenStream {
-        st,
-        hub,
-        token,
-        slot,
-    } = open;
+    let (st, hub, token, slot) = open.into_parts();
     // Subscribe before reading the snapshot so no change falls between the two.
     let mut rx = hub.subscribe();
     let key = st.runner.keys().state(&run_id);
@@ -347,12 +350,7 @@ pub async fn run_stream(Path(run_id): Path<String>, open: OpenStream) -> Respons
 /// `GET /events`: every run's changes, for the monitor (open until the browser leaves or the
 /// session ends).
 pub async fn all_runs(open: OpenStream) -> Response {
-    let OpenStream {
-        st,
-        hub,
-        token,
-        slot,
-    } = open;
+    let (st, hub, token, slot) = open.into_parts();
     let mut rx = hub.subscribe();
     let (tx, out) = mpsc::channel::<RunState>(16);
     tokio::spawn(async move {

@@ -134,35 +134,26 @@ pub async fn checkauth(app: &AppState, ctx: &Ctx, parts: &Parts) -> Reply {
         return Reply::failure(REDIS_DOWN);
     };
     let keys = app.runner.keys();
-    let login_key = engine::auth::login_key(&login);
-    let ip = login_limit::client_ip(parts, &app.login.trusted_proxies);
-    let addr = login_limit::limiter_addr(ip);
-    let verdict = tokio::time::timeout(
-        Duration::from_secs(2),
-        login_limit::admit(&mut conn, keys, &app.login, &login_key, &addr),
-    )
-    .await;
+    let (attempt, verdict) =
+        login_limit::admit_attempt(&mut conn, keys, &app.login, &login, parts).await;
+    let addr = &attempt.addr;
     match verdict {
-        Ok(Ok(Verdict::Go)) => {}
-        Ok(Ok(Verdict::Wait(d))) => {
+        Some(Verdict::Go) => {}
+        Some(Verdict::Wait(d)) => {
             tracing::warn!(login = %shown, %addr, "1C exchange: checkauth refused: too many attempts from this address");
             return Reply::failure(format!(
                 "Слишком много неудачных попыток входа. Повторите через {}",
                 login_limit::wait_text(d)
             ));
         }
-        Ok(Ok(Verdict::AccountLocked(d))) => {
+        Some(Verdict::AccountLocked(d)) => {
             tracing::warn!(login = %shown, %addr, "1C exchange: checkauth refused: too many attempts at this account");
             return Reply::failure(format!(
                 "Слишком много попыток входа в эту учётную запись. Повторите через {}",
                 login_limit::wait_text(d)
             ));
         }
-        Ok(Err(e)) => {
-            tracing::debug!(error = %e, "1C exchange: login limiter script failed");
-            return Reply::failure(REDIS_DOWN);
-        }
-        Err(_) => return Reply::failure(REDIS_DOWN),
+        None => return Reply::failure(REDIS_DOWN),
     }
     let checked = engine::auth::authenticate_as(&app.db, &login, &password, Role::Exchange).await;
     drop(slot);
@@ -179,7 +170,7 @@ pub async fn checkauth(app: &AppState, ctx: &Ctx, parts: &Parts) -> Reply {
             return Reply::failure("База данных недоступна, повторите позже");
         }
     };
-    login_limit::forget_pair(&mut conn, keys, &login_key, &addr).await;
+    login_limit::forget_pair(&mut conn, keys, &attempt.login_key, addr).await;
     let (token, sessid) = (new_token(), new_token());
     let entry = TokenEntry {
         login: account.login.clone(),
