@@ -94,15 +94,20 @@ pub fn current_admin() -> Result<admins::Model, ApiError> {
 
 /// The value of the session cookie of the given mode (see [`cookie_name`]) in a request, if any.
 pub fn session_token(headers: &HeaderMap, secure_cookies: bool) -> Option<String> {
-    let name = cookie_name(secure_cookies);
+    cookie(headers, cookie_name(secure_cookies))
+}
+
+/// The value of the cookie `name` in a request's `Cookie` headers (spaces and quotes around it
+/// dropped), if any.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.to_owned())
+        .find(|(n, _)| n.trim() == name)
+        .map(|(_, value)| value.trim().trim_matches('"').to_owned())
 }
 
 /// Whether the browser reached us over TLS (directly or through a proxy that says so).

@@ -70,14 +70,7 @@ fn is_token(s: &str) -> bool {
 
 /// The `onec_exchange` cookie's value in the request's `Cookie` headers.
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| name.trim() == COOKIE)
-        .map(|(_, value)| value.trim().trim_matches('"').to_owned())
+    app::ssr::cookie(headers, COOKIE)
 }
 
 /// Login and password of `Authorization: Basic …`, if well-formed.
