@@ -208,17 +208,23 @@ const BAD_SEGMENT: &str = "goods/goods_1_2_bad0bad0-0000-4000-8000-0000000000a2.
 /// so a partial commit would show — and whose second segment is `bad`.
 fn broken_catalog(tag: &str, bad: impl AsRef<[u8]>) -> (common::TempDir, PathBuf) {
     let dir = temp_dir(tag);
+    let bad = write_segments(&dir, bad);
+    (dir, bad)
+}
+
+/// Writes the valid first goods segment and `bad` as the second one into `dir`; returns the
+/// second one's path.
+fn write_segments(dir: &Path, bad: impl AsRef<[u8]>) -> PathBuf {
     let renamed = base().sum.example_product.as_ref().unwrap();
     write(
-        &dir,
+        dir,
         GOOD_SEGMENT,
         goods_file(&[
             product(NEW_PRODUCT, "Новый товар"),
             product(&renamed.id, "Переименованный товар"),
         ]),
     );
-    let bad = write(&dir, BAD_SEGMENT, bad);
-    (dir, bad)
+    write(dir, BAD_SEGMENT, bad)
 }
 
 fn catalog(dir: &Path) -> ImportRequest {
@@ -433,6 +439,23 @@ struct Failure {
     slowest: Duration,
 }
 
+impl Failure {
+    /// Checks each backend's error with [`check_error`] against the broken file, then hands it
+    /// and its message to `more` for the case's own checks. The folder goes when `self` drops.
+    fn check_each(
+        &self,
+        line: Option<u64>,
+        element: Option<&str>,
+        explanation: &str,
+        more: impl Fn(&commerceml::Error, &str),
+    ) {
+        for e in &self.errors {
+            let msg = check_error(e, &self.dir, &self.bad, line, element, explanation);
+            more(e, &msg);
+        }
+    }
+}
+
 /// Runs a catalog import of a folder with a good segment and the broken one: it must fail at
 /// `stage` with a parse error of the broken file and leave the data as it was.
 async fn broken_catalog_fails(tag: &str, bad: impl AsRef<[u8]>, stage: Stage) -> Failure {
@@ -481,37 +504,24 @@ async fn broken_catalog_fails(tag: &str, bad: impl AsRef<[u8]>, stage: Stage) ->
 
 #[tokio::test]
 async fn a_whitespace_only_file_is_an_error_naming_it() {
-    let Failure {
-        dir, bad, errors, ..
-    } = broken_catalog_fails("blank", "\n   \n\t\n", Stage::Plan).await;
-    for e in &errors {
+    let failure = broken_catalog_fails("blank", "\n   \n\t\n", Stage::Plan).await;
+    failure.check_each(None, None, "файл пуст", |e, _| {
         assert!(matches!(e.kind(), commerceml::ErrorKind::Empty), "{e}");
-        check_error(e, &dir, &bad, None, None, "файл пуст");
-    }
-    std::fs::remove_dir_all(dir).ok();
+    });
 }
 
 #[tokio::test]
 async fn a_zero_byte_file_is_an_error_naming_it() {
-    let Failure {
-        dir, bad, errors, ..
-    } = broken_catalog_fails("zero", "", Stage::Plan).await;
-    for e in &errors {
+    let failure = broken_catalog_fails("zero", "", Stage::Plan).await;
+    failure.check_each(None, None, "файл пуст", |e, _| {
         assert!(matches!(e.kind(), commerceml::ErrorKind::Empty), "{e}");
-        check_error(e, &dir, &bad, None, None, "файл пуст");
-    }
-    std::fs::remove_dir_all(dir).ok();
+    });
 }
 
 #[tokio::test]
 async fn an_xml_declaration_without_a_root_is_an_empty_file() {
-    let Failure {
-        dir, bad, errors, ..
-    } = broken_catalog_fails("decl_only", HEAD, Stage::Plan).await;
-    for e in &errors {
-        check_error(e, &dir, &bad, None, None, "файл пуст");
-    }
-    std::fs::remove_dir_all(dir).ok();
+    let failure = broken_catalog_fails("decl_only", HEAD, Stage::Plan).await;
+    failure.check_each(None, None, "файл пуст", |_, _| {});
 }
 
 #[tokio::test]
@@ -520,48 +530,42 @@ async fn a_root_without_records_imports_nothing_from_that_file() {
         "no_records",
         format!("{HEAD}{ROOT_OPEN}<Каталог><Товары/></Каталог></КоммерческаяИнформация>\n"),
     );
-    for t in prepared().await {
-        let before = snapshot(&t.db).await;
-        let report = run(&t.db, &catalog(&dir)).await.unwrap();
+    for Imported {
+        report,
+        before,
+        after,
+        ..
+    } in catalog_imports(&dir).await
+    {
         assert_eq!(report.files, vec![GOOD_SEGMENT, BAD_SEGMENT]);
         assert_eq!(report.records, 2, "the two products of the good segment");
         assert!(report.skipped.is_empty(), "{:?}", report.skipped);
-        let after = snapshot(&t.db).await;
         assert_eq!(after.stats.products_total, before.stats.products_total + 1);
-        t.drop_db().await;
     }
     std::fs::remove_dir_all(dir).ok();
 }
 
 #[tokio::test]
 async fn plain_text_is_not_xml() {
-    let Failure {
-        dir, bad, errors, ..
-    } = broken_catalog_fails(
+    let failure = broken_catalog_fails(
         "text",
         "Выгрузка не удалась, повторите позже.\n",
         Stage::Plan,
     )
     .await;
-    for e in &errors {
+    failure.check_each(Some(1), None, "это не XML-документ", |e, _| {
         assert!(matches!(e.kind(), commerceml::ErrorKind::NotXml), "{e}");
-        check_error(e, &dir, &bad, Some(1), None, "это не XML-документ");
-    }
-    std::fs::remove_dir_all(dir).ok();
+    });
 }
 
 #[tokio::test]
 async fn a_zip_archive_named_xml_is_not_xml() {
     let mut zip = b"PK\x03\x04\x14\x00\x00\x00\x08\x00".to_vec();
     zip.extend((0..2000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
-    let Failure {
-        dir, bad, errors, ..
-    } = broken_catalog_fails("zip", zip, Stage::Plan).await;
-    for e in &errors {
+    let failure = broken_catalog_fails("zip", zip, Stage::Plan).await;
+    failure.check_each(None, None, "это не XML-документ", |e, _| {
         assert!(matches!(e.kind(), commerceml::ErrorKind::NotXml), "{e}");
-        check_error(e, &dir, &bad, None, None, "это не XML-документ");
-    }
-    std::fs::remove_dir_all(dir).ok();
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -579,88 +583,62 @@ async fn a_file_cut_in_the_middle_of_a_record_names_the_last_line_and_element() 
     let cut = &full[..full.find("обрывается").unwrap()];
     let last_line = cut.matches('\n').count() as u64 + 1;
     assert_eq!(last_line, 7);
-    let Failure {
-        dir, bad, errors, ..
-    } = broken_catalog_fails("truncated", cut, Stage::Run).await;
-    for e in &errors {
-        assert!(matches!(e.kind(), commerceml::ErrorKind::Truncated), "{e}");
-        check_error(
-            e,
-            &dir,
-            &bad,
-            Some(last_line),
-            Some("КоммерческаяИнформация/Каталог/Товары/Товар/Описание"),
-            "файл обрывается посреди записи",
-        );
-    }
-    std::fs::remove_dir_all(dir).ok();
+    let failure = broken_catalog_fails("truncated", cut, Stage::Run).await;
+    failure.check_each(
+        Some(last_line),
+        Some("КоммерческаяИнформация/Каталог/Товары/Товар/Описание"),
+        "файл обрывается посреди записи",
+        |e, _| assert!(matches!(e.kind(), commerceml::ErrorKind::Truncated), "{e}"),
+    );
 }
 
 #[tokio::test]
 async fn a_wrong_root_element_is_named() {
-    let Failure {
-        dir, bad, errors, ..
-    } = broken_catalog_fails(
+    let failure = broken_catalog_fails(
         "wrong_root",
         format!("{HEAD}<html><body>502 Bad Gateway</body></html>\n"),
         Stage::Plan,
     )
     .await;
-    for e in &errors {
-        assert!(
-            matches!(e.kind(), commerceml::ErrorKind::WrongRoot(r) if r == "html"),
-            "{e}"
-        );
-        check_error(
-            e,
-            &dir,
-            &bad,
-            Some(2),
-            Some("html"),
-            "корневой элемент «html», ожидался «КоммерческаяИнформация»",
-        );
-    }
-    std::fs::remove_dir_all(dir).ok();
+    failure.check_each(
+        Some(2),
+        Some("html"),
+        "корневой элемент «html», ожидался «КоммерческаяИнформация»",
+        |e, _| {
+            assert!(
+                matches!(e.kind(), commerceml::ErrorKind::WrongRoot(r) if r == "html"),
+                "{e}"
+            );
+        },
+    );
 }
 
 #[tokio::test]
 async fn a_mismatched_closing_tag_is_named() {
     let body = goods_file(&[product("mm000000-0000-4000-8000-000000000001", "Товар")])
         .replace("</Артикул>", "</Артикл>");
-    let Failure {
-        dir, bad, errors, ..
-    } = broken_catalog_fails("mismatch", body, Stage::Run).await;
-    for e in &errors {
-        check_error(
-            e,
-            &dir,
-            &bad,
+    broken_catalog_fails("mismatch", body, Stage::Run)
+        .await
+        .check_each(
             Some(5),
             Some("КоммерческаяИнформация/Каталог/Товары/Товар/Артикул"),
             "закрывающий тег «Артикл» не соответствует открытому «Артикул»",
+            |_, _| {},
         );
-    }
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[tokio::test]
 async fn content_after_the_root_is_an_error() {
     let mut body = goods_file(&[product("tc000000-0000-4000-8000-000000000001", "Товар")]);
     body.push_str("<КоммерческаяИнформация/>\n");
-    let Failure {
-        dir, bad, errors, ..
-    } = broken_catalog_fails("trailing", body, Stage::Run).await;
-    for e in &errors {
-        check_error(
-            e,
-            &dir,
-            &bad,
+    broken_catalog_fails("trailing", body, Stage::Run)
+        .await
+        .check_each(
             Some(9),
             None,
             "данные после закрывающего тега корневого элемента",
+            |_, _| {},
         );
-    }
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[tokio::test]
@@ -670,22 +648,16 @@ async fn deep_nesting_is_refused_without_stack_overflow() {
     body.push_str(&"<Вложение>".repeat(depth));
     body.push_str(&"</Вложение>".repeat(depth));
     body.push_str("</Описание>");
-    let Failure {
-        dir, bad, errors, ..
-    } = broken_catalog_fails("deep", goods_file(&[body]), Stage::Run).await;
-    for e in &errors {
-        assert!(matches!(e.kind(), commerceml::ErrorKind::TooDeep), "{e}");
-        let msg = check_error(
-            e,
-            &dir,
-            &bad,
-            Some(5),
-            Some("КоммерческаяИнформация/Каталог/Товары/Товар/Описание/Вложение"),
-            "слишком глубокая вложенность элементов (больше 256)",
-        );
-        assert!(msg.len() < 16 * 1024, "message of {} bytes", msg.len());
-    }
-    std::fs::remove_dir_all(dir).ok();
+    let failure = broken_catalog_fails("deep", goods_file(&[body]), Stage::Run).await;
+    failure.check_each(
+        Some(5),
+        Some("КоммерческаяИнформация/Каталог/Товары/Товар/Описание/Вложение"),
+        "слишком глубокая вложенность элементов (больше 256)",
+        |e, msg| {
+            assert!(matches!(e.kind(), commerceml::ErrorKind::TooDeep), "{e}");
+            assert!(msg.len() < 16 * 1024, "message of {} bytes", msg.len());
+        },
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -848,31 +820,25 @@ async fn undeclared_windows_1251_is_an_encoding_error_with_its_position() {
     let mut bytes = text.as_bytes()[..split].to_vec();
     bytes.extend(to_cp1251("Шапка"));
     bytes.extend(&text.as_bytes()[split + "Шапка".len()..]);
-    let Failure {
-        dir, bad, errors, ..
-    } = broken_catalog_fails("undeclared", bytes, Stage::Run).await;
-    for e in &errors {
-        assert!(
-            matches!(e.kind(), commerceml::ErrorKind::Encoding(_)),
-            "{e}"
-        );
-        check_error(
-            e,
-            &dir,
-            &bad,
-            Some(6),
-            Some("КоммерческаяИнформация/Каталог/Товары/Товар/Наименование"),
-            "недопустимые байты для кодировки UTF-8",
-        );
-        // Placed just after the bad bytes (the end of the text they are in).
-        let end_of_bad = (split + "Шапка".chars().count()) as u64;
-        assert_eq!(e.byte, end_of_bad, "{e}");
-        assert!(
-            e.to_string().ends_with(&format!("(байт {end_of_bad})")),
-            "{e}"
-        );
-    }
-    std::fs::remove_dir_all(dir).ok();
+    let failure = broken_catalog_fails("undeclared", bytes, Stage::Run).await;
+    failure.check_each(
+        Some(6),
+        Some("КоммерческаяИнформация/Каталог/Товары/Товар/Наименование"),
+        "недопустимые байты для кодировки UTF-8",
+        |e, _| {
+            assert!(
+                matches!(e.kind(), commerceml::ErrorKind::Encoding(_)),
+                "{e}"
+            );
+            // Placed just after the bad bytes (the end of the text they are in).
+            let end_of_bad = (split + "Шапка".chars().count()) as u64;
+            assert_eq!(e.byte, end_of_bad, "{e}");
+            assert!(
+                e.to_string().ends_with(&format!("(байт {end_of_bad})")),
+                "{e}"
+            );
+        },
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -896,30 +862,20 @@ async fn a_billion_laughs_dtd_is_refused_unexpanded() {
     dtd.push_str("]>\n");
     let body =
         goods_file(&[product(NEW_PRODUCT, "&lol9;")]).replacen(HEAD, &format!("{HEAD}{dtd}"), 1);
-    let Failure {
-        dir,
-        bad,
-        errors,
-        slowest,
-    } = broken_catalog_fails("laughs", body, Stage::Plan).await;
-    for e in &errors {
-        assert!(matches!(e.kind(), commerceml::ErrorKind::Doctype), "{e}");
-        check_error(
-            e,
-            &dir,
-            &bad,
-            Some(2),
-            None,
-            "объявление <!DOCTYPE> (DTD) не допускается",
-        );
-    }
+    let failure = broken_catalog_fails("laughs", body, Stage::Plan).await;
+    failure.check_each(
+        Some(2),
+        None,
+        "объявление <!DOCTYPE> (DTD) не допускается",
+        |e, _| assert!(matches!(e.kind(), commerceml::ErrorKind::Doctype), "{e}"),
+    );
     // Refused at the `<!DOCTYPE`: an expansion (10^9 "lol", gigabytes) would take far longer.
+    let slowest = failure.slowest;
     assert!(slowest < Duration::from_secs(5), "{slowest:?}");
     let started = Instant::now();
-    let e = commerceml::open_file(&bad).unwrap_err();
+    let e = commerceml::open_file(&failure.bad).unwrap_err();
     assert!(matches!(e.kind(), commerceml::ErrorKind::Doctype), "{e}");
     assert!(started.elapsed() < Duration::from_secs(1));
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[tokio::test]
@@ -931,34 +887,29 @@ async fn an_external_entity_is_refused_and_never_fetched() {
         ),
         1,
     );
-    let Failure {
-        dir, bad, errors, ..
-    } = broken_catalog_fails("xxe", body, Stage::Plan).await;
-    for e in &errors {
-        assert!(matches!(e.kind(), commerceml::ErrorKind::Doctype), "{e}");
-        let msg = check_error(e, &dir, &bad, Some(2), None, "сущности не раскрываются");
-        assert!(!msg.contains("root:"), "{msg}");
-    }
-    std::fs::remove_dir_all(dir).ok();
+    let failure = broken_catalog_fails("xxe", body, Stage::Plan).await;
+    failure.check_each(
+        Some(2),
+        None,
+        "сущности не раскрываются",
+        |e, msg| {
+            assert!(matches!(e.kind(), commerceml::ErrorKind::Doctype), "{e}");
+            assert!(!msg.contains("root:"), "{msg}");
+        },
+    );
 }
 
 #[tokio::test]
 async fn an_undeclared_entity_reference_is_an_error() {
     let body = goods_file(&[product(NEW_PRODUCT, "До &xxe; после")]);
-    let Failure {
-        dir, bad, errors, ..
-    } = broken_catalog_fails("undeclared_entity", body, Stage::Run).await;
-    for e in &errors {
-        check_error(
-            e,
-            &dir,
-            &bad,
+    broken_catalog_fails("undeclared_entity", body, Stage::Run)
+        .await
+        .check_each(
             Some(5),
             Some("КоммерческаяИнформация/Каталог/Товары/Товар/Наименование"),
             "неизвестная сущность «&xxe;» (DTD не поддерживается)",
+            |_, _| {},
         );
-    }
-    std::fs::remove_dir_all(dir).ok();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1088,59 +1039,46 @@ async fn a_five_megabyte_description_imports_whole() {
 
 #[tokio::test]
 async fn records_without_an_id_are_counted_and_the_rest_imported() {
-    let dir = temp_dir("missing_id");
-    write(
-        &dir,
-        GOOD_SEGMENT,
-        goods_file(&[
-            product(NEW_PRODUCT, "С Ид"),
-            product("", "Пустой Ид"),
-            product("00000000-0000-0000-0000-000000000000", "Нулевой Ид"),
-            "<Наименование>Без Ид вовсе</Наименование>".to_owned(),
-        ]),
-    );
-    for t in prepared().await {
-        let before = snapshot(&t.db).await;
-        let report = run(&t.db, &catalog(&dir)).await.unwrap();
-        assert_eq!(report.skipped, BTreeMap::from([(SkipReason::MissingId, 3)]));
-        assert_eq!(report.records, 1);
+    let records = [
+        product(NEW_PRODUCT, "С Ид"),
+        product("", "Пустой Ид"),
+        product("00000000-0000-0000-0000-000000000000", "Нулевой Ид"),
+        "<Наименование>Без Ид вовсе</Наименование>".to_owned(),
+    ];
+    for i in one_segment_imports("missing_id", &records).await {
         assert_eq!(
-            product_name(&t.db, NEW_PRODUCT).await.as_deref(),
-            Some("С Ид")
+            i.report.skipped,
+            BTreeMap::from([(SkipReason::MissingId, 3)])
         );
-        let after = snapshot(&t.db).await;
-        assert_eq!(after.stats.products_total, before.stats.products_total + 1);
-        t.drop_db().await;
+        assert_eq!(i.report.records, 1);
+        assert_eq!(i.new_product.as_deref(), Some("С Ид"));
+        assert_eq!(
+            i.after.stats.products_total,
+            i.before.stats.products_total + 1
+        );
     }
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[tokio::test]
 async fn the_same_id_twice_in_one_file_the_last_wins() {
-    let dir = temp_dir("same_id");
-    write(
-        &dir,
-        GOOD_SEGMENT,
-        goods_file(&[
-            product(NEW_PRODUCT, "Первая версия"),
-            product(NEW_PRODUCT, "Вторая версия"),
-        ]),
-    );
-    for t in prepared().await {
-        let before = snapshot(&t.db).await;
-        let report = run(&t.db, &catalog(&dir)).await.unwrap();
-        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
-        assert_eq!(report.records, 2, "both records are read");
-        assert_eq!(report.count(Counter::Products), 1, "one product is written");
+    let records = [
+        product(NEW_PRODUCT, "Первая версия"),
+        product(NEW_PRODUCT, "Вторая версия"),
+    ];
+    for i in one_segment_imports("same_id", &records).await {
+        assert!(i.report.skipped.is_empty(), "{:?}", i.report.skipped);
+        assert_eq!(i.report.records, 2, "both records are read");
         assert_eq!(
-            product_name(&t.db, NEW_PRODUCT).await.as_deref(),
-            Some("Вторая версия")
+            i.report.count(Counter::Products),
+            1,
+            "one product is written"
         );
-        let after = snapshot(&t.db).await;
-        assert_eq!(after.stats.products_total, before.stats.products_total + 1);
-        t.drop_db().await;
+        assert_eq!(i.new_product.as_deref(), Some("Вторая версия"));
+        assert_eq!(
+            i.after.stats.products_total,
+            i.before.stats.products_total + 1
+        );
     }
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[tokio::test]
@@ -1176,6 +1114,41 @@ async fn an_unknown_price_type_is_skipped_and_counted() {
         t.drop_db().await;
     }
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// A successful catalog import on one backend.
+struct Imported {
+    report: ImportReport,
+    before: Snapshot,
+    after: Snapshot,
+    /// The name of [`NEW_PRODUCT`] after the import.
+    new_product: Option<String>,
+}
+
+/// A catalog import of `dir` on each backend, which must succeed.
+async fn catalog_imports(dir: &Path) -> Vec<Imported> {
+    let mut out = Vec::new();
+    for t in prepared().await {
+        let before = snapshot(&t.db).await;
+        let report = run(&t.db, &catalog(dir)).await.unwrap();
+        let new_product = product_name(&t.db, NEW_PRODUCT).await;
+        let after = snapshot(&t.db).await;
+        out.push(Imported {
+            report,
+            before,
+            after,
+            new_product,
+        });
+        t.drop_db().await;
+    }
+    out
+}
+
+/// A catalog import of a folder with one goods segment holding `records`, on each backend.
+async fn one_segment_imports(tag: &str, records: &[String]) -> Vec<Imported> {
+    let dir = temp_dir(tag);
+    write(&dir, GOOD_SEGMENT, goods_file(records));
+    catalog_imports(&dir).await
 }
 
 /// A stocks import of one rest of the example own offer: returns the report and the offer's
@@ -1338,55 +1311,30 @@ async fn rests_for_unknown_offers_are_skipped_and_counted() {
 // The file system
 // ---------------------------------------------------------------------------------------------
 
-/// Breaks a planned file as soon as the import reports its start (after `plan()`, before any
-/// file is read).
-struct Sabotage {
-    victim: PathBuf,
-    into_directory: bool,
-    done: AtomicBool,
-}
-
-impl Progress for Sabotage {
-    fn report(&self, _records: u64, _bytes_read: u64, _bytes_total: u64) {
-        if !self.done.swap(true, Ordering::SeqCst) {
-            std::fs::remove_file(&self.victim).unwrap();
-            if self.into_directory {
-                std::fs::create_dir(&self.victim).unwrap();
-            }
-        }
-    }
-    fn is_cancelled(&self) -> bool {
-        false
-    }
+/// A valid second goods segment, for the cases that break it after discovery.
+fn second_segment() -> String {
+    goods_file(&[product(
+        "vv000000-0000-4000-8000-000000000001",
+        "Второй сегмент",
+    )])
 }
 
 async fn vanishing_segment(tag: &str, into_directory: bool, explanation: &str) {
-    let good = goods_file(&[product(
-        "vv000000-0000-4000-8000-000000000001",
-        "Второй сегмент",
-    )]);
+    let good = second_segment();
     let dir = temp_dir(tag);
     for t in prepared().await {
-        let (dir_t, bad) = {
-            let d = dir.join(t.url.split(':').next().unwrap());
-            let renamed = base().sum.example_product.as_ref().unwrap();
-            write(
-                &d,
-                GOOD_SEGMENT,
-                goods_file(&[
-                    product(NEW_PRODUCT, "Новый товар"),
-                    product(&renamed.id, "Переименованный товар"),
-                ]),
-            );
-            let bad = write(&d, BAD_SEGMENT, &good);
-            (d, bad)
-        };
+        let dir_t = dir.join(t.url.split(':').next().unwrap());
+        let bad = write_segments(&dir_t, &good);
         let req = catalog(&dir_t);
         assert_eq!(import::plan(&req).unwrap().len(), 2);
         let before = snapshot(&t.db).await;
-        let sabotage = Sabotage {
+        let sabotage = Swap {
             victim: bad.clone(),
-            into_directory,
+            with: if into_directory {
+                Replacement::Directory
+            } else {
+                Replacement::Nothing
+            },
             done: AtomicBool::new(false),
         };
         let e = parse_error(import::run(&t.db, &req, &sabotage).await);
@@ -1637,6 +1585,10 @@ enum Replacement {
     OtherFile(PathBuf),
     /// A named pipe nobody writes to.
     Fifo,
+    /// Nothing: the file is deleted.
+    Nothing,
+    /// An empty directory.
+    Directory,
 }
 
 fn replace(victim: &Path, with: &Replacement) {
@@ -1652,11 +1604,13 @@ fn replace(victim: &Path, with: &Replacement) {
                 .success();
             assert!(ok, "mkfifo {}", victim.display());
         }
+        Replacement::Nothing => {}
+        Replacement::Directory => std::fs::create_dir(victim).unwrap(),
     }
 }
 
-/// Replaces a planned file as soon as the import reports its start (after its `plan()`,
-/// before any file is read).
+/// Replaces (or deletes) a planned file as soon as the import reports its start (after its
+/// `plan()`, before any file is read).
 struct Swap {
     victim: PathBuf,
     with: Replacement,
@@ -1682,23 +1636,7 @@ async fn swapped_segment(tag: &str, with: impl Fn(&Path) -> Replacement, explana
     let intruder_goods = goods_file(&[product(intruder, "Подменённый товар")]);
     for t in prepared().await {
         let dir = temp_dir(tag);
-        let renamed = base().sum.example_product.as_ref().unwrap();
-        write(
-            &dir,
-            GOOD_SEGMENT,
-            goods_file(&[
-                product(NEW_PRODUCT, "Новый товар"),
-                product(&renamed.id, "Переименованный товар"),
-            ]),
-        );
-        let bad = write(
-            &dir,
-            BAD_SEGMENT,
-            goods_file(&[product(
-                "vv000000-0000-4000-8000-000000000001",
-                "Второй сегмент",
-            )]),
-        );
+        let bad = write_segments(&dir, second_segment());
         let other = write(&outside, "goods/goods.xml", &intruder_goods);
         let req = catalog(&dir);
         assert_eq!(import::plan(&req).unwrap().len(), 2);

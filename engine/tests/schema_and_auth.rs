@@ -45,24 +45,9 @@ async fn migrations_create_every_table_on_both_backends_and_run_twice() {
 async fn an_admin_logs_in_with_the_right_password_only() {
     for t in TestDb::each().await {
         let db = &t.db;
-        assert_eq!(
-            auth::upsert_admin(db, "admin", "s3cret-pass")
-                .await
-                .unwrap(),
-            Upserted::Created
-        );
-        assert!(
-            auth::authenticate(db, "admin", "wrong-pass")
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            auth::authenticate(db, "nobody", "s3cret-pass")
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert_eq!(upsert(db, "admin", "s3cret-pass").await, Upserted::Created);
+        assert!(!logs_in(db, "admin", "wrong-pass").await);
+        assert!(!logs_in(db, "nobody", "s3cret-pass").await);
         let admin = auth::authenticate(db, " admin ", "s3cret-pass")
             .await
             .unwrap()
@@ -128,23 +113,11 @@ async fn create_admin_again_resets_the_password_and_ends_sessions() {
         .unwrap();
     let token = auth::start_session(db, admin.id, None).await.unwrap();
     assert_eq!(
-        auth::upsert_admin(db, "admin", "second-pass")
-            .await
-            .unwrap(),
+        upsert(db, "admin", "second-pass").await,
         Upserted::PasswordReset
     );
-    assert!(
-        auth::authenticate(db, "admin", "first-pass")
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        auth::authenticate(db, "admin", "second-pass")
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(!logs_in(db, "admin", "first-pass").await);
+    assert!(logs_in(db, "admin", "second-pass").await);
     assert!(auth::session_admin(db, &token).await.unwrap().is_none());
     assert!(matches!(
         auth::upsert_admin(db, "", "long-enough").await,
@@ -341,12 +314,7 @@ async fn a_disabled_administrator_cannot_log_in_and_loses_sessions_and_a_removed
             AdminChange::Done
         );
         assert!(auth::session_admin(db, &token).await.unwrap().is_none());
-        assert!(
-            auth::authenticate(db, "admin", "s3cret-pass")
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(!logs_in(db, "admin", "s3cret-pass").await);
         assert!(auth::admin_exists(db, "admin").await.unwrap());
         assert!(
             auth::session_admin(db, &others).await.unwrap().is_some(),
@@ -441,4 +409,17 @@ async fn roles_keep_the_exchange_user_out_of_the_web_app_and_the_admin_out_of_th
         ));
         t.drop_db().await;
     }
+}
+
+/// Whether `login` and `password` authenticate an admin.
+async fn logs_in(db: &sea_orm::DatabaseConnection, login: &str, password: &str) -> bool {
+    auth::authenticate(db, login, password)
+        .await
+        .unwrap()
+        .is_some()
+}
+
+/// Creates the admin or resets its password; must succeed.
+async fn upsert(db: &sea_orm::DatabaseConnection, login: &str, password: &str) -> Upserted {
+    auth::upsert_admin(db, login, password).await.unwrap()
 }
