@@ -506,37 +506,103 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_variable() {
-        // Each bad value names its own variable; a login without a password (and the reverse)
-        // names the one that is missing.
-        let own = [
-            ("DATABASE_URL", "mysql://x"),
-            ("REDIS_URL", "http://nope"),
-            ("ONEC_BIND", "localhost"),
-            ("ONEC_SECURE_COOKIES", "maybe"),
-            ("ONEC_REDIS_PREFIX", "a b"),
-            ("ONEC_METRICS_BIND", "9300"),
-            ("ONEC_METRICS_BIND", "127.0.0.1:3000"),
-            ("ONEC_METRICS_BIND", "0.0.0.0:3000"),
-            ("ONEC_TRUSTED_PROXIES", "proxy.local"),
-            ("ONEC_TRUSTED_PROXIES", "10.0.0.0/40"),
-            ("ONEC_SESSION_MAX_AGE", "forever"),
-            ("ONEC_SESSION_MAX_AGE", "0h"),
-            ("ONEC_PUBLIC_ORIGIN", "shop-admin.example"),
-            ("ONEC_EXCHANGE_IDLE_SECS", "0"),
-            ("ONEC_EXCHANGE_FILE_LIMIT", "100M"),
-            ("ONEC_EXCHANGE_FILE_LIMIT", "10"),
-            ("ONEC_EXCHANGE_MAX_BYTES", "2048"),
-            ("ONEC_EXCHANGE_KEEP", "0"),
-            ("ONEC_EXCHANGE_DIR", "/srv/1c/export/spool"),
-            ("ONEC_EXCHANGE_DIR", "/srv/1c/export/../export"),
-            ("ONEC_EXCHANGE_DIR", "/srv"),
-        ]
-        .map(|(k, v)| (k, v, k));
-        let other = [
+        for (k, v, var) in [
+            ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
+            ("REDIS_URL", "http://nope", "REDIS_URL"),
+            ("ONEC_BIND", "localhost", "ONEC_BIND"),
             ("ONEC_ADMIN_LOGIN", "admin", "ONEC_ADMIN_PASSWORD"),
             ("ONEC_ADMIN_PASSWORD", "long-enough", "ONEC_ADMIN_LOGIN"),
-        ];
-        for (k, v, var) in own.into_iter().chain(other) {
+            ("ONEC_SECURE_COOKIES", "maybe", "ONEC_SECURE_COOKIES"),
+            ("ONEC_REDIS_PREFIX", "a b", "ONEC_REDIS_PREFIX"),
+            ("ONEC_METRICS_BIND", "9300", "ONEC_METRICS_BIND"),
+            ("ONEC_METRICS_BIND", "127.0.0.1:3000", "ONEC_METRICS_BIND"),
+            ("ONEC_METRICS_BIND", "0.0.0.0:3000", "ONEC_METRICS_BIND"),
+            (
+                "ONEC_TRUSTED_PROXIES",
+                "proxy.local",
+                "ONEC_TRUSTED_PROXIES",
+            ),
+            (
+                "ONEC_TRUSTED_PROXIES",
+                "10.0.0.0/40",
+                "ONEC_TRUSTED_PROXIES",
+            ),
+            ("ONEC_SESSION_MAX_AGE", "forever", "ONEC_SESSION_MAX_AGE"),
+            ("ONEC_SESSION_MAX_AGE", "0h", "ONEC_SESSION_MAX_AGE"),
+            (
+                "ONEC_PUBLIC_ORIGIN",
+                "shop-admin.example",
+                "ONEC_PUBLIC_ORIGIN",
+            ),
+        ] {
+            let err = Config::from_env(&HashMap::from([(k, v)])).unwrap_err();
+            assert_eq!(err.var, var, "{k}={v}");
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("Неверная настройка {var}: ")),
+                "{err}"
+            );
+        }
+        let short = HashMap::from([("ONEC_ADMIN_LOGIN", "a"), ("ONEC_ADMIN_PASSWORD", "short")]);
+        assert_eq!(
+            Config::from_env(&short).unwrap_err().var,
+            "ONEC_ADMIN_PASSWORD"
+        );
+    }
+
+    #[test]
+    fn exchange_settings_have_defaults_and_bounds() {
+        let none = Config::from_env(&HashMap::new()).unwrap().exchange;
+        assert_eq!(none.dir, PathBuf::from("var/exchange"));
+        assert_eq!(none.idle, std::time::Duration::from_secs(1800));
+        assert_eq!(none.file_limit, 104_857_600);
+        assert_eq!(none.max_bytes, 20 * 1024 * 1024 * 1024);
+        assert_eq!(none.keep, 5);
+        let beside = Config::from_env(&HashMap::from([("ONEC_DATA_DIR", "/srv/1c/export")]))
+            .unwrap()
+            .exchange;
+        assert_eq!(beside.dir, PathBuf::from("/srv/1c/exchange"));
+        let env = HashMap::from([
+            ("ONEC_DATA_DIR", "/srv/1c/export"),
+            ("ONEC_EXCHANGE_DIR", "/var/spool/onec"),
+            ("ONEC_EXCHANGE_IDLE_SECS", "600"),
+            ("ONEC_EXCHANGE_FILE_LIMIT", "1048576"),
+            ("ONEC_EXCHANGE_MAX_BYTES", "1073741824"),
+            ("ONEC_EXCHANGE_KEEP", "3"),
+        ]);
+        let c = Config::from_env(&env).unwrap().exchange;
+        assert_eq!(
+            c,
+            ExchangeSettings {
+                dir: PathBuf::from("/var/spool/onec"),
+                idle: std::time::Duration::from_secs(600),
+                file_limit: 1_048_576,
+                max_bytes: 1_073_741_824,
+                keep: 3,
+            }
+        );
+        for (k, v, var) in [
+            ("ONEC_EXCHANGE_IDLE_SECS", "0", "ONEC_EXCHANGE_IDLE_SECS"),
+            (
+                "ONEC_EXCHANGE_FILE_LIMIT",
+                "100M",
+                "ONEC_EXCHANGE_FILE_LIMIT",
+            ),
+            ("ONEC_EXCHANGE_FILE_LIMIT", "10", "ONEC_EXCHANGE_FILE_LIMIT"),
+            ("ONEC_EXCHANGE_MAX_BYTES", "2048", "ONEC_EXCHANGE_MAX_BYTES"),
+            ("ONEC_EXCHANGE_KEEP", "0", "ONEC_EXCHANGE_KEEP"),
+            (
+                "ONEC_EXCHANGE_DIR",
+                "/srv/1c/export/spool",
+                "ONEC_EXCHANGE_DIR",
+            ),
+            (
+                "ONEC_EXCHANGE_DIR",
+                "/srv/1c/export/../export",
+                "ONEC_EXCHANGE_DIR",
+            ),
+            ("ONEC_EXCHANGE_DIR", "/srv", "ONEC_EXCHANGE_DIR"),
+        ] {
             let env = HashMap::from([("ONEC_DATA_DIR", "/srv/1c/export"), (k, v)]);
             let err = Config::from_env(&env).unwrap_err();
             assert_eq!(err.var, var, "{k}={v}");
