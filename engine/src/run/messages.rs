@@ -5,12 +5,6 @@ use wire::{Counter, ImportKind, SkipReason};
 
 pub use wire::text::{count_noun, thousands};
 
-/// The headline count of a finished kind, as its row of the kind table says: products for the
-/// catalog, SKUs for stocks and prices, customers for customers.
-pub fn kind_count(kind: ImportKind, counts: &BTreeMap<Counter, u64>) -> String {
-    kind.headline(counts)
-}
-
 fn skipped_text(skipped: &BTreeMap<SkipReason, u64>) -> Option<String> {
     let total: u64 = skipped.values().sum();
     if total == 0 {
@@ -47,8 +41,8 @@ pub fn success(done: &[DoneKind]) -> String {
     let parts: Vec<String> = done
         .iter()
         .map(|(kind, counts, skipped)| match skipped_text(skipped) {
-            Some(s) => format!("{} ({}, {s})", kind.title(), kind_count(*kind, counts)),
-            None => format!("{} ({})", kind.title(), kind_count(*kind, counts)),
+            Some(s) => format!("{} ({}, {s})", kind.title(), kind.headline(counts)),
+            None => format!("{} ({})", kind.title(), kind.headline(counts)),
         })
         .collect();
     format!("✅ Импорт завершен: {}", parts.join(", "))
