@@ -286,6 +286,7 @@ fn row(m: engine::entity::import_sessions::Model) -> Result<SessionRow, (String,
         error_message: m.error_message,
         triggered_by: m.triggered_by,
         mode: wire::RunMode::parse(&m.mode),
+        origin: wire::RunOrigin::parse(&m.origin).unwrap_or_default(),
     })
 }
 
@@ -421,6 +422,7 @@ pub(crate) async fn start_preview(kinds: Vec<ImportKind>) -> Result<wire::Starte
     let req = engine::run::StartRequest {
         kinds,
         started_by: admin.login,
+        origin: wire::RunOrigin::Admin,
         options: engine::run::RunOptions {
             mode: wire::RunMode::Preview,
             ..Default::default()
@@ -456,6 +458,7 @@ pub(crate) async fn start_import(kinds: Vec<ImportKind>) -> Result<wire::Started
     let req = engine::run::StartRequest {
         kinds,
         started_by: admin.login,
+        origin: wire::RunOrigin::Admin,
         options: Default::default(),
     };
     match st.runner.start(req).await {
@@ -557,6 +560,7 @@ mod tests {
             error_message: None,
             triggered_by: "cli".into(),
             mode: wire::RunMode::Import,
+            origin: wire::RunOrigin::Cli,
         };
         let mut rows = vec![
             mk(1, SessionStatus::InProgress),
@@ -594,6 +598,7 @@ mod tests {
             error_message: None,
             triggered_by: "cli".into(),
             mode: "preview".into(),
+            origin: "cli".into(),
         };
         let r = row(stored("prices", "in_progress")).unwrap();
         assert_eq!(

@@ -1721,6 +1721,7 @@ fn start_request(kinds: &[&str]) -> engine::run::StartRequest {
             .map(|s| wire::ImportKind::parse(s).unwrap())
             .collect(),
         started_by: "admin".into(),
+        origin: wire::RunOrigin::Admin,
         options: engine::run::RunOptions::default(),
     }
 }

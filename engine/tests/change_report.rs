@@ -504,6 +504,7 @@ async fn start(r: &engine::run::Runner, kinds: &[&str], mode: wire::RunMode) -> 
                 .map(|s| wire::ImportKind::parse(s).unwrap())
                 .collect(),
             started_by: "admin".into(),
+            origin: wire::RunOrigin::Admin,
             options: engine::run::RunOptions {
                 mode,
                 ..Default::default()

@@ -153,6 +153,7 @@ fn request(kinds: &[&str]) -> StartRequest {
             .map(|s| ImportKind::parse(s).unwrap())
             .collect(),
         started_by: "admin".into(),
+        origin: wire::RunOrigin::Admin,
         options: RunOptions::default(),
     }
 }
@@ -795,6 +796,8 @@ async fn case_recover(tdb: &TestDb) {
         status: Set("running".into()),
         message: Set(None),
         started_by: Set("admin".into()),
+        origin: Set("admin".into()),
+        exchange_id: Set(None),
         cancelled_by: Set(None),
         started_at: Set(earlier),
         finished_at: Set(None),

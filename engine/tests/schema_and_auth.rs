@@ -145,6 +145,8 @@ async fn the_monitor_lists_newest_first_with_filters_and_pages() {
             started_at: Set(now),
             finished_at: Set(None),
             mode: Set("import".into()),
+            origin: Set("admin".into()),
+            exchange_id: Set(None),
         }
         .insert(db)
         .await

@@ -15,6 +15,7 @@ mod m20261201_000006_child_reference_checks;
 mod m20261201_000007_admin_disabled;
 mod m20261201_000008_session_preview;
 mod m20261203_000009_account_roles;
+mod m20261203_000010_run_origin;
 
 /// Applies every migration of the product in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_admin_disabled::Migration),
             Box::new(m20261201_000008_session_preview::Migration),
             Box::new(m20261203_000009_account_roles::Migration),
+            Box::new(m20261203_000010_run_origin::Migration),
         ]
     }
 }

@@ -59,6 +59,9 @@ macro_rules! env_line {
             "  ONEC_EXCHANGE_FILE_LIMIT largest piece of a file per request, bytes, told to 1C (default: 104857600)\n",
             "  ONEC_EXCHANGE_MAX_BYTES  most bytes one exchange may store, archives unpacked (default: 21474836480)\n",
             "  ONEC_EXCHANGE_KEEP   finished exchanges kept in ONEC_EXCHANGE_DIR (default: 5)\n",
+            "  ONEC_EXCHANGE_MODE   import: mode=import loads each file into the database; receive: only checks it (default: import)\n",
+            "  ONEC_EXCHANGE_CHARSET    utf-8 or windows-1251: the text of the replies to 1C (default: utf-8)\n",
+            "  ONEC_EXCHANGE_WAIT_SECS  how long mode=import waits for another import before failing (default: 600)\n",
         )
     };
     (RUST_LOG) => {

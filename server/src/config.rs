@@ -81,6 +81,15 @@ pub struct ExchangeSettings {
     pub max_bytes: u64,
     /// `ONEC_EXCHANGE_KEEP` (default 5): finished exchanges kept in the spool root.
     pub keep: usize,
+    /// `ONEC_EXCHANGE_MODE` (`import`, the default, or `receive`): whether `mode=import` imports
+    /// the file into the database or only checks it.
+    pub mode: wire::ExchangeMode,
+    /// `ONEC_EXCHANGE_CHARSET` (`utf-8`, the default, or `windows-1251`): the text lines of
+    /// every reply, for old 1C versions that show UTF-8 as garbage.
+    pub charset: exchange::Charset,
+    /// `ONEC_EXCHANGE_WAIT_SECS` (default 600): how long `mode=import` answers `progress`
+    /// while another import holds the lock before it gives up with a `failure`.
+    pub wait: std::time::Duration,
 }
 
 /// Default `ONEC_EXCHANGE_IDLE_SECS`.
@@ -91,6 +100,8 @@ pub const EXCHANGE_FILE_LIMIT: u64 = 100 * 1024 * 1024;
 pub const EXCHANGE_MAX_BYTES: u64 = 20 * 1024 * 1024 * 1024;
 /// Default `ONEC_EXCHANGE_KEEP`.
 pub const EXCHANGE_KEEP: usize = 5;
+/// Default `ONEC_EXCHANGE_WAIT_SECS`.
+pub const EXCHANGE_WAIT_SECS: u64 = 600;
 
 impl ExchangeSettings {
     /// The defaults for an export folder (`ONEC_DATA_DIR`), if any.
@@ -101,6 +112,9 @@ impl ExchangeSettings {
             file_limit: EXCHANGE_FILE_LIMIT,
             max_bytes: EXCHANGE_MAX_BYTES,
             keep: EXCHANGE_KEEP,
+            mode: wire::ExchangeMode::Import,
+            charset: exchange::Charset::Utf8,
+            wait: std::time::Duration::from_secs(EXCHANGE_WAIT_SECS),
         }
     }
 }
@@ -196,12 +210,43 @@ fn exchange_settings(
         None => d.keep,
         Some(v) => number("ONEC_EXCHANGE_KEEP", v, 1, 1000)? as usize,
     };
+    let mode = match env.var("ONEC_EXCHANGE_MODE") {
+        None => d.mode,
+        Some(v) => wire::ExchangeMode::parse(v.trim()).ok_or_else(|| {
+            bad(
+                "ONEC_EXCHANGE_MODE",
+                format!("ожидается import или receive, получено «{v}»"),
+            )
+        })?,
+    };
+    let charset = match env.var("ONEC_EXCHANGE_CHARSET") {
+        None => d.charset,
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "utf-8" | "utf8" => exchange::Charset::Utf8,
+            "windows-1251" | "cp1251" => exchange::Charset::Windows1251,
+            _ => {
+                return Err(bad(
+                    "ONEC_EXCHANGE_CHARSET",
+                    format!("ожидается utf-8 или windows-1251, получено «{v}»"),
+                ));
+            }
+        },
+    };
+    let wait = match env.var("ONEC_EXCHANGE_WAIT_SECS") {
+        None => d.wait,
+        Some(v) => {
+            std::time::Duration::from_secs(number("ONEC_EXCHANGE_WAIT_SECS", v, 1, 24 * 3600)?)
+        }
+    };
     Ok(ExchangeSettings {
         dir,
         idle,
         file_limit,
         max_bytes,
         keep,
+        mode,
+        charset,
+        wait,
     })
 }
 
@@ -558,6 +603,9 @@ mod tests {
         assert_eq!(none.file_limit, 104_857_600);
         assert_eq!(none.max_bytes, 20 * 1024 * 1024 * 1024);
         assert_eq!(none.keep, 5);
+        assert_eq!(none.mode, wire::ExchangeMode::Import);
+        assert_eq!(none.charset, exchange::Charset::Utf8);
+        assert_eq!(none.wait, std::time::Duration::from_secs(600));
         let beside = Config::from_env(&HashMap::from([("ONEC_DATA_DIR", "/srv/1c/export")]))
             .unwrap()
             .exchange;
@@ -569,6 +617,9 @@ mod tests {
             ("ONEC_EXCHANGE_FILE_LIMIT", "1048576"),
             ("ONEC_EXCHANGE_MAX_BYTES", "1073741824"),
             ("ONEC_EXCHANGE_KEEP", "3"),
+            ("ONEC_EXCHANGE_MODE", "receive"),
+            ("ONEC_EXCHANGE_CHARSET", "Windows-1251"),
+            ("ONEC_EXCHANGE_WAIT_SECS", "30"),
         ]);
         let c = Config::from_env(&env).unwrap().exchange;
         assert_eq!(
@@ -579,6 +630,9 @@ mod tests {
                 file_limit: 1_048_576,
                 max_bytes: 1_073_741_824,
                 keep: 3,
+                mode: wire::ExchangeMode::Receive,
+                charset: exchange::Charset::Windows1251,
+                wait: std::time::Duration::from_secs(30),
             }
         );
         for (k, v, var) in [
@@ -591,6 +645,9 @@ mod tests {
             ("ONEC_EXCHANGE_FILE_LIMIT", "10", "ONEC_EXCHANGE_FILE_LIMIT"),
             ("ONEC_EXCHANGE_MAX_BYTES", "2048", "ONEC_EXCHANGE_MAX_BYTES"),
             ("ONEC_EXCHANGE_KEEP", "0", "ONEC_EXCHANGE_KEEP"),
+            ("ONEC_EXCHANGE_MODE", "import-all", "ONEC_EXCHANGE_MODE"),
+            ("ONEC_EXCHANGE_CHARSET", "koi8-r", "ONEC_EXCHANGE_CHARSET"),
+            ("ONEC_EXCHANGE_WAIT_SECS", "0", "ONEC_EXCHANGE_WAIT_SECS"),
             (
                 "ONEC_EXCHANGE_DIR",
                 "/srv/1c/export/spool",

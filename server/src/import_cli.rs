@@ -158,6 +158,7 @@ pub async fn import(config: Config, cmd: ImportCommand) -> anyhow::Result<ExitCo
         .start(StartRequest {
             kinds,
             started_by: "cli".into(),
+            origin: wire::RunOrigin::Cli,
             options,
         })
         .await

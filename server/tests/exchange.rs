@@ -297,6 +297,23 @@ struct Exchange1c<'a> {
 }
 
 impl Exchange1c<'_> {
+    /// `mode=import` of `name`, repeated while the answer is `progress` (as 1C does); every
+    /// answer, the last one `success` or `failure`.
+    async fn import_to_end(&self, name: &str) -> Vec<Answer> {
+        let started = std::time::Instant::now();
+        let mut answers = Vec::new();
+        loop {
+            let a = self.import(name).await;
+            let more = a.first_line() == "progress";
+            answers.push(a);
+            if !more {
+                return answers;
+            }
+            assert!(started.elapsed() < LIMIT, "{name}: {answers:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// `mode=import` of `name`.
     async fn import(&self, name: &str) -> Answer {
         self.call(&format!("mode=import&filename={}", enc(name)), b"")
@@ -596,11 +613,15 @@ async fn failed_logins_are_limited_like_the_login_form() {
     site.done().await;
 }
 
-/// A small-limits site: 64 KiB per request, 512 KiB per exchange.
-const SMALL: [(&str, &str); 2] = [
+/// A small-limits site: 64 KiB per request, 512 KiB per exchange, files only received and
+/// checked.
+const SMALL: [(&str, &str); 3] = [
     ("ONEC_EXCHANGE_FILE_LIMIT", "65536"),
     ("ONEC_EXCHANGE_MAX_BYTES", "524288"),
+    RECEIVE,
 ];
+/// `mode=import` only receives and checks (the tests of receiving and publishing).
+const RECEIVE: (&str, &str) = ("ONEC_EXCHANGE_MODE", "receive");
 const PIECE_LIMIT: usize = 65536 + 64 * 1024;
 
 #[tokio::test]
@@ -890,6 +911,7 @@ async fn full_exchanges_publish_the_export(backend: Backend) {
         &[
             ("ONEC_EXCHANGE_FILE_LIMIT", "65536"),
             ("ONEC_EXCHANGE_KEEP", "2"),
+            RECEIVE,
         ],
     )
     .await;
@@ -1014,7 +1036,11 @@ async fn an_incomplete_exchange_is_never_published() {
 
 #[tokio::test]
 async fn a_finished_or_idle_exchange_gives_way_to_the_next() {
-    let site = Site::start_with(Backend::Sqlite, &[("ONEC_EXCHANGE_IDLE_SECS", "2")]).await;
+    let site = Site::start_with(
+        Backend::Sqlite,
+        &[("ONEC_EXCHANGE_IDLE_SECS", "2"), RECEIVE],
+    )
+    .await;
     let (_src, files) = export(gendata::Format::V2x, 20);
     // Classic 1C: everything sent and checked, but no `complete`.
     let a = site.login().await;
@@ -1063,5 +1089,212 @@ async fn of_two_inits_at_once_one_wins() {
         "{ra:?} {rb:?}"
     );
     assert_eq!(site.spool_folders().len(), 1);
+    site.done().await;
+}
+
+/// The totals of `export` imported by `onec-admin import run` into a fresh SQLite database: what
+/// an exchange of the same export must leave.
+async fn cli_stats(export: &Path) -> engine::stats::Stats {
+    let root = TempDir::new("exchange-cli");
+    let url = root.sqlite_url();
+    let prefix = support::unique("exchange-cli");
+    let types = "catalog,stocks,prices,customers";
+    for args in [&["migrate"][..], &["import", "run", "--types", types][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_onec-admin"))
+            .args(args)
+            .current_dir(root.path())
+            .env("DATABASE_URL", &url)
+            .env("REDIS_URL", REDIS_URL)
+            .env("ONEC_REDIS_PREFIX", &prefix)
+            .env("ONEC_DATA_DIR", export)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let db = support::connect_db(&url).await;
+    let stats = engine::stats::stats(&db).await.unwrap();
+    db.close().await.ok();
+    support::cleanup_redis(REDIS_URL, &prefix).await;
+    stats
+}
+
+/// (origin, started_by, exchange_id) of every run, and the origins of every session.
+async fn runs_and_sessions(site: &Site) -> (Vec<(String, String, Option<String>)>, Vec<String>) {
+    use sea_orm::EntityTrait;
+    let db = support::connect_db(&site.env.database_url).await;
+    let runs = engine::entity::import_runs::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.origin, r.started_by, r.exchange_id))
+        .collect();
+    let sessions = engine::entity::import_sessions::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.origin)
+        .collect();
+    db.close().await.ok();
+    (runs, sessions)
+}
+
+async fn db_stats(site: &Site) -> engine::stats::Stats {
+    let db = support::connect_db(&site.env.database_url).await;
+    let stats = engine::stats::stats(&db).await.unwrap();
+    db.close().await.ok();
+    stats
+}
+
+/// Classic 1C in the default mode: each file imported into the database as 1C asks for it, in
+/// many pieces, with honest `progress` until its data is committed; the database then holds
+/// what the CLI import of the same export gives; the runs are the exchange's; and with no
+/// `complete` (classic 1C never sends it) the exchange is published once it has been idle.
+async fn an_exchange_imports_each_file_as_1c_asks(backend: Backend) {
+    let site = Site::start_with(
+        backend,
+        &[
+            ("ONEC_EXCHANGE_FILE_LIMIT", "65536"),
+            ("ONEC_EXCHANGE_IDLE_SECS", "2"),
+        ],
+    )
+    .await;
+    let (src, files) = export(gendata::Format::V2x, 300);
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    let id = site.spool_folders().pop().unwrap();
+    for (name, content) in &files {
+        a.upload(name, content, 20_000).await;
+        let answers = a.import_to_end(name).await;
+        let last = answers.last().unwrap();
+        assert_eq!(last.first_line(), "success", "{answers:?}");
+        assert!(
+            last.body.contains(&format!("Файл «{name}» загружен: Каталог")),
+            "{last:?}"
+        );
+        for p in &answers[..answers.len() - 1] {
+            assert!(p.lines().len() >= 2, "progress says where it stands: {p:?}");
+        }
+    }
+    assert_eq!(db_stats(&site).await, cli_stats(src.path()).await);
+    assert!(db_stats(&site).await.products_total >= 300);
+    let (runs, sessions) = runs_and_sessions(&site).await;
+    assert_eq!(runs.len(), 2, "one run per file: {runs:?}");
+    for (origin, by, exchange) in &runs {
+        assert_eq!(
+            (origin.as_str(), by.as_str(), exchange.as_deref()),
+            ("exchange", EXCHANGE_LOGIN, Some(id.as_str()))
+        );
+    }
+    assert_eq!(sessions, ["exchange", "exchange"]);
+    assert_eq!(
+        support::redis_get(REDIS_URL, &site.env.lock_key()).await,
+        None,
+        "the import lock is free"
+    );
+    // No `complete`: published by the sweeper once the exchange has been idle.
+    let published = support::poll(Duration::from_secs(15), || async {
+        site.data_dir().exists().then_some(())
+    })
+    .await;
+    assert!(published.is_some(), "{:?}", site.spool_folders());
+    assert_eq!(files_of(&site.data_dir()), files);
+    site.done().await;
+}
+
+#[tokio::test]
+async fn an_exchange_imports_each_file_as_1c_asks_sqlite() {
+    an_exchange_imports_each_file_as_1c_asks(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn an_exchange_imports_each_file_as_1c_asks_postgres() {
+    an_exchange_imports_each_file_as_1c_asks(Backend::Postgres).await;
+}
+
+/// A 3.1 archive whose prices file is asked for first: the catalog files of the exchange are
+/// imported before it, and the database ends as the CLI's import of the same export.
+#[tokio::test]
+async fn a_file_waits_for_the_catalog_files_of_its_exchange() {
+    let site = Site::start(Backend::Sqlite).await;
+    let (src, files) = export(gendata::Format::V31, 40);
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    a.upload("v8_1.zip", &zip_of(&files), 1 << 20).await;
+    let xml: Vec<&str> = files
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| n.ends_with(".xml"))
+        .collect();
+    let prices = *xml.iter().find(|n| n.contains("prices")).unwrap();
+    let answers = a.import_to_end(prices).await;
+    assert_eq!(answers.last().unwrap().first_line(), "success", "{answers:?}");
+    assert!(
+        answers[0].body.contains("Сначала загружается файл каталога"),
+        "{answers:?}"
+    );
+    for name in &xml {
+        let answers = a.import_to_end(name).await;
+        assert_eq!(
+            answers.last().unwrap().first_line(),
+            "success",
+            "{name}: {answers:?}"
+        );
+    }
+    assert_eq!(db_stats(&site).await, cli_stats(src.path()).await);
+    assert_eq!(a.call("mode=complete", b"").await.first_line(), "success");
+    site.done().await;
+}
+
+/// While another import holds the lock, `import` answers `progress` «Ожидание…», then gives
+/// up after `ONEC_EXCHANGE_WAIT_SECS`; once the lock is free the file is imported. A stock
+/// file with no catalog to land on is a failure that says so.
+#[tokio::test]
+async fn import_waits_for_the_lock_within_its_bound() {
+    let site = Site::start_with(Backend::Sqlite, &[("ONEC_EXCHANGE_WAIT_SECS", "2")]).await;
+    let (_src, files) = export(gendata::Format::V31, 20);
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    let rests = files.iter().find(|(n, _)| n.contains("rests")).unwrap();
+    a.upload(&rests.0, &rests.1, 65536).await;
+    let r = a.import(&rests.0).await;
+    r.failure_containing(&format!("Файл «{}» не загружен", rests.0));
+    r.failure_containing("каталог товаров пуст");
+
+    let mut conn = support::redis_conn(REDIS_URL).await.unwrap();
+    let lock = site.env.lock_key();
+    let _: () = engine::redis::AsyncCommands::set(&mut conn, &lock, "an-admin-run")
+        .await
+        .unwrap();
+    let goods: Vec<&(String, Vec<u8>)> = files
+        .iter()
+        .filter(|(n, _)| n.ends_with(".xml") && !n.contains("rests"))
+        .collect();
+    for (name, content) in &goods {
+        a.upload(name, content, 65536).await;
+    }
+    let first = goods[0].0.as_str();
+    let r = a.import(first).await;
+    assert_eq!(r.first_line(), "progress", "{r:?}");
+    assert!(
+        r.lines().contains(&"Ожидание: выполняется другой импорт"),
+        "{r:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    a.import(first)
+        .await
+        .failure_containing("ONEC_EXCHANGE_WAIT_SECS");
+    assert_eq!(db_stats(&site).await.products_total, 0, "nothing written");
+    let _: () = engine::redis::AsyncCommands::del(&mut conn, &lock)
+        .await
+        .unwrap();
+    let answers = a.import_to_end(first).await;
+    assert_eq!(answers.last().unwrap().first_line(), "success", "{answers:?}");
     site.done().await;
 }

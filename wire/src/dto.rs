@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ChangeReport, ImportKind, RunMode, SessionStatus};
+use crate::{ChangeReport, ImportKind, RunMode, RunOrigin, SessionStatus};
 
 /// Sessions per monitor page.
 pub const PER_PAGE: u64 = 50;
@@ -41,9 +41,17 @@ pub struct SessionRow {
     /// An import, or a preview («Проверка без записи») that wrote nothing.
     #[serde(default)]
     pub mode: RunMode,
+    /// Who started the run: an administrator, the command line or 1C's exchange.
+    #[serde(default)]
+    pub origin: RunOrigin,
 }
 
 impl SessionRow {
+    /// «Запустил» as the monitor shows it (`1С (обмен) · 1c` for an exchange).
+    pub fn started_by(&self) -> String {
+        self.origin.who(&self.triggered_by)
+    }
+
     /// Whether the session has not ended yet (started or in progress): the monitor shows its
     /// progress bar instead of a duration.
     pub fn is_running(&self) -> bool {
@@ -109,6 +117,7 @@ mod tests {
             error_message: None,
             triggered_by: "cli".into(),
             mode: RunMode::Preview,
+            origin: RunOrigin::Cli,
         };
         let json = serde_json::to_value(&row).unwrap();
         assert_eq!(json["import_type"], "stocks");

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ChangeReport, Counter, ImportKind, Level, SkipReason};
+use crate::{ChangeReport, Counter, ImportKind, Level, RunOrigin, SkipReason};
 
 /// Where one kind of a run stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +108,9 @@ pub struct RunState {
     /// An import, or a preview that rolls back.
     #[serde(default)]
     pub mode: RunMode,
+    /// Who started it: an administrator, the command line or 1C's exchange.
+    #[serde(default)]
+    pub origin: RunOrigin,
 }
 
 impl RunState {
@@ -131,6 +134,7 @@ impl RunState {
             cancel_requested_by: None,
             message: None,
             mode: RunMode::Import,
+            origin: RunOrigin::default(),
         }
     }
 

@@ -92,7 +92,7 @@ fn Detail(d: SessionDetail) -> impl IntoView {
             <dt>"Окончание"</dt><dd>{row.finished_at.as_deref().map(datetime_text).unwrap_or_else(|| "-".into())}</dd>
             <dt>"Длительность"</dt><dd>{row_duration(&row)}</dd>
             <dt>"Обработано"</dt><dd>{format!("{} из {}", thousands(row.processed.max(0) as u64), thousands(row.total.max(0) as u64))}</dd>
-            <dt>"Запустил"</dt><dd>{row.triggered_by.clone()}</dd>
+            <dt>"Запустил"</dt><dd>{row.started_by()}</dd>
             {d.cancelled_by.clone().map(|by| view! { <dt>"Отменил"</dt><dd>{by}</dd> })}
             <dt>"Запуск"</dt><dd><code>{row.run_id.clone()}</code></dd>
             {row.mode.mark().map(|m| view! { <dt>"Режим"</dt><dd class="mode-preview">{m}": ничего не записано"</dd> })}

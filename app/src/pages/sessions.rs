@@ -288,6 +288,7 @@ mod tests {
             error_message: None,
             triggered_by: "cli".into(),
             mode: wire::RunMode::Import,
+            origin: wire::RunOrigin::Cli,
         }
     }
 

@@ -17,6 +17,10 @@ pub struct Model {
     pub finished_at: Option<DateTimeUtc>,
     /// `import` or `preview` ([`wire::RunMode`]).
     pub mode: String,
+    /// `admin`, `cli` or `exchange` ([`wire::RunOrigin`]).
+    pub origin: String,
+    /// The 1C exchange that started the run, if one did.
+    pub exchange_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

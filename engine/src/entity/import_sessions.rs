@@ -21,6 +21,8 @@ pub struct Model {
     pub triggered_by: String,
     /// `import` or `preview` ([`wire::RunMode`]).
     pub mode: String,
+    /// `admin`, `cli` or `exchange` ([`wire::RunOrigin`]).
+    pub origin: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -205,11 +205,11 @@ fn request_for(kind: ImportKind, data_dir: &Path, o: &RunOptions) -> ImportReque
     ImportRequest {
         kind,
         data_dir: data_dir.to_path_buf(),
-        file: match kind {
+        file: o.file.clone().or_else(|| match kind {
             ImportKind::Stocks => o.stocks_file.clone(),
             ImportKind::Customers => o.customers_file.clone(),
             ImportKind::Catalog | ImportKind::Prices => None,
-        },
+        }),
         file_type: if kind == ImportKind::Catalog {
             o.file_type
         } else {

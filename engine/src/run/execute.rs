@@ -71,11 +71,13 @@ impl Run {
                 self.stop_before(i, &kinds).await;
                 return;
             }
-            let (run_id, by) = {
+            let (run_id, by, origin) = {
                 let s = self.state.lock().await;
-                (s.run_id.clone(), s.started_by.clone())
+                (s.run_id.clone(), s.started_by.clone(), s.origin)
             };
-            let session = recorder.open(&run_id, req.kind, &by, RunMode::Import).await;
+            let session = recorder
+                .open(&run_id, req.kind, &by, origin, RunMode::Import)
+                .await;
             let kind_span = tracing::info_span!("kind", kind = req.kind.as_str());
             let session_id = match session {
                 Ok(id) => id,
@@ -197,16 +199,16 @@ impl Run {
     async fn run_preview(&self) {
         let db = &self.runner.db;
         let kinds: Vec<ImportKind> = self.requests.iter().map(|r| r.kind).collect();
-        let (run_id, by) = {
+        let (run_id, by, origin) = {
             let s = self.state.lock().await;
-            (s.run_id.clone(), s.started_by.clone())
+            (s.run_id.clone(), s.started_by.clone(), s.origin)
         };
         let mut sessions = Vec::with_capacity(kinds.len());
         for kind in &kinds {
             let session = self
                 .runner
                 .recorder
-                .open(&run_id, *kind, &by, RunMode::Preview)
+                .open(&run_id, *kind, &by, origin, RunMode::Preview)
                 .await;
             match session {
                 Ok(id) => sessions.push(id),

@@ -28,7 +28,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use sea_orm::DatabaseConnection;
 use tokio::sync::{Mutex, broadcast};
 use tracing::Instrument;
-use wire::{ChangeLimits, Counter, ImportKind, RunMode, RunState, SkipReason};
+use wire::{ChangeLimits, Counter, ImportKind, RunMode, RunOrigin, RunState, SkipReason};
 
 use crate::import::FileType;
 
@@ -67,6 +67,11 @@ pub struct RunOptions {
     pub customers_file: Option<PathBuf>,
     /// `--dry-run` / «Проверить без записи»: the same run, rolled back instead of committed.
     pub mode: RunMode,
+    /// The one file the run reads, for every kind (the 1C exchange imports file by file);
+    /// overrides `stocks_file` and `customers_file`. Must lie inside the data folder.
+    pub file: Option<PathBuf>,
+    /// The 1C exchange that asked for the run (recorded with it).
+    pub exchange_id: Option<String>,
 }
 
 /// A request to start a run.
@@ -74,8 +79,10 @@ pub struct RunOptions {
 pub struct StartRequest {
     /// The kinds as ticked, any order (they run in [`ImportKind`] order, each once).
     pub kinds: Vec<ImportKind>,
-    /// The administrator's login, or `cli`.
+    /// The administrator's login, `cli`, or the exchange account's login.
     pub started_by: String,
+    /// Who started it.
+    pub origin: RunOrigin,
     pub options: RunOptions,
 }
 
@@ -202,15 +209,6 @@ impl Runner {
         };
 
         let now = Utc::now();
-        let opened = self
-            .recorder
-            .open_run(&run_id, &kinds, &req.started_by, req.options.mode, now)
-            .await;
-        if let Err(e) = opened {
-            let _ = lock.release(&mut conn).await;
-            return Err(StartError::Db(e.to_string()));
-        }
-
         let mut state = RunState::new(
             run_id.clone(),
             &kinds,
@@ -218,6 +216,15 @@ impl Runner {
             now.to_rfc3339(),
         );
         state.mode = req.options.mode;
+        state.origin = req.origin;
+        let opened = self
+            .recorder
+            .open_run(&state, req.options.exchange_id.as_deref(), now)
+            .await;
+        if let Err(e) = opened {
+            let _ = lock.release(&mut conn).await;
+            return Err(StartError::Db(e.to_string()));
+        }
         let updates = self.local.subscribe();
         let run = Run {
             runner: self.clone(),

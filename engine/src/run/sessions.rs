@@ -9,7 +9,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbErr,
     EntityTrait, PaginatorTrait, QueryFilter,
 };
-use wire::{FileStamp, ImportKind, RunMode, RunStatus, SessionStatus};
+use wire::{FileStamp, ImportKind, RunMode, RunOrigin, RunState, RunStatus, SessionStatus};
 
 use super::recovery::{INTERRUPTED, RecoveryError};
 use crate::entity::{import_runs, import_sessions};
@@ -63,24 +63,27 @@ impl SessionRecorder {
     }
 
     /// Records a run that starts now: `running`, no end yet.
+    /// The run is `state` as it was accepted (its id, kinds, who, origin and mode), started by
+    /// the 1C exchange `exchange_id` if one started it.
     pub async fn open_run(
         &self,
-        run_id: &str,
-        kinds: &[ImportKind],
-        started_by: &str,
-        mode: RunMode,
+        state: &RunState,
+        exchange_id: Option<&str>,
         started_at: DateTime<Utc>,
     ) -> Result<(), DbErr> {
+        let kinds: Vec<ImportKind> = state.kinds.iter().map(|k| k.kind).collect();
         import_runs::ActiveModel {
-            id: Set(run_id.to_owned()),
-            kinds: Set(kinds_word(kinds)),
+            id: Set(state.run_id.clone()),
+            kinds: Set(kinds_word(&kinds)),
             status: Set(RunStatus::Running.as_str().into()),
             message: Set(None),
-            started_by: Set(started_by.to_owned()),
+            started_by: Set(state.started_by.clone()),
             cancelled_by: Set(None),
             started_at: Set(started_at),
             finished_at: Set(None),
-            mode: Set(mode.as_str().into()),
+            mode: Set(state.mode.as_str().into()),
+            origin: Set(state.origin.as_str().into()),
+            exchange_id: Set(exchange_id.map(str::to_owned)),
         }
         .insert(&self.db)
         .await
@@ -122,6 +125,7 @@ impl SessionRecorder {
         run_id: &str,
         kind: ImportKind,
         triggered_by: &str,
+        origin: RunOrigin,
         mode: RunMode,
     ) -> Result<i64, DbErr> {
         import_sessions::ActiveModel {
@@ -136,6 +140,7 @@ impl SessionRecorder {
             error_message: Set(None),
             triggered_by: Set(triggered_by.to_owned()),
             mode: Set(mode.as_str().into()),
+            origin: Set(origin.as_str().into()),
             ..Default::default()
         }
         .insert(&self.db)
@@ -316,6 +321,8 @@ impl SessionRecorder {
                 started_at: Set(r.started_at),
                 finished_at: Set(r.finished_at),
                 mode: Set(RunMode::Import.as_str().into()),
+                origin: Set(origin_of(&r.started_by).as_str().into()),
+                exchange_id: Set(None),
             }))
             .exec_without_returning(&self.db)
             .await?;
@@ -334,6 +341,7 @@ impl SessionRecorder {
                     error_message: Set(s.error_message.clone()),
                     triggered_by: Set(s.triggered_by.clone()),
                     mode: Set(RunMode::Import.as_str().into()),
+                    origin: Set(origin_of(&s.triggered_by).as_str().into()),
                     ..Default::default()
                 }
             }))
@@ -341,6 +349,15 @@ impl SessionRecorder {
             .await?;
         }
         Ok(())
+    }
+}
+
+/// Fabricated history: `cli` ran from the command line, anyone else is an administrator.
+fn origin_of(who: &str) -> RunOrigin {
+    if who == "cli" {
+        RunOrigin::Cli
+    } else {
+        RunOrigin::Admin
     }
 }
 

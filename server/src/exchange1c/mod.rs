@@ -21,6 +21,7 @@ use futures::FutureExt;
 use crate::config::ExchangeSettings;
 use crate::events::SharedRedis;
 
+pub mod import;
 pub mod run;
 pub mod session;
 pub mod spool;
@@ -86,8 +87,15 @@ impl Exchange {
 }
 
 /// The routes of the endpoint (`/1c/exchange`, `/1c/exchange/`, and anything else under `/1c`,
-/// answered with a `failure`), for every method.
+/// answered with a `failure`), for every method; and, when configured, the sweeper that
+/// publishes exchanges whose 1C went quiet ([`run::spawn_sweeper`]). Call inside the runtime.
 pub fn router(settings: Option<Arc<Exchange>>, redis: SharedRedis) -> Router<AppState> {
+    if let Some(ex) = &settings {
+        run::spawn_sweeper(Ctx {
+            ex: ex.clone(),
+            redis: redis.clone(),
+        });
+    }
     Router::new()
         .route(PATH, any(endpoint))
         .route("/1c/exchange/", any(endpoint))
@@ -97,11 +105,11 @@ pub fn router(settings: Option<Arc<Exchange>>, redis: SharedRedis) -> Router<App
         .layer(Extension(Endpoint { settings, redis }))
 }
 
-/// The answer 1C reads: always 200, plain text, never cached.
-pub fn respond(reply: &Reply) -> Response {
-    let mut res = (StatusCode::OK, reply.encode(Charset::Utf8)).into_response();
+/// The answer 1C reads: always 200, plain text in `charset`, never cached.
+pub fn respond(reply: &Reply, charset: Charset) -> Response {
+    let mut res = (StatusCode::OK, reply.encode(charset)).into_response();
     let h = res.headers_mut();
-    if let Ok(ct) = HeaderValue::from_str(&Reply::content_type(Charset::Utf8)) {
+    if let Ok(ct) = HeaderValue::from_str(&Reply::content_type(charset)) {
         h.insert(header::CONTENT_TYPE, ct);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -122,11 +130,24 @@ pub async fn guarded(work: impl Future<Output = Reply>) -> Reply {
     }
 }
 
-async fn unknown_address(req: Request) -> Response {
+async fn unknown_address(Extension(ep): Extension<Endpoint>, req: Request) -> Response {
     tracing::info!(path = %req.uri().path(), "1C exchange: unknown address");
-    respond(&Reply::failure(format!(
-        "Неизвестный адрес обмена: укажите в узле обмена 1С адрес …{PATH}"
-    )))
+    respond(
+        &Reply::failure(format!(
+            "Неизвестный адрес обмена: укажите в узле обмена 1С адрес …{PATH}"
+        )),
+        ep.charset(),
+    )
+}
+
+impl Endpoint {
+    /// The charset of the replies (`ONEC_EXCHANGE_CHARSET`).
+    fn charset(&self) -> Charset {
+        self.settings
+            .as_ref()
+            .map(|ex| ex.settings.charset)
+            .unwrap_or_default()
+    }
 }
 
 async fn endpoint(
@@ -134,7 +155,8 @@ async fn endpoint(
     Extension(ep): Extension<Endpoint>,
     req: Request,
 ) -> Response {
-    respond(&guarded(serve(app, ep, req)).await)
+    let charset = ep.charset();
+    respond(&guarded(serve(app, ep, req)).await, charset)
 }
 
 /// The decoded `(name, value)` pairs of the query string.
@@ -177,7 +199,7 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
     let done = match query.mode {
         Mode::Init => run::init(&ctx, session, &query).await,
         Mode::File => run::file(&ctx, &session, &query, &parts.headers, body).await,
-        Mode::Import => run::import(&ctx, &session, &query).await,
+        Mode::Import => import::import(&app, &ctx, &session, &query).await,
         Mode::Complete => run::complete(&ctx, session).await,
         // Deactivating what a full exchange did not mention is a setting that comes later.
         Mode::Deactivate => {
@@ -213,12 +235,17 @@ mod tests {
 
     #[test]
     fn every_answer_is_plain_text() {
-        let res = respond(&Reply::success());
+        let res = respond(&Reply::success(), Charset::Utf8);
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(
             res.headers()[header::CONTENT_TYPE],
             "text/plain; charset=utf-8"
         );
         assert_eq!(capitalised("не указан тип"), "Не указан тип");
+        let old = respond(&Reply::failure("Ошибка"), Charset::Windows1251);
+        assert_eq!(
+            old.headers()[header::CONTENT_TYPE],
+            "text/plain; charset=windows-1251"
+        );
     }
 }

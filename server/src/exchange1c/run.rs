@@ -12,7 +12,7 @@
 //! An exchange is *complete* when nothing is being received, no archive waits, at least one file
 //! was checked and every `.xml` file of its folder was checked by `import`. Only a complete
 //! exchange is ever published; one that ends otherwise is set aside (`.abandoned`).
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -44,12 +44,18 @@ pub struct RunRecord {
     pub login: String,
     /// Unix seconds.
     pub started: i64,
-    /// Files `import` found to be CommerceML.
+    /// Files taken in by `import`: imported (or, in receive mode, found to be CommerceML).
     pub checked: BTreeSet<String>,
     /// Archives received and not yet unpacked.
     pub zips: BTreeSet<String>,
     /// The file a `file` request is writing (left behind if the server died meanwhile).
     pub uploading: Option<String>,
+    /// The import run each file's `import` started, by file name.
+    #[serde(default)]
+    pub runs: BTreeMap<String, String>,
+    /// The file whose `import` waits for another import to end, and since when (Unix seconds).
+    #[serde(default)]
+    pub waiting: Option<(String, i64)>,
 }
 
 /// Takes the lock for `id` when it is free or held by `allowed`; else names its holder.
@@ -116,7 +122,7 @@ async fn load(ctx: &Ctx, id: &str) -> Result<Option<RunRecord>, Reply> {
     Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
 }
 
-async fn store(ctx: &Ctx, rec: &RunRecord) -> Result<(), Reply> {
+pub(super) async fn store(ctx: &Ctx, rec: &RunRecord) -> Result<(), Reply> {
     let json = serde_json::to_string(rec).map_err(redis_down)?;
     conn(ctx)
         .await?
@@ -255,9 +261,11 @@ async fn finish(ctx: &Ctx, id: &str, publish: bool) -> io::Result<usize> {
     result
 }
 
-/// Finishes every receiving exchange but `except` (they are idle: `except` holds the lock):
-/// a complete one is published, any other set aside. Oldest first, so the newest complete one
-/// ends up as the export.
+/// Finishes every receiving exchange that is idle: not `except`, not the one holding the
+/// exchange lock (read after the spool is listed, so an exchange that `init` is creating is
+/// never taken for idle), and not one whose file is importing now. A complete one is
+/// published, any other set aside. Oldest first, so the newest complete one ends up as the
+/// export.
 async fn sweep(ctx: &Ctx, except: &str) -> Result<(), Reply> {
     let root = ctx.ex.settings.dir.clone();
     let all = blocking(move || spool::list(&root))
@@ -266,12 +274,27 @@ async fn sweep(ctx: &Ctx, except: &str) -> Result<(), Reply> {
             tracing::warn!(error = %e, "1C exchange: could not list the spool");
             Vec::new()
         });
+    let mut c = conn(ctx).await?;
+    let holder: Option<String> = c.get(ctx.ex.key_current()).await.map_err(redis_down)?;
+    let importing: Option<String> = c
+        .get(engine::run::Keys::new(&ctx.ex.prefix).lock())
+        .await
+        .map_err(redis_down)?;
     for (id, state) in all {
-        if state != State::Receiving || id == except || !claim(ctx, &id).await? {
+        if state != State::Receiving || id == except || Some(&id) == holder.as_ref() {
             continue;
         }
-        let ready = match load(ctx, &id).await? {
-            Some(rec) => readiness(ctx, &rec).await,
+        let rec = load(ctx, &id).await?;
+        if let (Some(r), Some(run)) = (&rec, &importing)
+            && r.runs.values().any(|v| v == run)
+        {
+            continue;
+        }
+        if !claim(ctx, &id).await? {
+            continue;
+        }
+        let ready = match &rec {
+            Some(rec) => readiness(ctx, rec).await,
             None => Err("запись об обмене утеряна".into()),
         };
         if let Err(why) = &ready {
@@ -280,6 +303,23 @@ async fn sweep(ctx: &Ctx, except: &str) -> Result<(), Reply> {
         finish(ctx, &id, ready.is_ok()).await.ok();
     }
     Ok(())
+}
+
+/// Every `ONEC_EXCHANGE_IDLE_SECS / 4` (between 1 s and a minute), finishes the exchanges whose
+/// 1C went quiet: classic 1C never sends `complete`, so an exchange whose files were all taken
+/// in is published once its lock lapses, and one left unfinished is set aside.
+pub fn spawn_sweeper(ctx: Ctx) -> tokio::task::JoinHandle<()> {
+    let every = (ctx.ex.settings.idle / 4).clamp(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(60),
+    );
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            // A Redis outage is logged by `redis_down`; the next round tries again.
+            let _ = sweep(&ctx, "").await;
+        }
+    })
 }
 
 /// `mode=init`: a new exchange with its own spool folder. Replies with its parameters.
@@ -482,6 +522,7 @@ pub async fn file(
         .map_err(|e| Reply::failure(format!("Файл «{name}» не принят: {e}")))?;
     rec.uploading = Some(name.to_string());
     rec.checked.remove(name.as_str());
+    rec.runs.remove(name.as_str());
     if name.is_zip() {
         rec.zips.insert(name.to_string());
     }
@@ -573,18 +614,8 @@ async fn receive(
     }
 }
 
-/// What `import` found at a name.
-enum Found {
-    /// No regular file there (never received, or a folder).
-    Missing,
-    /// Not CommerceML: why, in Russian.
-    Refused(String),
-    /// A CommerceML file of this kind.
-    Checked(commerceml::Kind),
-}
-
 /// Unpacks the exchange's pending archives into its folder (each removed once unpacked).
-async fn unpack_pending(ctx: &Ctx, rec: &mut RunRecord, dir: &Path) -> Result<(), Reply> {
+pub(super) async fn unpack_pending(ctx: &Ctx, rec: &mut RunRecord, dir: &Path) -> Result<(), Reply> {
     for zip in rec.zips.clone() {
         let name =
             SpoolName::parse(&zip).map_err(|e| Reply::failure(format!("Архив не принят: {e}")))?;
@@ -628,6 +659,7 @@ async fn unpack_pending(ctx: &Ctx, rec: &mut RunRecord, dir: &Path) -> Result<()
                 rec.zips.remove(&zip);
                 for f in &unpacked.files {
                     rec.checked.remove(f.as_str());
+                    rec.runs.remove(f.as_str());
                 }
                 store(ctx, rec).await?;
                 tracing::info!(
@@ -645,56 +677,6 @@ async fn unpack_pending(ctx: &Ctx, rec: &mut RunRecord, dir: &Path) -> Result<()
         }
     }
     Ok(())
-}
-
-/// `mode=import` in receive-and-check mode: unpacks what archives wait, then checks that the
-/// named file was received and is CommerceML (reading its beginning). Nothing is imported into
-/// the database here; a complete exchange is published for the administrator's import.
-pub async fn import(ctx: &Ctx, session: &Session, query: &Query) -> Result<Reply, Reply> {
-    let (mut rec, dir) = current(ctx, session).await?;
-    unpack_pending(ctx, &mut rec, &dir).await?;
-    let name = spool_name(query)?;
-    let path = name.under(&dir);
-    let shown = PathBuf::from(name.as_str());
-    let found = blocking(move || {
-        match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.is_file() => {}
-            Ok(_) => return Ok(Found::Missing),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Found::Missing),
-            Err(e) => return Err(e),
-        }
-        if !std::fs::canonicalize(&path)?.starts_with(&dir) {
-            return Ok(Found::Missing);
-        }
-        Ok(match commerceml::inspect(&path) {
-            Ok(f) => Found::Checked(f.kind),
-            Err(mut e) => {
-                // The name as 1C knows it, not the server's path.
-                e.file = Some(shown);
-                Found::Refused(e.to_string())
-            }
-        })
-    })
-    .await
-    .map_err(|e| Reply::failure(format!("Файл «{name}» не прочитан: {e}")))?;
-    match found {
-        Found::Missing => {
-            tracing::warn!(exchange = %rec.id, file = %name, "1C exchange: import of a file never received");
-            Err(Reply::failure(format!("Файл «{name}» не получен")))
-        }
-        Found::Refused(why) => {
-            tracing::warn!(exchange = %rec.id, file = %name, error = %why, "1C exchange: not a CommerceML file");
-            rec.checked.remove(name.as_str());
-            store(ctx, &rec).await?;
-            Err(Reply::failure(why))
-        }
-        Found::Checked(kind) => {
-            rec.checked.insert(name.to_string());
-            store(ctx, &rec).await?;
-            tracing::info!(exchange = %rec.id, file = %name, %kind, "1C exchange: file checked");
-            Ok(Reply::success().line(format!("Файл «{name}» получен и проверен: {kind}")))
-        }
-    }
 }
 
 /// `mode=complete`: the exchange is over. A complete one is published as the export the
