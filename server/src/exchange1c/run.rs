@@ -615,7 +615,11 @@ async fn receive(
 }
 
 /// Unpacks the exchange's pending archives into its folder (each removed once unpacked).
-pub(super) async fn unpack_pending(ctx: &Ctx, rec: &mut RunRecord, dir: &Path) -> Result<(), Reply> {
+pub(super) async fn unpack_pending(
+    ctx: &Ctx,
+    rec: &mut RunRecord,
+    dir: &Path,
+) -> Result<(), Reply> {
     for zip in rec.zips.clone() {
         let name =
             SpoolName::parse(&zip).map_err(|e| Reply::failure(format!("Архив не принят: {e}")))?;
