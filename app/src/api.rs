@@ -80,3 +80,9 @@ pub async fn start_preview(kinds: Vec<ImportKind>) -> Result<wire::Started, ApiE
 pub async fn preview_files(run_id: String) -> Result<wire::PreviewFiles, ApiError> {
     crate::ssr::preview_files(run_id).await
 }
+
+/// The «Обмен с 1С» page: the endpoint's settings and the last exchanges, newest first.
+#[server(endpoint = "exchange_page")]
+pub async fn get_exchange_page() -> Result<wire::ExchangePage, ApiError> {
+    crate::ssr::exchange_page().await
+}

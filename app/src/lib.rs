@@ -33,6 +33,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=pages::sessions::SessionsPage />
                 <Route path=path!("/sessions/:id") view=pages::session_detail::SessionDetailPage />
                 <Route path=path!("/import") view=pages::import::ImportPage />
+                <Route path=path!("/exchange") view=pages::exchange::ExchangePage />
             </Routes>
         </Router>
     }

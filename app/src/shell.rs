@@ -107,6 +107,11 @@ pub fn Shell(
             <div class="branding">
                 <A href="/">"Импорт из 1С — администрирование"</A>
             </div>
+            <nav class="site-nav" aria-label="Разделы">
+                <A href="/">"Сессии импорта"</A>
+                <A href="/import">"Импорт"</A>
+                <A href="/exchange">"Обмен с 1С"</A>
+            </nav>
             <nav class="user-tools" aria-label="Пользователь">
                 <span class="user">"Добро пожаловать, " <strong data-testid="current-user">{user}</strong> "."</span>
                 <button type="button" class="link-button" on:click=move |_| { logout.dispatch(()); }>

@@ -41,6 +41,8 @@ pub struct AppState {
     pub runner: engine::run::Runner,
     /// The login limiter's settings and session lifetimes.
     pub login: crate::login_limit::LoginPolicy,
+    /// 1C's exchange endpoint as the «Обмен с 1С» page shows it (`None`: not configured).
+    pub exchange: Option<wire::ExchangeSetup>,
 }
 
 impl AppState {
@@ -404,6 +406,18 @@ pub(crate) async fn session_detail(id: i64) -> Result<SessionDetail, ApiError> {
         run_message: run.as_ref().and_then(|r| r.message.clone()),
         cancelled_by: run.and_then(|r| r.cancelled_by),
         changes,
+    })
+}
+
+pub(crate) async fn exchange_page() -> Result<wire::ExchangePage, ApiError> {
+    current_admin()?;
+    let st = state()?;
+    let exchanges = engine::exchange_journal::latest(&st.db, wire::EXCHANGES_SHOWN)
+        .await
+        .map_err(internal)?;
+    Ok(wire::ExchangePage {
+        setup: st.exchange.clone(),
+        exchanges,
     })
 }
 

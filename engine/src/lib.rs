@@ -8,6 +8,8 @@ pub mod auth;
 pub mod db;
 /// sea-orm entities, one module per table.
 pub mod entity;
+/// The journal of 1C's exchange requests (the «Обмен с 1С» page).
+pub mod exchange_journal;
 /// The importers: CommerceML export files into the shop database, in one transaction each.
 pub mod import;
 /// Import kinds and session statuses, the words the monitor and the CLI speak.

@@ -10,30 +10,8 @@
 
 use std::fmt;
 
-/// The first line of a reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Status {
-    /// The request did what it asked (a file stored, a file imported, the exchange closed).
-    Success,
-    /// Not done yet: 1C repeats the same request (the import of a file goes on).
-    Progress,
-    /// Refused or failed: the following lines say why.
-    Failure,
-    /// No status line: the reply is the lines alone ([`Reply::parameters`], for `init`).
-    Parameters,
-}
-
-impl Status {
-    /// The word 1C matches.
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::Success => "success",
-            Self::Progress => "progress",
-            Self::Failure => "failure",
-            Self::Parameters => "",
-        }
-    }
-}
+/// The first line of a reply: the shared vocabulary's [`wire::ExchangeStatus`].
+pub use wire::ExchangeStatus as Status;
 
 /// How the text lines are encoded. The status word is ASCII either way.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -16,6 +16,7 @@ mod m20261201_000007_admin_disabled;
 mod m20261201_000008_session_preview;
 mod m20261203_000009_account_roles;
 mod m20261203_000010_run_origin;
+mod m20261204_000011_exchange_journal;
 
 /// Applies every migration of the product in order.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_session_preview::Migration),
             Box::new(m20261203_000009_account_roles::Migration),
             Box::new(m20261203_000010_run_origin::Migration),
+            Box::new(m20261204_000011_exchange_journal::Migration),
         ]
     }
 }

@@ -104,6 +104,19 @@ pub const EXCHANGE_KEEP: usize = 5;
 pub const EXCHANGE_WAIT_SECS: u64 = 600;
 
 impl ExchangeSettings {
+    /// What the «Обмен с 1С» page shows of these settings.
+    pub fn setup(&self) -> wire::ExchangeSetup {
+        wire::ExchangeSetup {
+            path: crate::exchange1c::PATH.to_owned(),
+            mode: self.mode,
+            file_limit: self.file_limit,
+            zip: true,
+            deactivate: false,
+            charset: self.charset.label().to_owned(),
+            keep: self.keep as u64,
+        }
+    }
+
     /// The defaults for an export folder (`ONEC_DATA_DIR`), if any.
     pub fn defaults(data_dir: Option<&Path>) -> ExchangeSettings {
         ExchangeSettings {

@@ -97,24 +97,35 @@ impl SharedRedis {
 #[derive(Clone)]
 pub struct EventHub {
     tx: broadcast::Sender<RunState>,
+    /// The ids of exchanges whose journal changed.
+    exchanges: broadcast::Sender<String>,
     redis: SharedRedis,
     open: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 impl EventHub {
-    /// Subscribes to the events channel in the background, reconnecting when Redis goes away.
-    pub fn spawn(redis: engine::redis::Client, shared: SharedRedis, channel: String) -> EventHub {
+    /// Subscribes to the run events and exchange journal channels in the background,
+    /// reconnecting when Redis goes away.
+    pub fn spawn(
+        redis: engine::redis::Client,
+        shared: SharedRedis,
+        keys: &engine::run::Keys,
+    ) -> EventHub {
         let (tx, _) = broadcast::channel(1024);
+        let (exchanges, _) = broadcast::channel(256);
         let hub = EventHub {
             tx: tx.clone(),
+            exchanges: exchanges.clone(),
             redis: shared,
             open: Arc::default(),
         };
+        let channel = keys.events();
+        let exchange_channel = keys.exchange_events();
         tokio::spawn(async move {
             loop {
                 match redis.get_async_pubsub().await {
                     Ok(mut pubsub) => {
-                        if let Err(e) = pubsub.subscribe(&channel).await {
+                        if let Err(e) = pubsub.subscribe(&[&channel, &exchange_channel]).await {
                             tracing::warn!(error = %e, "could not subscribe to run events");
                         } else {
                             let mut messages = pubsub.on_message();
@@ -122,7 +133,10 @@ impl EventHub {
                                 let Ok(payload) = msg.get_payload::<String>() else {
                                     continue;
                                 };
-                                if let Ok(state) = serde_json::from_str::<RunState>(&payload) {
+                                if msg.get_channel_name() == exchange_channel {
+                                    let _ = exchanges.send(payload);
+                                } else if let Ok(state) = serde_json::from_str::<RunState>(&payload)
+                                {
                                     let _ = tx.send(state);
                                 }
                             }
@@ -141,6 +155,11 @@ impl EventHub {
 
     pub fn subscribe(&self) -> broadcast::Receiver<RunState> {
         self.tx.subscribe()
+    }
+
+    /// The ids of exchanges whose journal changes from now on.
+    pub fn subscribe_exchanges(&self) -> broadcast::Receiver<String> {
+        self.exchanges.subscribe()
     }
 
     /// A place for one more stream of this session, or `None` when it holds the maximum.
@@ -379,4 +398,45 @@ pub async fn all_runs(open: OpenStream) -> Response {
         }
     });
     sse(out)
+}
+
+/// `GET /events/exchanges`: the id of every exchange whose journal changed, for the «Обмен с
+/// 1С» page (open until the browser leaves or the session ends).
+pub async fn exchanges(open: OpenStream) -> Response {
+    let (st, hub, token, slot) = open.into_parts();
+    let mut rx = hub.subscribe_exchanges();
+    let (tx, out) = mpsc::channel::<String>(16);
+    tokio::spawn(async move {
+        let _slot = slot;
+        let mut recheck = recheck_timer();
+        loop {
+            tokio::select! {
+                r = rx.recv() => match r {
+                    Ok(id) => {
+                        if tx.send(id).await.is_err() {
+                            return;
+                        }
+                    }
+                    // Fell behind: the page reloads the journal on the next change anyway.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if tx.send("*".to_owned()).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = recheck.tick() => {
+                    if !session_alive(&st.db, &token).await {
+                        return;
+                    }
+                }
+                _ = tx.closed() => return,
+            }
+        }
+    });
+    let stream = tokio_stream::wrappers::ReceiverStream::new(out)
+        .map(|id| Ok::<_, Infallible>(Event::default().data(id)));
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }

@@ -52,7 +52,7 @@ pub fn router_with(
     let hub = EventHub::spawn(
         state.redis.clone(),
         shared_redis.clone(),
-        state.runner.keys().events(),
+        state.runner.keys(),
     );
     let spa = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
     #[expect(clippy::expect_used, reason = "the policy is built of ASCII only")]
@@ -72,6 +72,7 @@ pub fn router_with(
         .route("/healthz", get(healthz))
         .route("/events", get(events::all_runs))
         .route("/events/runs/{run_id}", get(events::run_stream))
+        .route("/events/exchanges", get(events::exchanges))
         // Only the routes above: the app's files may be cached.
         .route_layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,

@@ -34,6 +34,7 @@ pub async fn state(config: &Config) -> anyhow::Result<AppState> {
         secure_cookies: config.secure_cookies,
         runner,
         login,
+        exchange: Some(config.exchange.setup()),
     })
 }
 

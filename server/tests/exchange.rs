@@ -1201,6 +1201,30 @@ async fn an_exchange_imports_each_file_as_1c_asks(backend: Backend) {
         );
     }
     assert_eq!(sessions, ["exchange", "exchange"]);
+    // The journal: init, then each file's pieces as one row and its import polls as one row,
+    // the import linked to the session it produced.
+    let db = support::connect_db(&site.env.database_url).await;
+    let journal = engine::exchange_journal::latest(&db, 10).await.unwrap();
+    db.close().await.ok();
+    assert_eq!(journal.len(), 1, "{journal:?}");
+    let x = &journal[0];
+    assert_eq!(
+        (x.id.as_str(), x.login.as_str()),
+        (id.as_str(), EXCHANGE_LOGIN)
+    );
+    let modes: Vec<&str> = x.requests.iter().map(|r| r.mode.as_str()).collect();
+    assert_eq!(modes, ["init", "file", "import", "file", "import"]);
+    for (r, (name, content)) in x.requests[1..].chunks(2).zip(&files) {
+        let (upload, import) = (&r[0], &r[1]);
+        assert_eq!(upload.filename.as_deref(), Some(name.as_str()));
+        assert_eq!(upload.bytes, content.len() as i64);
+        assert_eq!(upload.calls, content.len().div_ceil(20_000) as i64);
+        assert_eq!(import.status, wire::ExchangeStatus::Success);
+        assert_eq!(import.reply[0], "success");
+        assert_eq!(import.sessions.len(), 1, "{import:?}");
+        assert_eq!(import.sessions[0].status, wire::SessionStatus::Completed);
+    }
+    assert_eq!(x.result(), wire::ExchangeStatus::Success);
     assert_eq!(
         support::redis_get(REDIS_URL, &site.env.lock_key()).await,
         None,

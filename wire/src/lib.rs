@@ -11,6 +11,7 @@ pub mod text;
 mod changes;
 mod counter;
 mod dto;
+mod exchange;
 mod exchange_mode;
 mod kind;
 mod origin;
@@ -26,6 +27,10 @@ pub use changes::{
 };
 pub use counter::Counter;
 pub use dto::{AdminInfo, CatalogStatus, PER_PAGE, SessionDetail, SessionPage, SessionRow};
+pub use exchange::{
+    EXCHANGES_SHOWN, ExchangePage, ExchangeRequest, ExchangeRow, ExchangeSession, ExchangeSetup,
+    ExchangeStatus,
+};
 pub use exchange_mode::ExchangeMode;
 pub use kind::{ImportKind, KindInfo};
 pub use origin::RunOrigin;

@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+/// «Обмен с 1С»: the exchange endpoint's settings and journal.
+pub mod exchange;
 /// «Выбор типов данных для импорта» and the live run.
 pub mod import;
 /// «Вход»: the only page open without a login.

@@ -2,6 +2,7 @@
 pub mod admins;
 pub mod categories;
 pub mod customers;
+pub mod exchange_requests;
 pub mod import_runs;
 pub mod import_sessions;
 pub mod offer_characteristics;

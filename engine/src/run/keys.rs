@@ -28,6 +28,12 @@ impl Keys {
         format!("{}:import:events", self.prefix)
     }
 
+    /// The pub/sub channel told the id of an exchange whose journal changed (the «Обмен с 1С»
+    /// page's live updates).
+    pub fn exchange_events(&self) -> String {
+        format!("{}:exchange:events", self.prefix)
+    }
+
     /// The latest run's id.
     pub fn latest(&self) -> String {
         format!("{}:import:latest", self.prefix)

@@ -8,15 +8,17 @@
 //! anything else (an HTML page, an empty body) as «Получен неизвестный статус импорта».
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use app::ssr::AppState;
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Extension, Router};
 use exchange::{Charset, Mode, Query, Reply};
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 
 use crate::config::ExchangeSettings;
 use crate::events::SharedRedis;
@@ -196,9 +198,32 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
         Ok(s) => s,
         Err(reply) => return reply,
     };
+    let login = session.entry.login.clone();
+    let exchange_id = session.entry.exchange.clone();
+    let received = Arc::new(AtomicU64::new(0));
     let done = match query.mode {
-        Mode::Init => run::init(&ctx, session, &query).await,
-        Mode::File => run::file(&ctx, &session, &query, &parts.headers, body).await,
+        Mode::Init => match run::init(&ctx, session, &query).await {
+            Ok((reply, id)) => {
+                let db = app.db.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = engine::exchange_journal::prune(&db).await {
+                        tracing::warn!(error = %e, "1C exchange: journal not pruned");
+                    }
+                });
+                journal(&app, &ctx, &login, Some(&id), &query, 0, &reply).await;
+                return reply;
+            }
+            Err(reply) => Err(reply),
+        },
+        Mode::File => {
+            let counter = received.clone();
+            let body = Body::from_stream(body.into_data_stream().inspect(move |chunk| {
+                if let Ok(bytes) = chunk {
+                    counter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                }
+            }));
+            run::file(&ctx, &session, &query, &parts.headers, body).await
+        }
         Mode::Import => import::import(&app, &ctx, &session, &query).await,
         Mode::Complete => run::complete(&ctx, session).await,
         // Deactivating what a full exchange did not mention is a setting that comes later.
@@ -208,8 +233,68 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
         // Answered before the session check.
         Mode::CheckAuth => Err(Reply::failure("Режим checkauth не требует сеанса")),
     };
-    match done {
+    let reply = match done {
         Ok(reply) | Err(reply) => reply,
+    };
+    let bytes = received.load(Ordering::Relaxed);
+    journal(
+        &app,
+        &ctx,
+        &login,
+        exchange_id.as_deref(),
+        &query,
+        bytes,
+        &reply,
+    )
+    .await;
+    reply
+}
+
+/// Writes the request into the exchange journal and tells the «Обмен с 1С» pages; a request
+/// outside any exchange (before `init`) is not journalled. A journal that cannot be written
+/// costs a warning in the log, never the exchange.
+async fn journal(
+    app: &AppState,
+    ctx: &Ctx,
+    login: &str,
+    exchange_id: Option<&str>,
+    query: &Query,
+    bytes: u64,
+    reply: &Reply,
+) {
+    let Some(exchange_id) = exchange_id else {
+        return;
+    };
+    let run_id = match (query.mode, query.filename.as_deref()) {
+        (Mode::Import, Some(file)) => run::load(ctx, exchange_id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|rec| rec.runs.get(file).cloned()),
+        _ => None,
+    };
+    let entry = engine::exchange_journal::Entry {
+        exchange_id,
+        login,
+        mode: query.mode.word(),
+        filename: query.filename.as_deref(),
+        at: chrono::Utc::now(),
+        bytes,
+        status: reply.status,
+        reply: &reply.to_string(),
+        run_id: run_id.as_deref(),
+    };
+    if let Err(e) = engine::exchange_journal::record(&app.db, &entry).await {
+        tracing::warn!(error = %e, exchange = %exchange_id, "1C exchange: journal not written");
+        return;
+    }
+    let channel = engine::run::Keys::new(&ctx.ex.prefix).exchange_events();
+    if let Ok(mut conn) = ctx.redis.conn().await {
+        let sent: Result<i64, _> =
+            engine::redis::AsyncCommands::publish(&mut conn, channel, exchange_id).await;
+        if let Err(e) = sent {
+            tracing::debug!(error = %e, "1C exchange: journal change not published");
+        }
     }
 }
 

@@ -113,7 +113,7 @@ pub async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|e| Err(io::Error::other(format!("внутренняя ошибка: {e}"))))
 }
 
-async fn load(ctx: &Ctx, id: &str) -> Result<Option<RunRecord>, Reply> {
+pub(super) async fn load(ctx: &Ctx, id: &str) -> Result<Option<RunRecord>, Reply> {
     let json: Option<String> = conn(ctx)
         .await?
         .get(ctx.ex.key_run(id))
@@ -323,7 +323,12 @@ pub fn spawn_sweeper(ctx: Ctx) -> tokio::task::JoinHandle<()> {
 }
 
 /// `mode=init`: a new exchange with its own spool folder. Replies with its parameters.
-pub async fn init(ctx: &Ctx, mut session: Session, query: &Query) -> Result<Reply, Reply> {
+/// `init`: a new exchange with its own spool folder; the reply and the exchange's id.
+pub async fn init(
+    ctx: &Ctx,
+    mut session: Session,
+    query: &Query,
+) -> Result<(Reply, String), Reply> {
     if ctx.ex.data_dir.is_none() {
         return Err(Reply::failure(
             "Обмен не настроен: не задан ONEC_DATA_DIR — полученную выгрузку некуда опубликовать",
@@ -401,7 +406,7 @@ pub async fn init(ctx: &Ctx, mut session: Session, query: &Query) -> Result<Repl
             },
         ));
     }
-    Ok(Reply::parameters(params))
+    Ok((Reply::parameters(params), id))
 }
 
 /// The session's exchange, still receiving: its record and its folder (canonical). Keeps its

@@ -764,6 +764,7 @@ impl RouterApp {
             secure_cookies,
             runner,
             login,
+            exchange: None,
         };
         let dist = TempDir::new(&format!("{tag}-dist"));
         std::fs::write(dist.path().join("index.html"), "<html>app</html>").unwrap();
