@@ -32,6 +32,36 @@ impl Charset {
             Self::Windows1251 => "windows-1251",
         }
     }
+
+    /// The charset a `Content-Type` header names (`text/plain; charset=windows-1251`): UTF-8
+    /// unless it says windows-1251 (or `cp1251`), as 1C reads it.
+    pub fn of_content_type(content_type: Option<&str>) -> Self {
+        let named = content_type
+            .into_iter()
+            .flat_map(|ct| ct.split(';').skip(1))
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+            .map(|(_, v)| v.trim().trim_matches('"').to_ascii_lowercase());
+        match named.as_deref() {
+            Some("windows-1251" | "cp1251" | "cp-1251" | "win-1251") => Self::Windows1251,
+            _ => Self::Utf8,
+        }
+    }
+
+    /// The text of `bytes` in this charset; a UTF-8 BOM is dropped, and bytes that are not valid
+    /// UTF-8 become U+FFFD.
+    pub fn decode(self, bytes: &[u8]) -> String {
+        match self {
+            Self::Utf8 => encoding_rs::UTF_8
+                .decode_with_bom_removal(bytes)
+                .0
+                .into_owned(),
+            Self::Windows1251 => encoding_rs::WINDOWS_1251
+                .decode_without_bom_handling(bytes)
+                .0
+                .into_owned(),
+        }
+    }
 }
 
 /// One answer to 1C: a status and its text lines.
@@ -98,6 +128,32 @@ impl Reply {
             Charset::Utf8 => text.into_bytes(),
             Charset::Windows1251 => to_windows_1251(&text),
         }
+    }
+
+    /// Reads a reply as 1C does (the other side of [`Reply::encode`]): the body decoded in
+    /// `charset`, lines split on `\n` (a `\r` before it, as some sites send, dropped), trailing
+    /// empty lines dropped. A first line that is `success`, `progress` or `failure` is the status;
+    /// anything else (the parameters of `init`, an HTML error page, an empty body) is
+    /// [`Status::Parameters`] with every line kept.
+    pub fn parse(bytes: &[u8], charset: Charset) -> Self {
+        let text = charset.decode(bytes);
+        let mut lines: Vec<String> = text
+            .split('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l).to_owned())
+            .collect();
+        while lines.last().is_some_and(|l| l.trim().is_empty()) {
+            lines.pop();
+        }
+        let status = match lines.first().map(|l| l.trim()) {
+            Some("success") => Status::Success,
+            Some("progress") => Status::Progress,
+            Some("failure") => Status::Failure,
+            _ => Status::Parameters,
+        };
+        if status != Status::Parameters {
+            lines.remove(0);
+        }
+        Self { status, lines }
     }
 
     /// The `Content-Type` header value of [`Reply::encode`]'s body.
@@ -172,6 +228,44 @@ mod tests {
         let r = Reply::failure("файл «x\nsuccess» не найден\r");
         assert_eq!(r.to_string(), "failure\nфайл «x success» не найден ");
         assert_eq!(r.to_string().lines().count(), 2);
+    }
+
+    #[test]
+    fn a_reply_is_read_back_in_its_charset() {
+        let sent = Reply::progress("Каталог: 12 из 100").line("ещё строка");
+        for charset in [Charset::Utf8, Charset::Windows1251] {
+            let ct = Reply::content_type(charset);
+            let back = Reply::parse(&sent.encode(charset), Charset::of_content_type(Some(&ct)));
+            assert_eq!(back, sent, "{ct}");
+        }
+        let init = Reply::parameters([("zip", "yes"), ("file_limit", "1")]);
+        assert_eq!(
+            Reply::parse(&init.encode(Charset::Utf8), Charset::Utf8),
+            init
+        );
+    }
+
+    #[test]
+    fn what_other_sites_send_is_read_too() {
+        // Bitrix: a trailing newline; Webasyst: CRLF; sgtpep: a UTF-8 BOM.
+        let r = Reply::parse(b"success\nPHPSESSID\nabc\n", Charset::Utf8);
+        assert_eq!((r.status, r.lines.len()), (Status::Success, 2));
+        let r = Reply::parse(b"failure\r\nbad\r\n", Charset::Utf8);
+        assert_eq!(r, Reply::failure("bad"));
+        let r = Reply::parse("\u{feff}progress\nx".as_bytes(), Charset::Utf8);
+        assert_eq!(r, Reply::progress("x"));
+        let r = Reply::parse(b"<html>502</html>", Charset::Utf8);
+        assert_eq!(r.status, Status::Parameters);
+        assert_eq!(
+            Reply::parse(b"", Charset::Utf8),
+            Reply::new(Status::Parameters)
+        );
+        assert_eq!(
+            Charset::of_content_type(Some("text/html; Charset=\"Windows-1251\"")),
+            Charset::Windows1251
+        );
+        assert_eq!(Charset::of_content_type(Some("text/plain")), Charset::Utf8);
+        assert_eq!(Charset::of_content_type(None), Charset::Utf8);
     }
 
     #[test]

@@ -126,7 +126,7 @@ pub const ENV_IMPORT: &str = env_help!(
     RUST_LOG,
     ONEC_LOG_FORMAT
 );
-/// What `gen-data` uses: no settings, only the logs.
+/// What `gen-data` and `exchange send` use: no settings, only the logs.
 pub const ENV_GEN_DATA: &str = env_help!(RUST_LOG, ONEC_LOG_FORMAT);
 
 /// «Импорт из 1С»: the web app for importing 1C:Enterprise exports, and its command line.
@@ -161,6 +161,10 @@ pub enum Command {
     /// Write a realistic generated 1C export (for demos, tests and benchmarks).
     #[command(after_help = ENV_GEN_DATA)]
     GenData(GenData),
+    /// Check 1C's exchange without 1C: `exchange send` plays 1C against a site's
+    /// /1c/exchange with an export folder.
+    #[command(subcommand, after_help = ENV_GEN_DATA)]
+    Exchange(crate::exchange_cli::ExchangeCommand),
     /// Import 1C data (the same checks, lock and sessions as the web app).
     #[command(subcommand, after_help = ENV_IMPORT)]
     Import(ImportCommand),
@@ -288,6 +292,8 @@ pub struct GenData {
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::GenData(args) => gen_data(args),
+        // Runs on any machine that reaches the site: no database, no settings of its own.
+        Command::Exchange(cmd) => crate::exchange_cli::exchange(cmd).await,
         command => {
             let config = match Config::from_env(&ProcessEnv) {
                 Ok(c) => c,
@@ -321,7 +327,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                     crate::import_cli::show_offer(config, &id).await
                 }
                 Command::Bench(cmd) => crate::bench::bench(config, cmd).await,
-                Command::GenData(_) => unreachable!("handled above"),
+                Command::GenData(_) | Command::Exchange(_) => unreachable!("handled above"),
             };
             match result {
                 Ok(code) => code,
@@ -631,8 +637,13 @@ mod tests {
                 "{path:?} does not serve"
             );
         }
-        let gen_data = help(&["gen-data"]);
-        assert!(gen_data.contains("ONEC_LOG_FORMAT") && !gen_data.contains("DATABASE_URL"));
+        for path in [&["gen-data"][..], &["exchange"], &["exchange", "send"]] {
+            let text = help(path);
+            assert!(
+                text.contains("ONEC_LOG_FORMAT") && !text.contains("DATABASE_URL"),
+                "{path:?} reads no settings: {text}"
+            );
+        }
         // Every subcommand is covered above.
         let cmd = Cli::command();
         for sub in cmd.get_subcommands() {
@@ -640,6 +651,7 @@ mod tests {
             assert!(
                 name == "serve"
                     || name == "gen-data"
+                    || name == "exchange"
                     || name == "help"
                     || cases.iter().any(|(p, _)| p[0] == name),
                 "{name} is not checked"
@@ -670,6 +682,32 @@ mod tests {
             Some(Command::Admin(AdminCommand::Disable(AdminLogin { ref login }))) if login == "a"
         ));
         assert!(Cli::try_parse_from(["onec-admin", "admin", "remove"]).is_err());
+        let send = |extra: &[&str]| {
+            let mut args = vec![
+                "onec-admin",
+                "exchange",
+                "send",
+                "--url",
+                "http://h/1c/exchange",
+            ];
+            args.extend_from_slice(&["--login", "1c"]);
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args)
+        };
+        let parsed = send(&["--password-stdin", "--zip", "--protocol", "bitrix", "dir"]).unwrap();
+        let Some(Command::Exchange(crate::exchange_cli::ExchangeCommand::Send(a))) = parsed.command
+        else {
+            panic!("not exchange send");
+        };
+        assert!(a.zip && a.password_stdin && !a.json);
+        assert_eq!(a.protocol, crate::exchange_cli::ProtocolArg::Bitrix);
+        assert_eq!((a.timeout, a.poll_ms, a.file_limit), (3600, 1000, None));
+        assert!(
+            send(&["dir"]).is_err(),
+            "the password comes from stdin only"
+        );
+        assert!(send(&["--password-stdin", "--file-limit", "0", "dir"]).is_err());
+        assert!(send(&["--password-stdin", "--protocol", "2.x", "dir"]).is_err());
         assert!(matches!(
             cli.command,
             Some(Command::GenData(GenData {

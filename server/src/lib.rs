@@ -11,6 +11,8 @@ pub mod config;
 pub mod events;
 /// 1C's «Обмен с сайтом» endpoint (`/1c/exchange`).
 pub mod exchange1c;
+/// `exchange send`: the 1C stand-in that plays the exchange protocol against a site.
+pub mod exchange_cli;
 /// Login and same-origin checks in front of every route.
 pub mod guard;
 /// `import`, `stats`, `show`: the CLI side of the import engine.

@@ -402,7 +402,7 @@ mod tests {
         state.kinds[0].total = 100_000;
         assert_eq!(
             running(&state).to_string(),
-            "progress\nКаталог: 12 000 из 100 000 записей"
+            "progress\nКаталог: 12\u{a0}000 из 100\u{a0}000 записей"
         );
         assert_eq!(
             plain("⚠️ Импорт уже запущен!"),

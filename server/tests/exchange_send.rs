@@ -1,0 +1,542 @@
+//! `onec-admin exchange send`, the 1C stand-in, against the real server on a real socket (the
+//! shared Redis with a fresh prefix, SQLite and PostgreSQL): generated exports in both formats
+//! go through both protocols, zipped and not, in tiny and large pieces, and the site's database
+//! then holds what `onec-admin import run` of the same export gives. A `failure` reply stops the
+//! tool with exit code 1 and the site's text; `--json` prints one object per request.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
+mod support;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use engine::auth::Roles;
+use support::{PgDb, REDIS_URL, ServerEnv, TempDir};
+use tokio::io::AsyncWriteExt;
+
+/// 1C's exchange account.
+const EXCHANGE_LOGIN: &str = "1c";
+const EXCHANGE_PASSWORD: &str = "exchange-pass-1";
+
+/// The whole run of the tool must end within this.
+const LIMIT: Duration = Duration::from_secs(180);
+
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server with its own export folder, spool root, database and Redis prefix.
+struct Site {
+    addr: SocketAddr,
+    root: TempDir,
+    env: ServerEnv,
+    _pg: Option<PgDb>,
+}
+
+impl Site {
+    async fn start(backend: Backend, extra: &[(&str, &str)]) -> Site {
+        let root = TempDir::new("exchange-send");
+        let (url, pg) = match backend {
+            Backend::Sqlite => (root.sqlite_url(), None),
+            Backend::Postgres => {
+                let pg = PgDb::new().await;
+                (pg.url().to_owned(), Some(pg))
+            }
+        };
+        let env = ServerEnv::new(&url, &root.path().join("export"), "exchange-send");
+        let spool = root.path().join("exchange").display().to_string();
+        let mut settings: Vec<(&str, &str)> = vec![("ONEC_EXCHANGE_DIR", &spool)];
+        settings.extend_from_slice(extra);
+        let addr = support::spawn_in_process_with(&env, &settings).await;
+        let db = support::connect_db(&url).await;
+        engine::auth::upsert_account(&db, EXCHANGE_LOGIN, EXCHANGE_PASSWORD, Roles::EXCHANGE)
+            .await
+            .unwrap();
+        db.close().await.ok();
+        Site {
+            addr,
+            root,
+            env,
+            _pg: pg,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/1c/exchange", self.addr)
+    }
+
+    async fn done(self) {
+        support::cleanup_redis(REDIS_URL, &self.env.prefix).await;
+        drop(self.root);
+    }
+}
+
+/// What the tool did.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// `onec-admin exchange send --url <url> --login 1c --password-stdin <args…> <dir>`, the
+/// password written to its stdin. Async: the server answering it runs on this test's runtime.
+async fn send(url: &str, password: &str, args: &[&str], dir: &Path) -> Run {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_onec-admin"))
+        .args(["exchange", "send", "--url", url, "--login", EXCHANGE_LOGIN])
+        .args(["--password-stdin", "--poll-ms", "50"])
+        .args(args)
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{password}\n").as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(LIMIT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("exchange send {args:?}: not done within {LIMIT:?}"))
+        .unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// A generated export (CommerceML 3.1 in folders, or 2.x `import.xml` + `offers.xml`).
+fn export(format: gendata::Format, products: usize) -> TempDir {
+    let dir = TempDir::new("exchange-send-src");
+    gendata::generate(
+        &gendata::Options {
+            products,
+            customers: 0,
+            seed: 11,
+            format,
+            goods_per_segment: 0,
+        },
+        dir.path(),
+    )
+    .unwrap();
+    dir
+}
+
+/// The totals of `export` imported by `onec-admin import run` into a fresh SQLite database: what
+/// an exchange of the same export must leave.
+async fn cli_stats(export: &Path) -> engine::stats::Stats {
+    let root = TempDir::new("exchange-send-cli");
+    let url = root.sqlite_url();
+    let prefix = support::unique("exchange-send-cli");
+    // The exports here have no customers.
+    let types = "catalog,stocks,prices";
+    for args in [&["migrate"][..], &["import", "run", "--types", types][..]] {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_onec-admin"))
+            .args(args)
+            .current_dir(root.path())
+            .env("DATABASE_URL", &url)
+            .env("REDIS_URL", REDIS_URL)
+            .env("ONEC_REDIS_PREFIX", &prefix)
+            .env("ONEC_DATA_DIR", export)
+            .env("RUST_LOG", "warn")
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let stats = support::stats(&url).await;
+    support::cleanup_redis(REDIS_URL, &prefix).await;
+    stats
+}
+
+/// Every file of `dir` with its size, by `/`-separated name.
+fn sizes(dir: &Path) -> Vec<(String, u64)> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, u64)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, root, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.push((rel, std::fs::metadata(&p).unwrap().len()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// One case: which export, which protocol, zipped or not, the piece size the site announces and
+/// the one the tool is given.
+struct Case {
+    format: gendata::Format,
+    bitrix: bool,
+    zip: bool,
+    site_limit: &'static str,
+    tool_limit: Option<&'static str>,
+}
+
+/// Sends the export of `case` with `--json`; checks each request line, that the pieces were as
+/// small as asked, and that the database ends as the CLI's import of the same export.
+async fn sends_an_export(backend: Backend, case: Case) {
+    let site = Site::start(backend, &[("ONEC_EXCHANGE_FILE_LIMIT", case.site_limit)]).await;
+    let src = export(case.format, 200);
+    let mut args = vec!["--json"];
+    args.extend(["--protocol", if case.bitrix { "bitrix" } else { "classic" }]);
+    if case.zip {
+        args.push("--zip");
+    }
+    if let Some(l) = case.tool_limit {
+        args.extend(["--file-limit", l]);
+    }
+    let run = send(&site.url(), EXCHANGE_PASSWORD, &args, src.path()).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let requests: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let modes: Vec<&str> = requests
+        .iter()
+        .map(|r| r["mode"].as_str().unwrap())
+        .collect();
+    assert_eq!(modes[..2], ["checkauth", "init"], "{modes:?}");
+    let ends: &[&str] = if case.bitrix {
+        &["deactivate", "complete"]
+    } else {
+        &["import"]
+    };
+    assert!(modes.ends_with(ends), "{modes:?}");
+    for r in &requests {
+        let status = r["status"].as_str();
+        assert!(
+            status == Some("success") || status == Some("progress") || r["mode"] == "init",
+            "{r}"
+        );
+        assert!(r["lines"].is_array() && r["millis"].is_u64(), "{r}");
+    }
+    // The checkauth line shows no secret of the session.
+    let checkauth = requests[0]["lines"].to_string();
+    assert!(checkauth.contains("sessid=…"), "{checkauth}");
+
+    // Pieces: never above the smaller limit; the bytes sent add up to the files (or the archive).
+    let site_limit: u64 = case.site_limit.parse().unwrap();
+    let limit = case
+        .tool_limit
+        .map_or(site_limit, |t| t.parse::<u64>().unwrap().min(site_limit));
+    let files: Vec<&serde_json::Value> = requests.iter().filter(|r| r["mode"] == "file").collect();
+    for f in &files {
+        assert!(f["bytes"].as_u64().unwrap() <= limit, "{f}");
+    }
+    let sent: u64 = files.iter().map(|f| f["bytes"].as_u64().unwrap()).sum();
+    let on_disk = sizes(src.path());
+    if case.zip {
+        let names: Vec<&str> = files
+            .iter()
+            .map(|f| f["filename"].as_str().unwrap())
+            .collect();
+        assert!(
+            names
+                .iter()
+                .all(|n| n.starts_with("v8_") && n.ends_with(".zip"))
+        );
+        assert!(
+            sent < on_disk.iter().map(|(_, s)| s).sum::<u64>(),
+            "deflated"
+        );
+    } else {
+        assert_eq!(sent, on_disk.iter().map(|(_, s)| s).sum::<u64>());
+        for (name, size) in &on_disk {
+            let pieces = files
+                .iter()
+                .filter(|f| f["filename"] == name.as_str())
+                .count() as u64;
+            assert_eq!(pieces, size.div_ceil(limit).max(1), "{name}");
+        }
+    }
+    if limit <= 4096 {
+        assert!(files.len() > 20, "many pieces: {}", files.len());
+    }
+    // Every XML imported, each to its end.
+    let xml_count = on_disk.iter().filter(|(n, _)| n.ends_with(".xml")).count();
+    let imported: Vec<&serde_json::Value> = requests
+        .iter()
+        .filter(|r| r["mode"] == "import" && r["status"] == "success")
+        .collect();
+    assert_eq!(imported.len(), xml_count, "{modes:?}");
+
+    let got = support::stats(&site.env.database_url).await;
+    assert!(got.products_total >= 200, "{got:?}");
+    assert_eq!(got, cli_stats(src.path()).await);
+    site.done().await;
+}
+
+/// Classic 1C, 2.x files one by one, in 4 KiB pieces the tool asks for.
+async fn classic_2x_in_small_pieces(backend: Backend) {
+    let case = Case {
+        format: gendata::Format::V2x,
+        bitrix: false,
+        zip: false,
+        site_limit: "104857600",
+        tool_limit: Some("4096"),
+    };
+    sends_an_export(backend, case).await;
+}
+
+/// Classic 1C, a 3.1 export as one zip in one large piece.
+async fn classic_31_zipped(backend: Backend) {
+    let case = Case {
+        format: gendata::Format::V31,
+        bitrix: false,
+        zip: true,
+        site_limit: "104857600",
+        tool_limit: None,
+    };
+    sends_an_export(backend, case).await;
+}
+
+/// The 1C-Bitrix add-on, 3.1 packets one by one, in the 4 KiB pieces the site announces.
+async fn bitrix_31_in_small_pieces(backend: Backend) {
+    let case = Case {
+        format: gendata::Format::V31,
+        bitrix: true,
+        zip: false,
+        site_limit: "4096",
+        tool_limit: None,
+    };
+    sends_an_export(backend, case).await;
+}
+
+/// The 1C-Bitrix add-on, a 2.x export zipped, the archive in 4 KiB pieces (the site's limit
+/// beats the tool's larger one).
+async fn bitrix_2x_zipped_in_small_pieces(backend: Backend) {
+    let case = Case {
+        format: gendata::Format::V2x,
+        bitrix: true,
+        zip: true,
+        site_limit: "4096",
+        tool_limit: Some("1048576"),
+    };
+    sends_an_export(backend, case).await;
+}
+
+#[tokio::test]
+async fn classic_2x_in_small_pieces_sqlite() {
+    classic_2x_in_small_pieces(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn classic_2x_in_small_pieces_postgres() {
+    classic_2x_in_small_pieces(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn classic_31_zipped_sqlite() {
+    classic_31_zipped(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn classic_31_zipped_postgres() {
+    classic_31_zipped(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn bitrix_31_in_small_pieces_sqlite() {
+    bitrix_31_in_small_pieces(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn bitrix_31_in_small_pieces_postgres() {
+    bitrix_31_in_small_pieces(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn bitrix_2x_zipped_in_small_pieces_sqlite() {
+    bitrix_2x_zipped_in_small_pieces(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn bitrix_2x_zipped_in_small_pieces_postgres() {
+    bitrix_2x_zipped_in_small_pieces(Backend::Postgres).await;
+}
+
+/// The human output: an arrow line per request and per reply, and a summary.
+#[tokio::test]
+async fn the_requests_and_replies_are_printed() {
+    let site = Site::start(Backend::Sqlite, &[]).await;
+    let src = export(gendata::Format::V2x, 20);
+    let run = send(&site.url(), EXCHANGE_PASSWORD, &[], src.path()).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let out = &run.stdout;
+    assert!(out.contains("→ GET mode=checkauth\n"), "{out}");
+    assert!(out.contains("→ GET mode=init\n"), "{out}");
+    assert!(out.contains("← zip=yes | file_limit=104857600"), "{out}");
+    assert!(
+        out.contains("→ POST mode=file&filename=import.xml ("),
+        "{out}"
+    );
+    assert!(
+        out.contains("→ GET mode=import&filename=offers.xml\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("← success | Файл «offers.xml» загружен"),
+        "{out}"
+    );
+    assert!(out.contains("Обмен завершён: файлов 2"), "{out}");
+    assert!(
+        !out.lines()
+            .any(|l| l.starts_with('→') && l.contains("sessid")),
+        "classic 1C sends no sessid: {out}"
+    );
+    site.done().await;
+}
+
+/// While another import holds the lock the site answers `progress`; the tool repeats the same
+/// `import` until the lock is free and the file is imported.
+#[tokio::test]
+async fn progress_is_repeated_until_the_import_is_done() {
+    let site = Site::start(Backend::Sqlite, &[]).await;
+    let src = export(gendata::Format::V2x, 20);
+    let mut conn = support::redis_conn(REDIS_URL).await.unwrap();
+    let lock = site.env.lock_key();
+    let _: () = engine::redis::AsyncCommands::set(&mut conn, &lock, "an-admin-run")
+        .await
+        .unwrap();
+    let url = site.url();
+    let tool = send(&url, EXCHANGE_PASSWORD, &["--json"], src.path());
+    let release = async {
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let _: () = engine::redis::AsyncCommands::del(&mut conn, &lock)
+            .await
+            .unwrap();
+    };
+    let (run, ()) = tokio::join!(tool, release);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let requests: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let waits: Vec<&serde_json::Value> = requests
+        .iter()
+        .filter(|r| r["status"] == "progress")
+        .collect();
+    assert!(!waits.is_empty(), "{}", run.stdout);
+    assert!(
+        waits
+            .iter()
+            .all(|r| r["mode"] == "import" && r["filename"] == "import.xml"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        waits[0]["lines"]
+            .to_string()
+            .contains("Ожидание: выполняется другой импорт"),
+        "{}",
+        run.stdout
+    );
+    let last_import = requests
+        .iter()
+        .rfind(|r| r["filename"] == "import.xml")
+        .unwrap();
+    assert_eq!(last_import["status"], "success", "{}", run.stdout);
+    assert!(support::stats(&site.env.database_url).await.products_total >= 20);
+    site.done().await;
+}
+
+/// A wrong password: the site's `failure` is printed and the tool exits with 1. The site answers
+/// in windows-1251 here, as for old 1C: the text is read in the charset its header names.
+#[tokio::test]
+async fn a_refused_login_exits_with_1_and_the_site_text() {
+    let site = Site::start(
+        Backend::Sqlite,
+        &[("ONEC_EXCHANGE_CHARSET", "windows-1251")],
+    )
+    .await;
+    let src = export(gendata::Format::V2x, 5);
+    let run = send(&site.url(), "wrong-password", &[], src.path()).await;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "Сервер ответил failure на mode=checkauth: Неверный логин или пароль, или у учётной \
+             записи нет права обмена с 1С"
+        ),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("← failure | Неверный логин"), "{run:?}");
+    assert!(!run.stdout.contains("mode=init"), "nothing after a failure");
+    site.done().await;
+}
+
+/// A file that is not CommerceML: its import fails, the tool stops there with exit code 1 and
+/// the site's text; `--json` still prints the failed request.
+#[tokio::test]
+async fn a_failed_import_exits_with_1_and_the_site_text() {
+    let site = Site::start(Backend::Sqlite, &[]).await;
+    let src = TempDir::new("exchange-send-bad");
+    std::fs::write(src.path().join("import.xml"), "это не XML").unwrap();
+    std::fs::write(src.path().join("offers.xml"), "<x/>").unwrap();
+    let run = send(&site.url(), EXCHANGE_PASSWORD, &["--json"], src.path()).await;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("Сервер ответил failure на mode=import&filename=import.xml: "),
+        "{run:?}"
+    );
+    let last: serde_json::Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (&last["mode"], &last["filename"], &last["status"]),
+        (
+            &serde_json::json!("import"),
+            &serde_json::json!("import.xml"),
+            &serde_json::json!("failure")
+        ),
+        "{run:?}"
+    );
+    assert!(
+        !run.stdout.contains("offers.xml"),
+        "nothing after a failure"
+    );
+    site.done().await;
+}
+
+/// No site at the address, or no export in the folder: exit code 2 with a message that says so.
+#[tokio::test]
+async fn what_cannot_run_exits_with_2() {
+    let src = export(gendata::Format::V2x, 5);
+    let url = format!("http://127.0.0.1:{}/1c/exchange", support::free_port());
+    let run = send(&url, EXCHANGE_PASSWORD, &[], src.path()).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("Нет связи с сайтом (GET mode=checkauth)"),
+        "{run:?}"
+    );
+    let empty = TempDir::new("exchange-send-empty");
+    let run = send(&url, EXCHANGE_PASSWORD, &[], empty.path()).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("нет XML-файлов выгрузки"), "{run:?}");
+    let run = send("ftp://x/1c/exchange", EXCHANGE_PASSWORD, &[], src.path()).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("Неверный адрес --url"), "{run:?}");
+    let run = send(&url, "", &[], src.path()).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("Пароль пуст"), "{run:?}");
+}
