@@ -146,7 +146,7 @@ impl MetricsServer {
 
 /// The server functions (`app/src/api.rs`): their names are the only `/api/…` routes that get a
 /// label of their own, so a client cannot create series at will.
-const API_ROUTES: [&str; 11] = [
+const API_ROUTES: [&str; 12] = [
     "login",
     "logout",
     "whoami",
@@ -158,6 +158,7 @@ const API_ROUTES: [&str; 11] = [
     "latest_run",
     "start_preview",
     "preview_files",
+    "exchange_page",
 ];
 
 /// The `route` label of a path: one per server function and event stream, and one for
@@ -171,7 +172,7 @@ pub fn route_label(path: &str) -> String {
         };
     }
     match path {
-        "/healthz" | "/events" | "/login" => path.into(),
+        "/healthz" | "/events" | "/events/exchanges" | "/login" => path.into(),
         p if p.starts_with("/events/runs/") => "/events/runs/{run_id}".into(),
         p if p == "/1c" || p.starts_with("/1c/") => crate::exchange1c::PATH.into(),
         _ => "/{page_or_file}".into(),
@@ -195,7 +196,11 @@ pub async fn track_http(req: Request, next: Next) -> Response {
     if !is_stream {
         return res;
     }
-    let stream = if route == "/events" { "all" } else { "run" };
+    let stream = match route.as_str() {
+        "/events" => "all",
+        "/events/exchanges" => "exchanges",
+        _ => "run",
+    };
     let open = OpenStream::new(stream);
     let (parts, body) = res.into_parts();
     // The guard lives in the body: it ends when the server drops the stream (the browser left,
@@ -247,6 +252,7 @@ mod tests {
         assert_eq!(route_label("/api/anything-else"), "/api/{other}");
         assert_eq!(route_label("/events/runs/abc"), "/events/runs/{run_id}");
         assert_eq!(route_label("/events"), "/events");
+        assert_eq!(route_label("/events/exchanges"), "/events/exchanges");
         assert_eq!(route_label("/healthz"), "/healthz");
         assert_eq!(route_label("/1c/exchange"), "/1c/exchange");
         assert_eq!(route_label("/1c/exchange/../x"), "/1c/exchange");

@@ -203,8 +203,11 @@ mod tests {
 
     #[test]
     fn sizes_and_requests_read_as_the_page_shows_them() {
-        assert_eq!(bytes_text(104_857_600), "104 857 600 байт (100 МиБ)");
-        assert_eq!(bytes_text(4096), "4 096 байт");
+        assert_eq!(
+            bytes_text(104_857_600),
+            "104\u{a0}857\u{a0}600 байт (100 МиБ)"
+        );
+        assert_eq!(bytes_text(4096), "4\u{a0}096 байт");
         let r = ExchangeRequest {
             mode: "import".into(),
             filename: Some("import0_1.xml".into()),
