@@ -5,11 +5,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { server, suite } from './shared.config.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The repository root: the server's working directory. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const PORT = process.env.E2E_PORT || '3901';
+export const PORT = process.env.E2E_PORT || '3901';
 const WORK = process.env.E2E_WORK_DIR || 'target/e2e';
-const DATABASE_URL = process.env.E2E_DATABASE_URL || `sqlite://${WORK}/e2e.db?mode=rwc`;
+/** The server's database (a SQLite URL relative to ROOT, or E2E_DATABASE_URL). */
+export const DATABASE_URL = process.env.E2E_DATABASE_URL || `sqlite://${WORK}/e2e.db?mode=rwc`;
 export const ADMIN = { login: 'qa-admin', password: 'qa-password-123' };
 /** Where the server reads 1C exports; tests write generated exports here. */
 export const DATA_DIR = path.resolve(ROOT, WORK, '1c');
@@ -32,6 +34,8 @@ export default defineConfig({
     { name: 'import', testMatch: /import\.spec\.js/, dependencies: ['login'] },
     { name: 'csp', testMatch: /csp\.spec\.js/, dependencies: ['import'] },
     { name: 'preview', testMatch: /preview\.spec\.js/, dependencies: ['import'] },
+    // Last: a finished exchange publishes its export into ONEC_DATA_DIR.
+    { name: 'exchange', testMatch: /exchange\.spec\.js/, dependencies: ['preview', 'csp'] },
   ],
   webServer: server(PORT, {
     // Paths are relative to cwd (the repository root). A fresh SQLite file every run.

@@ -123,3 +123,27 @@ export class ImportPage {
     return (await message.textContent()).replace(/\u00a0/g, ' ');
   }
 }
+
+export class ExchangePage {
+  constructor(page) {
+    this.page = page;
+    this.heading = page.getByRole('heading', { level: 1, name: 'Обмен с 1С' });
+    this.headerLink = page.getByRole('navigation', { name: 'Разделы' }).getByRole('link', { name: 'Обмен с 1С' });
+    this.setup = page.getByTestId('exchange-setup');
+    this.address = page.getByTestId('exchange-address');
+    this.mode = page.getByTestId('exchange-mode');
+    this.none = page.getByTestId('no-exchanges');
+    this.exchanges = page.getByTestId('exchange');
+  }
+
+  /** Opens the page from the header's link. */
+  async open() {
+    await this.headerLink.click();
+    await expect(this.heading).toBeVisible();
+  }
+
+  /** The journal rows of one exchange with `mode` (and, when given, the file). */
+  requests(exchange, mode) {
+    return exchange.locator(`[data-testid="exchange-request"][data-mode="${mode}"]`);
+  }
+}
