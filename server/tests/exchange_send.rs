@@ -6,73 +6,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 mod support;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use engine::auth::Roles;
-use support::{PgDb, REDIS_URL, ServerEnv, TempDir};
+use support::exchange::{Backend, EXCHANGE_LOGIN, EXCHANGE_PASSWORD, Site, cli_stats, export};
+use support::{REDIS_URL, TempDir};
 use tokio::io::AsyncWriteExt;
-
-/// 1C's exchange account.
-const EXCHANGE_LOGIN: &str = "1c";
-const EXCHANGE_PASSWORD: &str = "exchange-pass-1";
 
 /// The whole run of the tool must end within this.
 const LIMIT: Duration = Duration::from_secs(180);
-
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// A running server with its own export folder, spool root, database and Redis prefix.
-struct Site {
-    addr: SocketAddr,
-    root: TempDir,
-    env: ServerEnv,
-    _pg: Option<PgDb>,
-}
-
-impl Site {
-    async fn start(backend: Backend, extra: &[(&str, &str)]) -> Site {
-        let root = TempDir::new("exchange-send");
-        let (url, pg) = match backend {
-            Backend::Sqlite => (root.sqlite_url(), None),
-            Backend::Postgres => {
-                let pg = PgDb::new().await;
-                (pg.url().to_owned(), Some(pg))
-            }
-        };
-        let env = ServerEnv::new(&url, &root.path().join("export"), "exchange-send");
-        let spool = root.path().join("exchange").display().to_string();
-        let mut settings: Vec<(&str, &str)> = vec![("ONEC_EXCHANGE_DIR", &spool)];
-        settings.extend_from_slice(extra);
-        let addr = support::spawn_in_process_with(&env, &settings).await;
-        let db = support::connect_db(&url).await;
-        engine::auth::upsert_account(&db, EXCHANGE_LOGIN, EXCHANGE_PASSWORD, Roles::EXCHANGE)
-            .await
-            .unwrap();
-        db.close().await.ok();
-        Site {
-            addr,
-            root,
-            env,
-            _pg: pg,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/1c/exchange", self.addr)
-    }
-
-    async fn done(self) {
-        support::cleanup_redis(REDIS_URL, &self.env.prefix).await;
-        drop(self.root);
-    }
-}
 
 /// What the tool did.
 #[derive(Debug)]
@@ -114,54 +57,6 @@ async fn send(url: &str, password: &str, args: &[&str], dir: &Path) -> Run {
     }
 }
 
-/// A generated export (CommerceML 3.1 in folders, or 2.x `import.xml` + `offers.xml`).
-fn export(format: gendata::Format, products: usize) -> TempDir {
-    let dir = TempDir::new("exchange-send-src");
-    gendata::generate(
-        &gendata::Options {
-            products,
-            customers: 0,
-            seed: 11,
-            format,
-            goods_per_segment: 0,
-        },
-        dir.path(),
-    )
-    .unwrap();
-    dir
-}
-
-/// The totals of `export` imported by `onec-admin import run` into a fresh SQLite database: what
-/// an exchange of the same export must leave.
-async fn cli_stats(export: &Path) -> engine::stats::Stats {
-    let root = TempDir::new("exchange-send-cli");
-    let url = root.sqlite_url();
-    let prefix = support::unique("exchange-send-cli");
-    // The exports here have no customers.
-    let types = "catalog,stocks,prices";
-    for args in [&["migrate"][..], &["import", "run", "--types", types][..]] {
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_onec-admin"))
-            .args(args)
-            .current_dir(root.path())
-            .env("DATABASE_URL", &url)
-            .env("REDIS_URL", REDIS_URL)
-            .env("ONEC_REDIS_PREFIX", &prefix)
-            .env("ONEC_DATA_DIR", export)
-            .env("RUST_LOG", "warn")
-            .output()
-            .await
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let stats = support::stats(&url).await;
-    support::cleanup_redis(REDIS_URL, &prefix).await;
-    stats
-}
-
 /// Every file of `dir` with its size, by `/`-separated name.
 fn sizes(dir: &Path) -> Vec<(String, u64)> {
     fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, u64)>) {
@@ -194,8 +89,8 @@ struct Case {
 /// Sends the export of `case` with `--json`; checks each request line, that the pieces were as
 /// small as asked, and that the database ends as the CLI's import of the same export.
 async fn sends_an_export(backend: Backend, case: Case) {
-    let site = Site::start(backend, &[("ONEC_EXCHANGE_FILE_LIMIT", case.site_limit)]).await;
-    let src = export(case.format, 200);
+    let site = Site::start_with(backend, &[("ONEC_EXCHANGE_FILE_LIMIT", case.site_limit)]).await;
+    let (src, _) = export(case.format, 200);
     let mut args = vec!["--json"];
     args.extend(["--protocol", if case.bitrix { "bitrix" } else { "classic" }]);
     if case.zip {
@@ -378,8 +273,8 @@ async fn bitrix_2x_zipped_in_small_pieces_postgres() {
 /// The human output: an arrow line per request and per reply, and a summary.
 #[tokio::test]
 async fn the_requests_and_replies_are_printed() {
-    let site = Site::start(Backend::Sqlite, &[]).await;
-    let src = export(gendata::Format::V2x, 20);
+    let site = Site::start_with(Backend::Sqlite, &[]).await;
+    let (src, _) = export(gendata::Format::V2x, 20);
     let run = send(&site.url(), EXCHANGE_PASSWORD, &[], src.path()).await;
     assert_eq!(run.code, Some(0), "{run:?}");
     let out = &run.stdout;
@@ -411,8 +306,8 @@ async fn the_requests_and_replies_are_printed() {
 /// `import` until the lock is free and the file is imported.
 #[tokio::test]
 async fn progress_is_repeated_until_the_import_is_done() {
-    let site = Site::start(Backend::Sqlite, &[]).await;
-    let src = export(gendata::Format::V2x, 20);
+    let site = Site::start_with(Backend::Sqlite, &[]).await;
+    let (src, _) = export(gendata::Format::V2x, 20);
     let mut conn = support::redis_conn(REDIS_URL).await.unwrap();
     let lock = site.env.lock_key();
     let _: () = engine::redis::AsyncCommands::set(&mut conn, &lock, "an-admin-run")
@@ -465,12 +360,12 @@ async fn progress_is_repeated_until_the_import_is_done() {
 /// in windows-1251 here, as for old 1C: the text is read in the charset its header names.
 #[tokio::test]
 async fn a_refused_login_exits_with_1_and_the_site_text() {
-    let site = Site::start(
+    let site = Site::start_with(
         Backend::Sqlite,
         &[("ONEC_EXCHANGE_CHARSET", "windows-1251")],
     )
     .await;
-    let src = export(gendata::Format::V2x, 5);
+    let (src, _) = export(gendata::Format::V2x, 5);
     let run = send(&site.url(), "wrong-password", &[], src.path()).await;
     assert_eq!(run.code, Some(1), "{run:?}");
     assert!(
@@ -489,7 +384,7 @@ async fn a_refused_login_exits_with_1_and_the_site_text() {
 /// the site's text; `--json` still prints the failed request.
 #[tokio::test]
 async fn a_failed_import_exits_with_1_and_the_site_text() {
-    let site = Site::start(Backend::Sqlite, &[]).await;
+    let site = Site::start_with(Backend::Sqlite, &[]).await;
     let src = TempDir::new("exchange-send-bad");
     std::fs::write(src.path().join("import.xml"), "это не XML").unwrap();
     std::fs::write(src.path().join("offers.xml"), "<x/>").unwrap();
@@ -520,7 +415,7 @@ async fn a_failed_import_exits_with_1_and_the_site_text() {
 /// No site at the address, or no export in the folder: exit code 2 with a message that says so.
 #[tokio::test]
 async fn what_cannot_run_exits_with_2() {
-    let src = export(gendata::Format::V2x, 5);
+    let (src, _) = export(gendata::Format::V2x, 5);
     let url = format!("http://127.0.0.1:{}/1c/exchange", support::free_port());
     let run = send(&url, EXCHANGE_PASSWORD, &[], src.path()).await;
     assert_eq!(run.code, Some(2), "{run:?}");

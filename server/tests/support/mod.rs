@@ -6,6 +6,9 @@
 //! behind.
 #![allow(dead_code)] // every test binary uses its own subset
 
+/// 1C's side of the exchange tests.
+pub mod exchange;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
