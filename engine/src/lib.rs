@@ -6,6 +6,8 @@
 pub mod auth;
 /// Connecting to SQLite or PostgreSQL and applying migrations.
 pub mod db;
+/// After a full 1C exchange: marking deleted what it did not mention.
+pub mod deactivate;
 /// sea-orm entities, one module per table.
 pub mod entity;
 /// The journal of 1C's exchange requests (the «Обмен с 1С» page).

@@ -62,6 +62,7 @@ macro_rules! env_line {
             "  ONEC_EXCHANGE_MODE   import: mode=import loads each file into the database; receive: only checks it (default: import)\n",
             "  ONEC_EXCHANGE_CHARSET    utf-8 or windows-1251: the text of the replies to 1C (default: utf-8)\n",
             "  ONEC_EXCHANGE_WAIT_SECS  how long mode=import waits for another import before failing (default: 600)\n",
+            "  ONEC_EXCHANGE_DEACTIVATE true: mode=deactivate after a full exchange marks deleted the products and offers it did not mention (default: false)\n",
         )
     };
     (RUST_LOG) => {

@@ -90,6 +90,9 @@ pub struct ExchangeSettings {
     /// `ONEC_EXCHANGE_WAIT_SECS` (default 600): how long `mode=import` answers `progress`
     /// while another import holds the lock before it gives up with a `failure`.
     pub wait: std::time::Duration,
+    /// `ONEC_EXCHANGE_DEACTIVATE` (`true` or `false`, the default): whether `mode=deactivate`
+    /// after a full exchange marks deleted the products and offers it did not mention.
+    pub deactivate: bool,
 }
 
 /// Default `ONEC_EXCHANGE_IDLE_SECS`.
@@ -111,7 +114,7 @@ impl ExchangeSettings {
             mode: self.mode,
             file_limit: self.file_limit,
             zip: true,
-            deactivate: false,
+            deactivate: self.deactivate,
             charset: self.charset.label().to_owned(),
             keep: self.keep as u64,
         }
@@ -128,6 +131,7 @@ impl ExchangeSettings {
             mode: wire::ExchangeMode::Import,
             charset: exchange::Charset::Utf8,
             wait: std::time::Duration::from_secs(EXCHANGE_WAIT_SECS),
+            deactivate: false,
         }
     }
 }
@@ -251,6 +255,19 @@ fn exchange_settings(
             std::time::Duration::from_secs(number("ONEC_EXCHANGE_WAIT_SECS", v, 1, 24 * 3600)?)
         }
     };
+    let deactivate = match env.var("ONEC_EXCHANGE_DEACTIVATE") {
+        None => d.deactivate,
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            _ => {
+                return Err(bad(
+                    "ONEC_EXCHANGE_DEACTIVATE",
+                    format!("ожидается true или false, получено «{v}»"),
+                ));
+            }
+        },
+    };
     Ok(ExchangeSettings {
         dir,
         idle,
@@ -260,6 +277,7 @@ fn exchange_settings(
         mode,
         charset,
         wait,
+        deactivate,
     })
 }
 
@@ -619,6 +637,8 @@ mod tests {
         assert_eq!(none.mode, wire::ExchangeMode::Import);
         assert_eq!(none.charset, exchange::Charset::Utf8);
         assert_eq!(none.wait, std::time::Duration::from_secs(600));
+        assert!(!none.deactivate, "deactivation only when switched on");
+        assert!(!none.setup().deactivate);
         let beside = Config::from_env(&HashMap::from([("ONEC_DATA_DIR", "/srv/1c/export")]))
             .unwrap()
             .exchange;
@@ -633,6 +653,7 @@ mod tests {
             ("ONEC_EXCHANGE_MODE", "receive"),
             ("ONEC_EXCHANGE_CHARSET", "Windows-1251"),
             ("ONEC_EXCHANGE_WAIT_SECS", "30"),
+            ("ONEC_EXCHANGE_DEACTIVATE", "true"),
         ]);
         let c = Config::from_env(&env).unwrap().exchange;
         assert_eq!(
@@ -646,8 +667,15 @@ mod tests {
                 mode: wire::ExchangeMode::Receive,
                 charset: exchange::Charset::Windows1251,
                 wait: std::time::Duration::from_secs(30),
+                deactivate: true,
             }
         );
+        assert!(
+            c.setup().deactivate,
+            "the «Обмен с 1С» page shows the setting"
+        );
+        let off = HashMap::from([("ONEC_EXCHANGE_DEACTIVATE", "false")]);
+        assert!(!Config::from_env(&off).unwrap().exchange.deactivate);
         for (k, v, var) in [
             ("ONEC_EXCHANGE_IDLE_SECS", "0", "ONEC_EXCHANGE_IDLE_SECS"),
             (
@@ -661,6 +689,11 @@ mod tests {
             ("ONEC_EXCHANGE_MODE", "import-all", "ONEC_EXCHANGE_MODE"),
             ("ONEC_EXCHANGE_CHARSET", "koi8-r", "ONEC_EXCHANGE_CHARSET"),
             ("ONEC_EXCHANGE_WAIT_SECS", "0", "ONEC_EXCHANGE_WAIT_SECS"),
+            (
+                "ONEC_EXCHANGE_DEACTIVATE",
+                "sometimes",
+                "ONEC_EXCHANGE_DEACTIVATE",
+            ),
             (
                 "ONEC_EXCHANGE_DIR",
                 "/srv/1c/export/spool",

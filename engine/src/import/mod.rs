@@ -51,7 +51,7 @@ use wire::{Counter, SkipReason};
 pub use error::{DbContext, DbTarget, ImportError};
 pub use own_rows::DanglingReference;
 pub use plan::{plan, plan_blocking};
-pub(crate) use sql::{count as sql_count, placeholders as sql_placeholders};
+pub(crate) use sql::{count as sql_count, in_ids, placeholders as sql_placeholders};
 pub use sql::{from_e4, to_e4};
 
 /// Which part of the catalog package `import catalog --file-type` imports.

@@ -127,6 +127,11 @@ impl Runner {
         self
     }
 
+    /// The thresholds of the change report's warnings (`ONEC_PREVIEW_*`).
+    pub fn change_limits(&self) -> ChangeLimits {
+        self.limits
+    }
+
     /// Uses another prefix for every Redis key (deployments, or tests, sharing one Redis).
     pub fn with_prefix(mut self, prefix: &str) -> Self {
         self.keys = Keys::new(prefix);

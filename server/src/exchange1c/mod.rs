@@ -23,6 +23,7 @@ use futures::{FutureExt, StreamExt};
 use crate::config::ExchangeSettings;
 use crate::events::SharedRedis;
 
+pub mod deactivate;
 pub mod import;
 pub mod run;
 pub mod session;
@@ -226,10 +227,7 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
         }
         Mode::Import => import::import(&app, &ctx, &session, &query).await,
         Mode::Complete => run::complete(&ctx, session).await,
-        // Deactivating what a full exchange did not mention is a setting that comes later.
-        Mode::Deactivate => {
-            Ok(Reply::success().line("Деактивация пропущена: не включена в настройках"))
-        }
+        Mode::Deactivate => deactivate::deactivate(&app, &ctx, &session).await,
         // Answered before the session check.
         Mode::CheckAuth => Err(Reply::failure("Режим checkauth не требует сеанса")),
     };
