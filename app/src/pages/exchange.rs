@@ -22,7 +22,7 @@ pub fn status_class(status: ExchangeStatus) -> &'static str {
 pub fn bytes_text(bytes: u64) -> String {
     let exact = format!("{} байт", thousands(bytes));
     const MIB: u64 = 1024 * 1024;
-    if bytes >= MIB && bytes % MIB == 0 {
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{exact} ({} МиБ)", thousands(bytes / MIB))
     } else {
         exact
