@@ -22,6 +22,9 @@ pub mod shell;
 /// Server-only glue: state, the current administrator, the session cookie.
 #[cfg(feature = "ssr")]
 pub mod ssr;
+/// Fixtures the unit tests share.
+#[cfg(test)]
+mod testing;
 
 /// The whole browser app: a router over the pages.
 #[component]

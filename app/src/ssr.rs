@@ -201,35 +201,28 @@ pub(crate) async fn login(login: String, password: String) -> Result<AdminInfo, 
     let (attempt, verdict) =
         login_limit::admit_attempt(&mut conn, keys, &st.login, &login, &parts).await;
     let addr = &attempt.addr;
-    match verdict {
-        Some(Verdict::Go) => {}
-        Some(Verdict::Wait(d)) => {
-            tracing::warn!(login = %shown, %addr, "login refused: too many attempts from this address");
-            return refuse(
-                StatusCode::TOO_MANY_REQUESTS,
-                ApiError::refused(
-                    wire::Refusal::TooManyAttempts,
-                    format!(
-                        "⚠️ Слишком много неудачных попыток входа. Повторите через {}.",
-                        login_limit::wait_text(d)
-                    ),
-                ),
-            );
-        }
+    // Too many attempts, from this address or at this account: how long to wait, and what the
+    // log and the administrator are told.
+    let too_many = match verdict {
+        Some(Verdict::Go) => None,
+        Some(Verdict::Wait(d)) => Some((d, "from this address", "неудачных попыток входа")),
         Some(Verdict::AccountLocked(d)) => {
-            tracing::warn!(login = %shown, %addr, "login refused: too many attempts at this account");
-            return refuse(
-                StatusCode::TOO_MANY_REQUESTS,
-                ApiError::refused(
-                    wire::Refusal::TooManyAttempts,
-                    format!(
-                        "⚠️ Слишком много попыток входа в эту учётную запись. Повторите через {}.",
-                        login_limit::wait_text(d)
-                    ),
-                ),
-            );
+            Some((d, "at this account", "попыток входа в эту учётную запись"))
         }
         None => return redis_down(),
+    };
+    if let Some((d, at, attempts)) = too_many {
+        tracing::warn!(login = %shown, %addr, "login refused: too many attempts {at}");
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            ApiError::refused(
+                wire::Refusal::TooManyAttempts,
+                format!(
+                    "⚠️ Слишком много {attempts}. Повторите через {}.",
+                    login_limit::wait_text(d)
+                ),
+            ),
+        );
     }
     let checked = engine::auth::authenticate(&st.db, &login, &password).await;
     drop(slot);
@@ -430,17 +423,18 @@ pub(crate) async fn catalog_status() -> Result<CatalogStatus, ApiError> {
     Ok(CatalogStatus { products })
 }
 
-pub(crate) async fn start_preview(kinds: Vec<ImportKind>) -> Result<wire::Started, ApiError> {
+/// Starts a run of `kinds` for the signed-in administrator: its id, or why it was refused.
+async fn start_run(
+    kinds: Vec<ImportKind>,
+    options: engine::run::RunOptions,
+) -> Result<wire::Started, ApiError> {
     let admin = current_admin()?;
     let st = state()?;
     let req = engine::run::StartRequest {
         kinds,
         started_by: admin.login,
         origin: wire::RunOrigin::Admin,
-        options: engine::run::RunOptions {
-            mode: wire::RunMode::Preview,
-            ..Default::default()
-        },
+        options,
     };
     match st.runner.start(req).await {
         Ok(handle) => Ok(wire::Started {
@@ -448,6 +442,14 @@ pub(crate) async fn start_preview(kinds: Vec<ImportKind>) -> Result<wire::Starte
         }),
         Err(e) => Err(ApiError::refused(e.refusal(), e.to_string())),
     }
+}
+
+pub(crate) async fn start_preview(kinds: Vec<ImportKind>) -> Result<wire::Started, ApiError> {
+    let options = engine::run::RunOptions {
+        mode: wire::RunMode::Preview,
+        ..Default::default()
+    };
+    start_run(kinds, options).await
 }
 
 pub(crate) async fn preview_files(run_id: String) -> Result<wire::PreviewFiles, ApiError> {
@@ -467,20 +469,7 @@ pub(crate) async fn preview_files(run_id: String) -> Result<wire::PreviewFiles, 
 }
 
 pub(crate) async fn start_import(kinds: Vec<ImportKind>) -> Result<wire::Started, ApiError> {
-    let admin = current_admin()?;
-    let st = state()?;
-    let req = engine::run::StartRequest {
-        kinds,
-        started_by: admin.login,
-        origin: wire::RunOrigin::Admin,
-        options: Default::default(),
-    };
-    match st.runner.start(req).await {
-        Ok(handle) => Ok(wire::Started {
-            run_id: handle.run_id,
-        }),
-        Err(e) => Err(ApiError::refused(e.refusal(), e.to_string())),
-    }
+    start_run(kinds, Default::default()).await
 }
 
 pub(crate) async fn cancel_import(run_id: String) -> Result<(), ApiError> {
@@ -562,20 +551,7 @@ mod tests {
 
     #[test]
     fn live_progress_lands_on_running_rows_only() {
-        let mk = |id, status| SessionRow {
-            id,
-            run_id: "r".into(),
-            import_type: ImportKind::Catalog,
-            status,
-            started_at: String::new(),
-            finished_at: None,
-            processed: 0,
-            total: 0,
-            error_message: None,
-            triggered_by: "cli".into(),
-            mode: wire::RunMode::Import,
-            origin: wire::RunOrigin::Cli,
-        };
+        let mk = |id, status| crate::testing::session_row(id, status, "", None);
         let mut rows = vec![
             mk(1, SessionStatus::InProgress),
             mk(2, SessionStatus::Completed),

@@ -84,7 +84,18 @@ use sha2::{Digest, Sha256};
 use wire::{Counter, SkipReason};
 
 mod common;
-use common::{request, temp_dir};
+use common::{request, start_request, temp_dir};
+
+/// One `#[tokio::test]` per case, each awaiting its helper with its own arguments:
+/// `test_name => helper(arguments);`.
+macro_rules! case_tests {
+    ($($name:ident => $helper:ident($($arg:expr),+ $(,)?);)+) => {$(
+        #[tokio::test]
+        async fn $name() {
+            $helper($($arg),+).await;
+        }
+    )+};
+}
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -149,17 +160,15 @@ const ROOT_OPEN: &str = "<КоммерческаяИнформация xmlns=\"u
 
 /// A 3.1 goods file holding the given `Товар` bodies, one per line, from line 5 on.
 fn goods_file(products: &[String]) -> String {
-    let mut s = format!(
-        "{HEAD}{ROOT_OPEN}<Каталог СодержитТолькоИзменения=\"true\"><Ид>cat</Ид>\
-         <ИдКлассификатора>cat</ИдКлассификатора><Наименование>Товары</Наименование>\n<Товары>\n"
-    );
-    for p in products {
-        s.push_str("<Товар>");
-        s.push_str(p);
-        s.push_str("</Товар>\n");
-    }
-    s.push_str("</Товары>\n</Каталог>\n</КоммерческаяИнформация>\n");
-    s
+    common::records_file(
+        &format!(
+            "{HEAD}{ROOT_OPEN}<Каталог СодержитТолькоИзменения=\"true\"><Ид>cat</Ид>\
+             <ИдКлассификатора>cat</ИдКлассификатора><Наименование>Товары</Наименование>\n<Товары>\n"
+        ),
+        "Товар",
+        products,
+        "</Товары>\n</Каталог>\n</КоммерческаяИнформация>\n",
+    )
 }
 
 fn product(id: &str, name: &str) -> String {
@@ -172,31 +181,27 @@ fn product(id: &str, name: &str) -> String {
 
 /// A 3.1 `ПакетПредложений` file with the given `Предложение` bodies, one per line.
 fn offers_file(records: &[String]) -> String {
-    let mut s = format!(
-        "{HEAD}{ROOT_OPEN}<ПакетПредложений СодержитТолькоИзменения=\"true\"><Ид>pkg</Ид>\
-         <Наименование>Пакет</Наименование>\n<Предложения>\n"
-    );
-    for r in records {
-        s.push_str("<Предложение>");
-        s.push_str(r);
-        s.push_str("</Предложение>\n");
-    }
-    s.push_str("</Предложения>\n</ПакетПредложений>\n</КоммерческаяИнформация>\n");
-    s
+    common::records_file(
+        &format!(
+            "{HEAD}{ROOT_OPEN}<ПакетПредложений СодержитТолькоИзменения=\"true\"><Ид>pkg</Ид>\
+             <Наименование>Пакет</Наименование>\n<Предложения>\n"
+        ),
+        "Предложение",
+        records,
+        "</Предложения>\n</ПакетПредложений>\n</КоммерческаяИнформация>\n",
+    )
 }
 
+/// An offer's record holding its stock at one warehouse.
 fn rest(offer: &str, warehouse: &str, qty: &str) -> String {
     format!(
-        "<Ид>{offer}</Ид><Остатки><Остаток><Склад><Ид>{warehouse}</Ид>\
-         <Количество>{qty}</Количество></Склад></Остаток></Остатки>"
+        "<Ид>{offer}</Ид><Остатки>{}</Остатки>",
+        common::rest(warehouse, qty)
     )
 }
 
 fn price(type_id: &str, value: &str) -> String {
-    format!(
-        "<Цена><Представление>{value} руб</Представление><ИдТипаЦены>{type_id}</ИдТипаЦены>\
-         <ЦенаЗаЕдиницу>{value}</ЦенаЗаЕдиницу><Валюта>RUB</Валюта></Цена>"
-    )
+    common::price_in("RUB", type_id, value)
 }
 
 /// Ид of the product the good segment adds.
@@ -237,6 +242,47 @@ async fn run(db: &DatabaseConnection, req: &ImportRequest) -> Result<ImportRepor
 
 fn d(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap().normalize()
+}
+
+/// An import of `kind` from `dir`, which must succeed.
+async fn import_ok(db: &DatabaseConnection, kind: ImportKind, dir: &Path) -> ImportReport {
+    run(db, &request(kind, dir)).await.unwrap()
+}
+
+/// The report skipped exactly `n` records (or values) for `reason` and nothing else.
+fn assert_skipped_only(report: &ImportReport, reason: SkipReason, n: u64) {
+    assert_eq!(report.skipped, BTreeMap::from([(reason, n)]));
+}
+
+/// A folder whose one goods segment adds [`NEW_PRODUCT`] («Новый товар»).
+fn new_product_folder(tag: &str) -> common::TempDir {
+    let dir = temp_dir(tag);
+    write(
+        &dir,
+        GOOD_SEGMENT,
+        goods_file(&[product(NEW_PRODUCT, "Новый товар")]),
+    );
+    dir
+}
+
+/// The base export's example own offer and the first warehouse it has stock at.
+fn own_offer() -> (gendata::ExampleOffer, String) {
+    let own = base().sum.example_own_offer.clone().unwrap();
+    let warehouse = own.stock[0].0.clone();
+    (own, warehouse)
+}
+
+/// A folder with one offers package at `file` (e.g. `rests/rests.xml`) holding `records`.
+fn offers_folder(tag: &str, file: &str, records: &[String]) -> common::TempDir {
+    let dir = temp_dir(tag);
+    write(&dir, file, offers_file(records));
+    dir
+}
+
+/// A folder with one prices file: `offer`'s record holding `prices`.
+fn prices_folder(tag: &str, offer: &str, prices: &[String]) -> common::TempDir {
+    let record = format!("<Ид>{offer}</Ид><Цены>{}</Цены>", prices.concat());
+    offers_folder(tag, "prices/prices.xml", &[record])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,20 +326,15 @@ where
 }
 
 async fn snapshot(db: &DatabaseConnection) -> Snapshot {
+    macro_rules! rows_of_tables {
+        ($rows:ident: $($table:ident),+) => {
+            $(rows_of::<$table::Entity>(db, &mut $rows).await;)+
+        };
+    }
     let mut rows = Vec::new();
-    rows_of::<categories::Entity>(db, &mut rows).await;
-    rows_of::<units::Entity>(db, &mut rows).await;
-    rows_of::<properties::Entity>(db, &mut rows).await;
-    rows_of::<property_values::Entity>(db, &mut rows).await;
-    rows_of::<products::Entity>(db, &mut rows).await;
-    rows_of::<product_property_values::Entity>(db, &mut rows).await;
-    rows_of::<offers::Entity>(db, &mut rows).await;
-    rows_of::<offer_characteristics::Entity>(db, &mut rows).await;
-    rows_of::<price_types::Entity>(db, &mut rows).await;
-    rows_of::<prices::Entity>(db, &mut rows).await;
-    rows_of::<warehouses::Entity>(db, &mut rows).await;
-    rows_of::<stocks::Entity>(db, &mut rows).await;
-    rows_of::<customers::Entity>(db, &mut rows).await;
+    rows_of_tables!(rows: categories, units, properties, property_values, products,
+        product_property_values, offers, offer_characteristics, price_types, prices, warehouses,
+        stocks, customers);
     rows.sort();
     let mut hash = Sha256::new();
     for r in &rows {
@@ -454,6 +495,16 @@ impl Failure {
             more(e, &msg);
         }
     }
+
+    /// [`Failure::check_each`] with no checks of the case's own.
+    fn check(&self, line: Option<u64>, element: Option<&str>, explanation: &str) {
+        self.check_each(line, element, explanation, |_, _| {});
+    }
+}
+
+/// The path of `child` of a goods file's `Товар`.
+fn product_element(child: &str) -> String {
+    format!("КоммерческаяИнформация/Каталог/Товары/Товар/{child}")
 }
 
 /// Runs a catalog import of a folder with a good segment and the broken one: it must fail at
@@ -521,7 +572,7 @@ async fn a_zero_byte_file_is_an_error_naming_it() {
 #[tokio::test]
 async fn an_xml_declaration_without_a_root_is_an_empty_file() {
     let failure = broken_catalog_fails("decl_only", HEAD, Stage::Plan).await;
-    failure.check_each(None, None, "файл пуст", |_, _| {});
+    failure.check(None, None, "файл пуст");
 }
 
 #[tokio::test]
@@ -617,28 +668,21 @@ async fn a_wrong_root_element_is_named() {
 async fn a_mismatched_closing_tag_is_named() {
     let body = goods_file(&[product("mm000000-0000-4000-8000-000000000001", "Товар")])
         .replace("</Артикул>", "</Артикл>");
-    broken_catalog_fails("mismatch", body, Stage::Run)
-        .await
-        .check_each(
-            Some(5),
-            Some("КоммерческаяИнформация/Каталог/Товары/Товар/Артикул"),
-            "закрывающий тег «Артикл» не соответствует открытому «Артикул»",
-            |_, _| {},
-        );
+    let failure = broken_catalog_fails("mismatch", body, Stage::Run).await;
+    let explanation = "закрывающий тег «Артикл» не соответствует открытому «Артикул»";
+    failure.check(Some(5), Some(&product_element("Артикул")), explanation);
 }
 
 #[tokio::test]
 async fn content_after_the_root_is_an_error() {
     let mut body = goods_file(&[product("tc000000-0000-4000-8000-000000000001", "Товар")]);
     body.push_str("<КоммерческаяИнформация/>\n");
-    broken_catalog_fails("trailing", body, Stage::Run)
-        .await
-        .check_each(
-            Some(9),
-            None,
-            "данные после закрывающего тега корневого элемента",
-            |_, _| {},
-        );
+    let failure = broken_catalog_fails("trailing", body, Stage::Run).await;
+    failure.check(
+        Some(9),
+        None,
+        "данные после закрывающего тега корневого элемента",
+    );
 }
 
 #[tokio::test]
@@ -666,15 +710,8 @@ async fn deep_nesting_is_refused_without_stack_overflow() {
 
 #[tokio::test]
 async fn a_rests_file_inside_goods_is_read_as_rests() {
-    let base = base();
-    let own = base.sum.example_own_offer.clone().unwrap();
-    let warehouse = own.stock[0].0.clone();
-    let dir = temp_dir("rests_in_goods");
-    write(
-        &dir,
-        GOOD_SEGMENT,
-        goods_file(&[product(NEW_PRODUCT, "Новый товар")]),
-    );
+    let (own, warehouse) = own_offer();
+    let dir = new_product_folder("rests_in_goods");
     write(
         &dir,
         BAD_SEGMENT,
@@ -700,12 +737,7 @@ async fn a_rests_file_inside_goods_is_read_as_rests() {
 
 #[tokio::test]
 async fn a_2x_file_among_3x_files_is_read_by_its_own_rules() {
-    let dir = temp_dir("mixed_2x");
-    write(
-        &dir,
-        GOOD_SEGMENT,
-        goods_file(&[product(NEW_PRODUCT, "Новый товар")]),
-    );
+    let dir = new_product_folder("mixed_2x");
     let id_2x = "bad0bad0-0000-4000-8000-000000000002";
     write(
         &dir,
@@ -902,14 +934,9 @@ async fn an_external_entity_is_refused_and_never_fetched() {
 #[tokio::test]
 async fn an_undeclared_entity_reference_is_an_error() {
     let body = goods_file(&[product(NEW_PRODUCT, "До &xxe; после")]);
-    broken_catalog_fails("undeclared_entity", body, Stage::Run)
-        .await
-        .check_each(
-            Some(5),
-            Some("КоммерческаяИнформация/Каталог/Товары/Товар/Наименование"),
-            "неизвестная сущность «&xxe;» (DTD не поддерживается)",
-            |_, _| {},
-        );
+    let failure = broken_catalog_fails("undeclared_entity", body, Stage::Run).await;
+    let explanation = "неизвестная сущность «&xxe;» (DTD не поддерживается)";
+    failure.check(Some(5), Some(&product_element("Наименование")), explanation);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -929,13 +956,23 @@ fn proc_status(field: &str) -> u64 {
         .unwrap_or_else(|| panic!("{field} in /proc/self/status"))
 }
 
+/// Runs `work` with the peak RSS reset to the current size (Linux ≥ 4.0): its output, how long
+/// it took and how far (KiB) the peak rose above the size before it.
+async fn measured<T>(work: impl std::future::Future<Output = T>) -> (T, Duration, u64) {
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let rss_before = proc_status("VmRSS");
+    let started = Instant::now();
+    let out = work.await;
+    let elapsed = started.elapsed();
+    let growth_kib = proc_status("VmHWM").saturating_sub(rss_before);
+    (out, elapsed, growth_kib)
+}
+
 #[tokio::test]
 async fn a_large_file_is_streamed_in_bounded_memory() {
     use std::io::Write;
     const TARGET: u64 = 64 * 1024 * 1024;
-    let base = base();
-    let own = base.sum.example_own_offer.clone().unwrap();
-    let warehouse = own.stock[0].0.clone();
+    let (own, warehouse) = own_offer();
     let dir = temp_dir("large");
     let path = dir.join("rests/rests.xml");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -971,15 +1008,9 @@ async fn a_large_file_is_streamed_in_bounded_memory() {
     for t in prepared().await {
         let _heavy = HEAVY.lock().await;
         let before = snapshot(&t.db).await;
-        // Reset the peak to the current size (Linux ≥ 4.0), then run.
-        std::fs::write("/proc/self/clear_refs", "5").unwrap();
-        let rss_before = proc_status("VmRSS");
-        let started = Instant::now();
-        let report = run(&t.db, &request(ImportKind::Stocks, &dir))
-            .await
-            .unwrap();
-        let elapsed = started.elapsed();
-        let growth_kib = proc_status("VmHWM").saturating_sub(rss_before);
+        let (report, elapsed, growth_kib) =
+            measured(run(&t.db, &request(ImportKind::Stocks, &dir))).await;
+        let report = report.unwrap();
         eprintln!(
             "{}: {} MB in {elapsed:?}, peak RSS growth {} MB",
             t.url,
@@ -1046,16 +1077,9 @@ async fn records_without_an_id_are_counted_and_the_rest_imported() {
         "<Наименование>Без Ид вовсе</Наименование>".to_owned(),
     ];
     for i in one_segment_imports("missing_id", &records).await {
-        assert_eq!(
-            i.report.skipped,
-            BTreeMap::from([(SkipReason::MissingId, 3)])
-        );
+        assert_skipped_only(&i.report, SkipReason::MissingId, 3);
         assert_eq!(i.report.records, 1);
-        assert_eq!(i.new_product.as_deref(), Some("С Ид"));
-        assert_eq!(
-            i.after.stats.products_total,
-            i.before.stats.products_total + 1
-        );
+        i.assert_added_new_product("С Ид");
     }
 }
 
@@ -1073,11 +1097,7 @@ async fn the_same_id_twice_in_one_file_the_last_wins() {
             1,
             "one product is written"
         );
-        assert_eq!(i.new_product.as_deref(), Some("Вторая версия"));
-        assert_eq!(
-            i.after.stats.products_total,
-            i.before.stats.products_total + 1
-        );
+        i.assert_added_new_product("Вторая версия");
     }
 }
 
@@ -1085,25 +1105,14 @@ async fn the_same_id_twice_in_one_file_the_last_wins() {
 async fn an_unknown_price_type_is_skipped_and_counted() {
     let variant = base().sum.example_variant.clone().unwrap();
     let known = variant.prices[0].0.clone();
-    let dir = temp_dir("unknown_price_type");
-    write(
-        &dir,
-        "prices/prices.xml",
-        offers_file(&[format!(
-            "<Ид>{}</Ид><Цены>{}{}</Цены>",
-            variant.id,
-            price(&known, "555.5"),
-            price("no-such-price-type", "10")
-        )]),
+    let dir = prices_folder(
+        "unknown_price_type",
+        &variant.id,
+        &[price(&known, "555.5"), price("no-such-price-type", "10")],
     );
     for t in prepared().await {
-        let report = run(&t.db, &request(ImportKind::Prices, &dir))
-            .await
-            .unwrap();
-        assert_eq!(
-            report.skipped,
-            BTreeMap::from([(SkipReason::UnknownPriceType, 1)])
-        );
+        let report = import_ok(&t.db, ImportKind::Prices, &dir).await;
+        assert_skipped_only(&report, SkipReason::UnknownPriceType, 1);
         assert_eq!(report.count(Counter::Prices), 1);
         let offer = stats::show_offer(&t.db, &variant.id)
             .await
@@ -1123,6 +1132,17 @@ struct Imported {
     after: Snapshot,
     /// The name of [`NEW_PRODUCT`] after the import.
     new_product: Option<String>,
+}
+
+impl Imported {
+    /// The import added one product: [`NEW_PRODUCT`], named `name`.
+    fn assert_added_new_product(&self, name: &str) {
+        assert_eq!(self.new_product.as_deref(), Some(name));
+        assert_eq!(
+            self.after.stats.products_total,
+            self.before.stats.products_total + 1
+        );
+    }
 }
 
 /// A catalog import of `dir` on each backend, which must succeed.
@@ -1154,20 +1174,12 @@ async fn one_segment_imports(tag: &str, records: &[String]) -> Vec<Imported> {
 /// A stocks import of one rest of the example own offer: returns the report and the offer's
 /// stock at that warehouse before and after, per backend.
 async fn one_rest(tag: &str, qty: &str) -> Vec<(ImportReport, Decimal, Decimal)> {
-    let own = base().sum.example_own_offer.clone().unwrap();
-    let warehouse = own.stock[0].0.clone();
-    let dir = temp_dir(tag);
-    write(
-        &dir,
-        "rests/rests.xml",
-        offers_file(&[rest(&own.id, &warehouse, qty)]),
-    );
+    let (own, warehouse) = own_offer();
+    let dir = offers_folder(tag, "rests/rests.xml", &[rest(&own.id, &warehouse, qty)]);
     let mut out = Vec::new();
     for t in prepared().await {
         let before = stats::show_offer(&t.db, &own.id).await.unwrap().unwrap();
-        let report = run(&t.db, &request(ImportKind::Stocks, &dir))
-            .await
-            .unwrap();
+        let report = import_ok(&t.db, ImportKind::Stocks, &dir).await;
         let after = stats::show_offer(&t.db, &own.id).await.unwrap().unwrap();
         out.push((report, before.stock[&warehouse], after.stock[&warehouse]));
         t.drop_db().await;
@@ -1185,45 +1197,30 @@ async fn a_negative_quantity_is_stored_as_is() {
     }
 }
 
-#[tokio::test]
-async fn an_empty_quantity_is_counted_and_the_stock_kept() {
-    for (report, before, after) in one_rest("empty_qty", "").await {
-        assert_eq!(
-            report.skipped,
-            BTreeMap::from([(SkipReason::EmptyNumber, 1)])
-        );
+/// A quantity the reader cannot take: counted under `reason`, no stock row written, the
+/// stored stock kept.
+async fn quantity_skipped(tag: &str, qty: &str, reason: SkipReason) {
+    for (report, before, after) in one_rest(tag, qty).await {
+        assert_skipped_only(&report, reason, 1);
         assert_eq!(report.count(Counter::StockRows), 0);
         assert_eq!(after, before);
     }
 }
 
-#[tokio::test]
-async fn a_non_numeric_quantity_is_counted_and_the_stock_kept() {
-    for (report, before, after) in one_rest("bad_qty", "много").await {
-        assert_eq!(report.skipped, BTreeMap::from([(SkipReason::BadNumber, 1)]));
-        assert_eq!(report.count(Counter::StockRows), 0);
-        assert_eq!(after, before);
-    }
+case_tests! {
+    an_empty_quantity_is_counted_and_the_stock_kept =>
+        quantity_skipped("empty_qty", "", SkipReason::EmptyNumber);
+    a_non_numeric_quantity_is_counted_and_the_stock_kept =>
+        quantity_skipped("bad_qty", "много", SkipReason::BadNumber);
 }
 
 #[tokio::test]
 async fn a_price_with_a_decimal_comma_and_no_break_spaces_is_exact() {
-    let own = base().sum.example_own_offer.clone().unwrap();
+    let (own, _) = own_offer();
     let type_id = own.prices[0].0.clone();
-    let dir = temp_dir("nbsp");
-    write(
-        &dir,
-        "prices/prices.xml",
-        offers_file(&[format!(
-            "<Ид>{}</Ид><Цены>{}</Цены>",
-            own.id,
-            price(&type_id, "1\u{a0}234,50")
-        )]),
-    );
+    let dir = prices_folder("nbsp", &own.id, &[price(&type_id, "1\u{a0}234,50")]);
     for t in prepared().await {
-        let report = run(&t.db, &request(ImportKind::Prices, &dir))
-            .await
-            .unwrap();
+        let report = import_ok(&t.db, ImportKind::Prices, &dir).await;
         assert!(report.skipped.is_empty(), "{:?}", report.skipped);
         let offer = stats::show_offer(&t.db, &own.id).await.unwrap().unwrap();
         assert_eq!(offer.prices[&type_id], Decimal::new(123450, 2));
@@ -1241,28 +1238,24 @@ async fn a_price_with_a_decimal_comma_and_no_break_spaces_is_exact() {
 #[tokio::test]
 async fn offers_of_an_unknown_product_are_skipped_and_counted() {
     let variant = base().sum.example_variant.clone().unwrap();
-    let dir = temp_dir("unknown_product");
-    write(
-        &dir,
+    let dir = offers_folder(
+        "unknown_product",
         "offers/offers.xml",
-        offers_file(&[
+        &[
             format!(
                 "<Ид>{}</Ид><Наименование>Известное</Наименование>",
                 variant.id
             ),
             "<Ид>bad0bad0-0000-4000-8000-0000000000ff#c1</Ид><Наименование>Сирота</Наименование>"
                 .to_owned(),
-        ]),
+        ],
     );
     for t in prepared().await {
         let before = snapshot(&t.db).await;
         let mut req = catalog(&dir);
         req.file_type = FileType::Offers;
         let report = run(&t.db, &req).await.unwrap();
-        assert_eq!(
-            report.skipped,
-            BTreeMap::from([(SkipReason::UnknownProduct, 1)])
-        );
+        assert_skipped_only(&report, SkipReason::UnknownProduct, 1);
         assert_eq!(report.count(Counter::Offers), 1);
         let after = snapshot(&t.db).await;
         assert_eq!(after.stats.variants, before.stats.variants);
@@ -1273,31 +1266,21 @@ async fn offers_of_an_unknown_product_are_skipped_and_counted() {
 
 #[tokio::test]
 async fn rests_for_unknown_offers_are_skipped_and_counted() {
-    let own = base().sum.example_own_offer.clone().unwrap();
-    let warehouse = own.stock[0].0.clone();
-    let dir = temp_dir("unknown_offer");
-    write(
-        &dir,
+    let (own, warehouse) = own_offer();
+    let unknown_characteristic = format!("{}#no-such-characteristic", own.id);
+    let dir = offers_folder(
+        "unknown_offer",
         "rests/rests.xml",
-        offers_file(&[
+        &[
             rest(&own.id, &warehouse, "5"),
             rest("bad0bad0-0000-4000-8000-0000000000fe", &warehouse, "1"),
-            rest(
-                &format!("{}#no-such-characteristic", own.id),
-                &warehouse,
-                "1",
-            ),
-        ]),
+            rest(&unknown_characteristic, &warehouse, "1"),
+        ],
     );
     for t in prepared().await {
         let before = snapshot(&t.db).await;
-        let report = run(&t.db, &request(ImportKind::Stocks, &dir))
-            .await
-            .unwrap();
-        assert_eq!(
-            report.skipped,
-            BTreeMap::from([(SkipReason::UnknownOffer, 2)])
-        );
+        let report = import_ok(&t.db, ImportKind::Stocks, &dir).await;
+        assert_skipped_only(&report, SkipReason::UnknownOffer, 2);
         assert_eq!(report.count(Counter::Offers), 1);
         let after = snapshot(&t.db).await;
         assert_eq!(after.stats.stock_rows, before.stats.stock_rows);
@@ -1347,37 +1330,24 @@ async fn vanishing_segment(tag: &str, into_directory: bool, explanation: &str) {
     std::fs::remove_dir_all(dir).ok();
 }
 
-#[tokio::test]
-async fn a_segment_deleted_after_planning_fails_naming_it() {
-    vanishing_segment("vanish", false, "файл не найден").await;
-}
-
-#[tokio::test]
-async fn a_segment_replaced_by_a_directory_after_planning_fails_naming_it() {
-    vanishing_segment("dir_swap", true, "это каталог, а не файл").await;
+case_tests! {
+    a_segment_deleted_after_planning_fails_naming_it =>
+        vanishing_segment("vanish", false, "файл не найден");
+    a_segment_replaced_by_a_directory_after_planning_fails_naming_it =>
+        vanishing_segment("dir_swap", true, "это каталог, а не файл");
 }
 
 #[tokio::test]
 async fn symlinks_out_of_the_data_folder_are_not_followed() {
-    let outside = temp_dir("outside");
+    let (own, _) = own_offer();
+    let outside = offers_folder("outside", "rests/rests.xml", &[rest(&own.id, "w", "9")]);
     let secret = "bad0bad0-0000-4000-8000-0000000000ee";
     write(
         &outside,
         "goods/goods.xml",
         goods_file(&[product(secret, "Чужой товар")]),
     );
-    let own = base().sum.example_own_offer.clone().unwrap();
-    write(
-        &outside,
-        "rests/rests.xml",
-        offers_file(&[rest(&own.id, "w", "9")]),
-    );
-    let dir = temp_dir("symlink");
-    write(
-        &dir,
-        GOOD_SEGMENT,
-        goods_file(&[product(NEW_PRODUCT, "Новый товар")]),
-    );
+    let dir = new_product_folder("symlink");
     std::os::unix::fs::symlink(
         outside.join("goods/goods.xml"),
         dir.join("goods/linked.xml"),
@@ -1413,7 +1383,7 @@ async fn symlinks_out_of_the_data_folder_are_not_followed() {
 #[tokio::test]
 async fn a_file_with_dot_dot_out_of_the_data_folder_is_refused() {
     let root = temp_dir("dotdot");
-    let own = base().sum.example_own_offer.clone().unwrap();
+    let (own, _) = own_offer();
     write(
         &root,
         "elsewhere/rests.xml",
@@ -1480,20 +1450,18 @@ async fn a_folder_without_1c_files_is_missing_files_naming_the_folder() {
 
 #[tokio::test]
 async fn a_broken_file_fails_only_the_imports_that_read_it() {
-    let own = base().sum.example_own_offer.clone().unwrap();
-    let warehouse = own.stock[0].0.clone();
-    let dir = temp_dir("only_readers");
-    let goods = write(&dir, "goods/goods.xml", "");
-    let rests = write(
-        &dir,
-        "rests/rests.xml",
-        offers_file(&[rest(&own.id, &warehouse, "8")]),
+    let (own, warehouse) = own_offer();
+    let rests_file = "rests/rests.xml";
+    let dir = offers_folder(
+        "only_readers",
+        rests_file,
+        &[rest(&own.id, &warehouse, "8")],
     );
+    let goods = write(&dir, "goods/goods.xml", "");
+    let rests = dir.join(rests_file);
     for t in prepared().await {
         // A stocks import does not read goods: the empty goods file does not concern it.
-        let report = run(&t.db, &request(ImportKind::Stocks, &dir))
-            .await
-            .unwrap();
+        let report = import_ok(&t.db, ImportKind::Stocks, &dir).await;
         assert_eq!(report.files, vec!["rests/rests.xml"]);
         // The catalog import would read it: refused before anything is written.
         let before = snapshot(&t.db).await;
@@ -1541,12 +1509,8 @@ async fn a_gigabyte_text_node_is_refused_in_bounded_memory() {
     for t in prepared().await {
         let _heavy = HEAVY.lock().await;
         let before = snapshot(&t.db).await;
-        std::fs::write("/proc/self/clear_refs", "5").unwrap();
-        let rss_before = proc_status("VmRSS");
-        let started = Instant::now();
-        let e = parse_error(run(&t.db, &catalog(&dir)).await);
-        let elapsed = started.elapsed();
-        let growth_kib = proc_status("VmHWM").saturating_sub(rss_before);
+        let (result, elapsed, growth_kib) = measured(run(&t.db, &catalog(&dir))).await;
+        let e = parse_error(result);
         eprintln!(
             "{}: refused in {elapsed:?}, peak RSS growth {} MB: {e}",
             t.url,
@@ -1665,34 +1629,19 @@ async fn swapped_segment(tag: &str, with: impl Fn(&Path) -> Replacement, explana
     std::fs::remove_dir_all(outside).ok();
 }
 
-#[tokio::test]
-async fn a_segment_swapped_for_a_symlink_after_discovery_is_refused() {
-    swapped_segment(
+case_tests! {
+    a_segment_swapped_for_a_symlink_after_discovery_is_refused => swapped_segment(
         "swap_link",
         |other| Replacement::Symlink(other.to_path_buf()),
         "это символическая ссылка: ссылки в каталоге выгрузки не читаются",
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn a_segment_swapped_for_another_file_after_discovery_is_refused() {
-    swapped_segment(
+    );
+    a_segment_swapped_for_another_file_after_discovery_is_refused => swapped_segment(
         "swap_file",
         |other| Replacement::OtherFile(other.to_path_buf()),
         "файл заменён после проверки каталога выгрузки",
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn a_segment_swapped_for_a_fifo_fails_at_once() {
-    swapped_segment(
-        "swap_fifo",
-        |_| Replacement::Fifo,
-        "это не обычный файл (канал, устройство или сокет)",
-    )
-    .await;
+    );
+    a_segment_swapped_for_a_fifo_fails_at_once =>
+        swapped_segment("swap_fifo", |_| Replacement::Fifo, "это не обычный файл (канал, устройство или сокет)");
 }
 
 fn redis_client() -> engine::redis::Client {
@@ -1712,18 +1661,6 @@ async fn lock_value(runner: &engine::run::Runner) -> Option<String> {
         .await
         .expect("Redis at 127.0.0.1:6379 is required for these tests");
     conn.get(runner.keys().lock()).await.unwrap()
-}
-
-fn start_request(kinds: &[&str]) -> engine::run::StartRequest {
-    engine::run::StartRequest {
-        kinds: kinds
-            .iter()
-            .map(|s| wire::ImportKind::parse(s).unwrap())
-            .collect(),
-        started_by: "admin".into(),
-        origin: wire::RunOrigin::Admin,
-        options: engine::run::RunOptions::default(),
-    }
 }
 
 #[tokio::test]
@@ -1802,12 +1739,7 @@ fn slow_to_discover(dir: &Path, from: usize, n: usize) {
 async fn discovery_runs_off_the_async_thread() {
     // One async thread: whatever blocks it stalls every other task (in the server: every
     // request). A folder whose discovery takes a second or more.
-    let dir = temp_dir("slow_plan");
-    write(
-        &dir,
-        GOOD_SEGMENT,
-        goods_file(&[product(NEW_PRODUCT, "Новый товар")]),
-    );
+    let dir = new_product_folder("slow_plan");
     let mut files = 0;
     let plan_time = loop {
         slow_to_discover(&dir, files, 10.max(files));

@@ -17,7 +17,7 @@ use wire::{
 };
 
 mod common;
-use common::{request, temp_dir};
+use common::{offers_package, price_in, request, rest, temp_dir};
 
 fn generate(dir: &Path, products: usize, seed: u64) -> Summary {
     gendata::generate(
@@ -80,32 +80,9 @@ fn counts(
     }
 }
 
-/// A 3.1 `ПакетПредложений` file with the given `Предложение` bodies.
-fn offers_package(records: &[String]) -> String {
-    let mut s = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<КоммерческаяИнформация \
-         xmlns=\"urn:1C.ru:commerceml_3\" ВерсияСхемы=\"3.1\" ДатаФормирования=\"2026-11-21T10:00:00\">\n\
-         <ПакетПредложений СодержитТолькоИзменения=\"true\"><Ид>pkg</Ид><Наименование>Пакет</Наименование>\
-         <Предложения>\n",
-    );
-    for r in records {
-        s.push_str("<Предложение>");
-        s.push_str(r);
-        s.push_str("</Предложение>\n");
-    }
-    s.push_str("</Предложения></ПакетПредложений></КоммерческаяИнформация>\n");
-    s
-}
-
-fn rest(warehouse: &str, qty: &str) -> String {
-    format!("<Остаток><Склад><Ид>{warehouse}</Ид><Количество>{qty}</Количество></Склад></Остаток>")
-}
-
+/// A price in roubles spelled as 1C writes them («руб»).
 fn price(type_id: &str, value: &str) -> String {
-    format!(
-        "<Цена><Представление>{value} руб</Представление><ИдТипаЦены>{type_id}</ИдТипаЦены>\
-         <ЦенаЗаЕдиницу>{value}</ЦенаЗаЕдиницу><Валюта>руб</Валюта></Цена>"
-    )
+    price_in("руб", type_id, value)
 }
 
 /// Every goods file of a 3.1 export.
@@ -499,16 +476,11 @@ fn runner(t: &TestDb, dir: &Path) -> engine::run::Runner {
 async fn start(r: &engine::run::Runner, kinds: &[&str], mode: wire::RunMode) -> wire::RunState {
     let h = r
         .start(engine::run::StartRequest {
-            kinds: kinds
-                .iter()
-                .map(|s| wire::ImportKind::parse(s).unwrap())
-                .collect(),
-            started_by: "admin".into(),
-            origin: wire::RunOrigin::Admin,
             options: engine::run::RunOptions {
                 mode,
                 ..Default::default()
             },
+            ..common::start_request(kinds)
         })
         .await
         .expect("the run starts");

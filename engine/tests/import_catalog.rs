@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use engine::entity::{
     categories, customers, offer_characteristics, offers, price_types, prices,
@@ -33,6 +33,19 @@ fn generate(dir: &Path, products: usize, customers: usize, seed: u64, format: Fo
         dir,
     )
     .unwrap()
+}
+
+/// A generated export in a new folder named after `tag`.
+fn export(
+    tag: &str,
+    products: usize,
+    customers: usize,
+    seed: u64,
+    format: Format,
+) -> (common::TempDir, Summary) {
+    let dir = temp_dir(tag);
+    let sum = generate(&dir, products, customers, seed, format);
+    (dir, sum)
 }
 
 async fn catalog(db: &DatabaseConnection, dir: &Path) -> Result<ImportReport, ImportError> {
@@ -96,6 +109,39 @@ fn assert_matches_oracle(st: &Stats, sum: &Summary, url: &str) {
     assert_eq!(st.stock_units, dec(&sum.stock_total), "{url}");
 }
 
+/// Imports the catalog of `dir`, which must hold exactly what the oracle says: the report and
+/// the figures.
+async fn import_matching_oracle(
+    db: &DatabaseConnection,
+    dir: &Path,
+    sum: &Summary,
+    url: &str,
+) -> (ImportReport, Stats) {
+    let report = catalog(db, dir).await.unwrap();
+    let st = stats::stats(db).await.unwrap();
+    assert_matches_oracle(&st, sum, url);
+    (report, st)
+}
+
+/// Imports the catalog of `dir` once more: nothing is created or updated and every row stays
+/// as it was. Returns that import's report.
+async fn reimport_unchanged(db: &DatabaseConnection, dir: &Path, url: &str) -> ImportReport {
+    let before = snapshot(db).await;
+    let again = catalog(db, dir).await.unwrap();
+    assert_eq!(
+        (again.count(Counter::Created), again.count(Counter::Updated)),
+        (0, 0),
+        "{url}"
+    );
+    assert_eq!(snapshot(db).await, before, "{url}");
+    again
+}
+
+/// Every row of the table of `E`.
+async fn all<E: EntityTrait>(db: &DatabaseConnection) -> Vec<E::Model> {
+    E::find().all(db).await.unwrap()
+}
+
 async fn assert_examples(db: &DatabaseConnection, sum: &Summary, url: &str) {
     let examples = [
         &sum.example_variant,
@@ -133,13 +179,10 @@ async fn assert_examples(db: &DatabaseConnection, sum: &Summary, url: &str) {
 
 #[tokio::test]
 async fn catalog_31_matches_the_oracle_and_reimports_without_changes() {
-    let dir = temp_dir("v31");
-    let sum = generate(&dir, 300, 30, 7, Format::V31);
+    let (dir, sum) = export("v31", 300, 30, 7, Format::V31);
     for t in TestDb::each().await {
         let db = &t.db;
-        let report = catalog(db, &dir).await.unwrap();
-        let st = stats::stats(db).await.unwrap();
-        assert_matches_oracle(&st, &sum, &t.url);
+        let (report, st) = import_matching_oracle(db, &dir, &sum, &t.url).await;
         assert_eq!(
             st.customers_total, 0,
             "customers are not part of the catalog"
@@ -188,10 +231,8 @@ async fn catalog_31_matches_the_oracle_and_reimports_without_changes() {
 
         // The product's fields, category and own offer.
         let ex = sum.example_product.as_ref().unwrap();
-        let p = products::Entity::find()
-            .all(db)
+        let p = all::<products::Entity>(db)
             .await
-            .unwrap()
             .into_iter()
             .find(|p| p.onec_id == ex.id)
             .unwrap();
@@ -204,13 +245,8 @@ async fn catalog_31_matches_the_oracle_and_reimports_without_changes() {
             .unwrap()
             .unwrap();
         assert_eq!(cat.onec_id, ex.category_id);
-        let offers_of: Vec<offers::Model> = offers::Entity::find()
-            .all(db)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|o| o.product_id == p.id)
-            .collect();
+        let mut offers_of = all::<offers::Entity>(db).await;
+        offers_of.retain(|o| o.product_id == p.id);
         assert_eq!(
             offers_of
                 .iter()
@@ -225,17 +261,13 @@ async fn catalog_31_matches_the_oracle_and_reimports_without_changes() {
         );
 
         // Second import of the same export: same data, byte for byte, nothing rewritten.
-        let before = snapshot(db).await;
-        let again = catalog(db, &dir).await.unwrap();
-        assert_eq!(again.count(Counter::Created), 0, "{}", t.url);
-        assert_eq!(again.count(Counter::Updated), 0, "{}", t.url);
+        let again = reimport_unchanged(db, &dir, &t.url).await;
         assert_eq!(
             again.counts.get(&Counter::Products),
             report.counts.get(&Counter::Products)
         );
         assert_eq!(again.skipped, report.skipped);
         assert_eq!(stats::stats(db).await.unwrap(), st);
-        assert_eq!(snapshot(db).await, before, "{}", t.url);
         t.drop_db().await;
     }
     std::fs::remove_dir_all(dir).ok();
@@ -243,13 +275,10 @@ async fn catalog_31_matches_the_oracle_and_reimports_without_changes() {
 
 #[tokio::test]
 async fn catalog_2x_matches_the_oracle() {
-    let dir = temp_dir("v2x");
-    let sum = generate(&dir, 300, 0, 11, Format::V2x);
+    let (dir, sum) = export("v2x", 300, 0, 11, Format::V2x);
     for t in TestDb::each().await {
         let db = &t.db;
-        let report = catalog(db, &dir).await.unwrap();
-        let st = stats::stats(db).await.unwrap();
-        assert_matches_oracle(&st, &sum, &t.url);
+        let report = import_matching_oracle(db, &dir, &sum, &t.url).await.0;
         assert_eq!(
             report.skipped(SkipReason::UnknownProduct),
             sum.offers_unknown_product as u64
@@ -257,13 +286,7 @@ async fn catalog_2x_matches_the_oracle() {
         assert_eq!(report.skipped(SkipReason::UnknownOffer), 0);
         assert_eq!(report.files, vec!["import.xml", "offers.xml"]);
         assert_examples(db, &sum, &t.url).await;
-        let before = snapshot(db).await;
-        let again = catalog(db, &dir).await.unwrap();
-        assert_eq!(
-            (again.count(Counter::Created), again.count(Counter::Updated)),
-            (0, 0)
-        );
-        assert_eq!(snapshot(db).await, before);
+        reimport_unchanged(db, &dir, &t.url).await;
         t.drop_db().await;
     }
     std::fs::remove_dir_all(dir).ok();
@@ -335,10 +358,8 @@ fn assert_parse_error(err: ImportError, broken: &Path) {
 
 #[tokio::test]
 async fn a_broken_goods_file_changes_nothing() {
-    let old = temp_dir("broken_old");
-    generate(&old, 40, 0, 3, Format::V31);
-    let dir = temp_dir("broken");
-    generate(&dir, 60, 0, 5, Format::V31);
+    let (old, _) = export("broken_old", 40, 0, 3, Format::V31);
+    let (dir, _) = export("broken", 60, 0, 5, Format::V31);
     let broken = gendata::write_broken_goods(&dir).unwrap();
     for t in TestDb::each().await {
         let db = &t.db;
@@ -368,18 +389,23 @@ async fn snapshot_of_empty(db: &DatabaseConnection) -> String {
     s
 }
 
-/// Cancels once a report shows records were read (so a batch was already written).
+/// Records every report (records, bytes read, bytes in all); with `cancel_after_first_batch`,
+/// cancels once a report shows records were read (so a batch was already written).
 #[derive(Default)]
-struct CancelAfterFirstBatch {
-    reports: AtomicU64,
+struct Recorder {
+    reports: std::sync::Mutex<Vec<(u64, u64, u64)>>,
+    cancel_after_first_batch: bool,
     cancel: AtomicBool,
 }
 
-impl Progress for CancelAfterFirstBatch {
+impl Progress for Recorder {
     fn report(&self, records: u64, bytes_read: u64, bytes_total: u64) {
         assert!(bytes_read <= bytes_total);
-        self.reports.fetch_add(1, Ordering::Relaxed);
-        if records > 0 {
+        self.reports
+            .lock()
+            .unwrap()
+            .push((records, bytes_read, bytes_total));
+        if self.cancel_after_first_batch && records > 0 {
             self.cancel.store(true, Ordering::Relaxed);
         }
     }
@@ -388,28 +414,10 @@ impl Progress for CancelAfterFirstBatch {
     }
 }
 
-/// Records every report.
-#[derive(Default)]
-struct Recorder(std::sync::Mutex<Vec<(u64, u64, u64)>>);
-
-impl Progress for Recorder {
-    fn report(&self, records: u64, bytes_read: u64, bytes_total: u64) {
-        self.0
-            .lock()
-            .unwrap()
-            .push((records, bytes_read, bytes_total));
-    }
-    fn is_cancelled(&self) -> bool {
-        false
-    }
-}
-
 #[tokio::test]
 async fn cancellation_rolls_back_and_progress_is_reported() {
-    let old = temp_dir("cancel_old");
-    generate(&old, 30, 0, 2, Format::V31);
-    let dir = temp_dir("cancel");
-    generate(&dir, 200, 0, 9, Format::V31);
+    let (old, _) = export("cancel_old", 30, 0, 2, Format::V31);
+    let (dir, _) = export("cancel", 200, 0, 9, Format::V31);
     for t in TestDb::each().await {
         let db = &t.db;
         for (i, base) in [None, Some(&old)].into_iter().enumerate() {
@@ -417,13 +425,17 @@ async fn cancellation_rolls_back_and_progress_is_reported() {
                 catalog(db, base).await.unwrap();
             }
             let before = snapshot(db).await;
-            let progress = CancelAfterFirstBatch::default();
+            let progress = Recorder {
+                cancel_after_first_batch: true,
+                ..Default::default()
+            };
             let err = import::run(db, &request(ImportKind::Catalog, &dir), &progress)
                 .await
                 .unwrap_err();
             assert!(matches!(err, ImportError::Cancelled), "{err}");
             assert_eq!(err.to_string(), "Отменено администратором");
-            assert_eq!(progress.reports.load(Ordering::Relaxed), 2, "run {i}");
+            let reports = progress.reports.lock().unwrap().len();
+            assert_eq!(reports, 2, "run {i}");
             assert_eq!(snapshot(db).await, before, "{} run {i}", t.url);
         }
 
@@ -431,7 +443,7 @@ async fn cancellation_rolls_back_and_progress_is_reported() {
         import::run(db, &request(ImportKind::Catalog, &dir), &rec)
             .await
             .unwrap();
-        let reports = rec.0.into_inner().unwrap();
+        let reports = rec.reports.into_inner().unwrap();
         assert!(reports.len() > 5, "{reports:?}");
         let total = reports[0].2;
         assert!(total > 0);
@@ -467,8 +479,7 @@ fn rewrite_all(dir: &Path, from: &str, to: &str) -> usize {
 
 #[tokio::test]
 async fn deletion_marks_deactivate_and_a_later_import_reactivates() {
-    let dir = temp_dir("deleted");
-    let sum = generate(&dir, 120, 20, 4, Format::V31);
+    let (dir, sum) = export("deleted", 120, 20, 4, Format::V31);
     assert!(sum.products_deleted > 0 && sum.offers_deleted > 0 && sum.customers_deleted > 0);
     let deleted_offers = |db: &DatabaseConnection| {
         let db = db.clone();

@@ -8,15 +8,15 @@ use std::str::FromStr;
 use engine::entity::customers;
 use engine::import::{self, FileType, ImportError, ImportReport, ImportRequest, NoProgress};
 use engine::kinds::ImportKind;
-use engine::stats::{self, OfferView};
+use engine::stats::{self, OfferView, Stats};
 use engine::testing::TestDb;
-use gendata::{Format, Options, Summary};
+use gendata::{ExampleOffer, Format, Options, Summary};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use wire::{Counter, SkipReason};
 
 mod common;
-use common::{request, temp_dir};
+use common::{offers_package, price_in, request, rest, temp_dir};
 
 fn generate(dir: &Path, products: usize, customers: usize, seed: u64) -> Summary {
     gendata::generate(
@@ -48,64 +48,66 @@ fn pairs(list: &[(String, String)]) -> BTreeMap<String, Decimal> {
     list.iter().map(|(k, v)| (k.clone(), d(v))).collect()
 }
 
-/// A 3.1 `ПакетПредложений` file with the given `Предложение` bodies.
-fn offers_package(records: &[String]) -> String {
-    let mut s = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<КоммерческаяИнформация \
-         xmlns=\"urn:1C.ru:commerceml_3\" ВерсияСхемы=\"3.1\" ДатаФормирования=\"2026-11-21T10:00:00\">\n\
-         <ПакетПредложений СодержитТолькоИзменения=\"true\"><Ид>pkg</Ид><Наименование>Пакет</Наименование>\
-         <Предложения>\n",
-    );
-    for r in records {
-        s.push_str("<Предложение>");
-        s.push_str(r);
-        s.push_str("</Предложение>\n");
-    }
-    s.push_str("</Предложения></ПакетПредложений></КоммерческаяИнформация>\n");
-    s
-}
-
-fn rest(warehouse: &str, qty: &str) -> String {
-    format!("<Остаток><Склад><Ид>{warehouse}</Ид><Количество>{qty}</Количество></Склад></Остаток>")
-}
-
+/// A price in the currency code `RUB`.
 fn price(type_id: &str, value: &str) -> String {
-    format!(
-        "<Цена><Представление>{value} руб</Представление><ИдТипаЦены>{type_id}</ИдТипаЦены>\
-         <ЦенаЗаЕдиницу>{value}</ЦенаЗаЕдиницу><Валюта>RUB</Валюта></Цена>"
-    )
+    price_in("RUB", type_id, value)
+}
+
+/// A generated catalog of 60 products and its example offers: a variant, an own offer and one
+/// with an empty tail.
+fn examples(tag: &str, seed: u64) -> (common::TempDir, [ExampleOffer; 3]) {
+    let catalog_dir = temp_dir(tag);
+    let sum = generate(&catalog_dir, 60, 0, seed);
+    let offers = [
+        sum.example_variant,
+        sum.example_own_offer,
+        sum.example_empty_tail_offer,
+    ];
+    (catalog_dir, offers.map(Option::unwrap))
+}
+
+/// A folder holding one offers package at `file` (e.g. `rests/rests.xml`) with `records`.
+fn package_folder(tag: &str, file: &str, records: &[String]) -> common::TempDir {
+    let dir = temp_dir(tag);
+    let path = dir.join(file);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, offers_package(records)).unwrap();
+    dir
+}
+
+/// Imports the catalog of `dir`; returns the figures after it and the view of offer `other`.
+async fn catalog_imported(db: &DatabaseConnection, dir: &Path, other: &str) -> (Stats, OfferView) {
+    run(db, &request(ImportKind::Catalog, dir)).await.unwrap();
+    (stats::stats(db).await.unwrap(), offer(db, other).await)
 }
 
 #[tokio::test]
 async fn a_stocks_import_changes_what_the_file_says_and_keeps_the_rest() {
-    let catalog_dir = temp_dir("stock_catalog");
-    let sum = generate(&catalog_dir, 60, 0, 8);
-    let variant = sum.example_variant.clone().unwrap();
-    let own = sum.example_own_offer.clone().unwrap();
-    let other = sum.example_empty_tail_offer.clone().unwrap();
+    let (catalog_dir, [variant, own, other]) = examples("stock_catalog", 8);
     let warehouses: Vec<&String> = variant.stock.iter().map(|(w, _)| w).collect();
     assert_eq!(warehouses.len(), 3);
 
-    let dir = temp_dir("stock");
-    std::fs::create_dir_all(dir.join("rests")).unwrap();
-    let file = offers_package(&[
-        format!(
-            "<Ид>{}</Ид><Остатки>{}{}{}</Остатки>",
-            variant.id,
-            rest(warehouses[0], "0"),
-            rest(warehouses[1], "12.5"),
-            rest("new-warehouse-7", "3")
-        ),
-        format!(
-            "<Ид>{}</Ид><Остатки><Остаток><Количество>7</Количество></Остаток></Остатки>",
-            own.id
-        ),
-        format!(
-            "<Ид>no-such-offer</Ид><Остатки>{}</Остатки>",
-            rest(warehouses[0], "1")
-        ),
-    ]);
-    std::fs::write(dir.join("rests/rests.xml"), file).unwrap();
+    let dir = package_folder(
+        "stock",
+        "rests/rests.xml",
+        &[
+            format!(
+                "<Ид>{}</Ид><Остатки>{}{}{}</Остатки>",
+                variant.id,
+                rest(warehouses[0], "0"),
+                rest(warehouses[1], "12.5"),
+                rest("new-warehouse-7", "3")
+            ),
+            format!(
+                "<Ид>{}</Ид><Остатки><Остаток><Количество>7</Количество></Остаток></Остатки>",
+                own.id
+            ),
+            format!(
+                "<Ид>no-such-offer</Ид><Остатки>{}</Остатки>",
+                rest(warehouses[0], "1")
+            ),
+        ],
+    );
     // A 2.x offers file: a bare total becomes the «Без склада» row.
     let dir2x = temp_dir("stock2x");
     std::fs::write(
@@ -123,11 +125,7 @@ async fn a_stocks_import_changes_what_the_file_says_and_keeps_the_rest() {
 
     for t in TestDb::each().await {
         let db = &t.db;
-        run(db, &request(ImportKind::Catalog, &catalog_dir))
-            .await
-            .unwrap();
-        let before = stats::stats(db).await.unwrap();
-        let other_before = offer(db, &other.id).await;
+        let (before, other_before) = catalog_imported(db, &catalog_dir, &other.id).await;
         assert_eq!(offer(db, &variant.id).await.stock, pairs(&variant.stock));
 
         let mut req = request(ImportKind::Stocks, &dir);
@@ -209,37 +207,30 @@ async fn a_stocks_import_changes_what_the_file_says_and_keeps_the_rest() {
 
 #[tokio::test]
 async fn a_prices_import_changes_what_the_file_says_and_keeps_the_rest() {
-    let catalog_dir = temp_dir("price_catalog");
-    let sum = generate(&catalog_dir, 60, 0, 12);
-    let variant = sum.example_variant.clone().unwrap();
-    let own = sum.example_own_offer.clone().unwrap();
-    let other = sum.example_empty_tail_offer.clone().unwrap();
+    let (catalog_dir, [variant, own, other]) = examples("price_catalog", 12);
     let types: Vec<&String> = variant.prices.iter().map(|(t, _)| t).collect();
 
-    let dir = temp_dir("price");
-    std::fs::create_dir_all(dir.join("prices")).unwrap();
-    let file = offers_package(&[
-        format!(
-            "<Ид>{}</Ид><Цены>{}{}</Цены>",
-            variant.id,
-            price(types[0], "1234.56785"),
-            price("no-such-price-type", "10")
-        ),
-        format!("<Ид>{}</Ид><Цены>{}</Цены>", own.id, price(types[1], "0")),
-        format!(
-            "<Ид>no-such-offer#x</Ид><Цены>{}</Цены>",
-            price(types[0], "5")
-        ),
-    ]);
-    std::fs::write(dir.join("prices/prices.xml"), file).unwrap();
+    let dir = package_folder(
+        "price",
+        "prices/prices.xml",
+        &[
+            format!(
+                "<Ид>{}</Ид><Цены>{}{}</Цены>",
+                variant.id,
+                price(types[0], "1234.56785"),
+                price("no-such-price-type", "10")
+            ),
+            format!("<Ид>{}</Ид><Цены>{}</Цены>", own.id, price(types[1], "0")),
+            format!(
+                "<Ид>no-such-offer#x</Ид><Цены>{}</Цены>",
+                price(types[0], "5")
+            ),
+        ],
+    );
 
     for t in TestDb::each().await {
         let db = &t.db;
-        run(db, &request(ImportKind::Catalog, &catalog_dir))
-            .await
-            .unwrap();
-        let before = stats::stats(db).await.unwrap();
-        let other_before = offer(db, &other.id).await;
+        let (before, other_before) = catalog_imported(db, &catalog_dir, &other.id).await;
         // A product whose own offer row is gone: a bare-Ид price recreates it.
         db.execute_raw(sea_orm::Statement::from_sql_and_values(
             db.get_database_backend(),

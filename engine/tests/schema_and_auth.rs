@@ -48,10 +48,7 @@ async fn an_admin_logs_in_with_the_right_password_only() {
         assert_eq!(upsert(db, "admin", "s3cret-pass").await, Upserted::Created);
         assert!(!logs_in(db, "admin", "wrong-pass").await);
         assert!(!logs_in(db, "nobody", "s3cret-pass").await);
-        let admin = auth::authenticate(db, " admin ", "s3cret-pass")
-            .await
-            .unwrap()
-            .expect("login");
+        let admin = logged_in(db, " admin ", "s3cret-pass").await;
         assert_eq!(admin.login, "admin");
 
         let token = auth::start_session(db, admin.id, None).await.unwrap();
@@ -64,10 +61,10 @@ async fn an_admin_logs_in_with_the_right_password_only() {
             .await
             .unwrap();
         assert_ne!(renewed, token);
-        assert!(auth::session_admin(db, &token).await.unwrap().is_none());
-        assert!(auth::session_admin(db, &renewed).await.unwrap().is_some());
+        assert!(!has_session(db, &token).await);
+        assert!(has_session(db, &renewed).await);
         // Garbage never matches and never errors.
-        assert!(auth::session_admin(db, "x").await.unwrap().is_none());
+        assert!(!has_session(db, "x").await);
         assert!(
             auth::session_admin(db, &"z".repeat(64))
                 .await
@@ -76,7 +73,7 @@ async fn an_admin_logs_in_with_the_right_password_only() {
         );
 
         auth::end_session(db, &renewed).await.unwrap();
-        assert!(auth::session_admin(db, &renewed).await.unwrap().is_none());
+        assert!(!has_session(db, &renewed).await);
         t.drop_db().await;
     }
 }
@@ -85,19 +82,12 @@ async fn an_admin_logs_in_with_the_right_password_only() {
 async fn an_expired_session_is_refused_and_removed() {
     let t = TestDb::sqlite().await;
     let db = &t.db;
-    auth::upsert_admin(db, "admin", "s3cret-pass")
-        .await
-        .unwrap();
-    let admin = auth::authenticate(db, "admin", "s3cret-pass")
-        .await
-        .unwrap()
-        .unwrap();
-    let token = auth::start_session(db, admin.id, None).await.unwrap();
+    let token = new_admin_session(db, "admin", "s3cret-pass").await;
     let row = web_sessions::Entity::find().one(db).await.unwrap().unwrap();
     let mut active: web_sessions::ActiveModel = row.into();
     active.expires_at = Set(Utc::now() - Duration::seconds(1));
     active.update(db).await.unwrap();
-    assert!(auth::session_admin(db, &token).await.unwrap().is_none());
+    assert!(!has_session(db, &token).await);
     assert_eq!(web_sessions::Entity::find().all(db).await.unwrap().len(), 0);
     t.drop_db().await;
 }
@@ -106,19 +96,14 @@ async fn an_expired_session_is_refused_and_removed() {
 async fn create_admin_again_resets_the_password_and_ends_sessions() {
     let t = TestDb::sqlite().await;
     let db = &t.db;
-    auth::upsert_admin(db, "admin", "first-pass").await.unwrap();
-    let admin = auth::authenticate(db, "admin", "first-pass")
-        .await
-        .unwrap()
-        .unwrap();
-    let token = auth::start_session(db, admin.id, None).await.unwrap();
+    let token = new_admin_session(db, "admin", "first-pass").await;
     assert_eq!(
         upsert(db, "admin", "second-pass").await,
         Upserted::PasswordReset
     );
     assert!(!logs_in(db, "admin", "first-pass").await);
     assert!(logs_in(db, "admin", "second-pass").await);
-    assert!(auth::session_admin(db, &token).await.unwrap().is_none());
+    assert!(!has_session(db, &token).await);
     assert!(matches!(
         auth::upsert_admin(db, "", "long-enough").await,
         Err(AdminError::BadLogin)
@@ -233,13 +218,7 @@ async fn age_session(db: &sea_orm::DatabaseConnection, created: Duration, seen: 
 async fn a_session_ends_at_its_absolute_limit_however_active() {
     for t in TestDb::each().await {
         let db = &t.db;
-        auth::upsert_admin(db, "admin", "s3cret-pass")
-            .await
-            .unwrap();
-        let admin = auth::authenticate(db, "admin", "s3cret-pass")
-            .await
-            .unwrap()
-            .unwrap();
+        let admin = created_and_logged_in(db, "admin", "s3cret-pass").await;
         let policy = auth::SessionPolicy::default();
         assert_eq!(policy.max_age, Duration::days(7));
 
@@ -269,7 +248,7 @@ async fn a_session_ends_at_its_absolute_limit_however_active() {
         // Past the absolute limit the session is over (and removed), though it was just used
         // and its sliding expiry lies ahead.
         age_session(db, Duration::hours(1), Duration::zero()).await;
-        assert!(auth::session_admin(db, &token).await.unwrap().is_none());
+        assert!(!has_session(db, &token).await);
         assert_eq!(web_sessions::Entity::find().all(db).await.unwrap().len(), 0);
 
         // A shorter configured limit applies too.
@@ -298,52 +277,35 @@ async fn a_disabled_administrator_cannot_log_in_and_loses_sessions_and_a_removed
             .await
             .unwrap();
         auth::upsert_admin(db, "other", "other-pass").await.unwrap();
-        let admin = auth::authenticate(db, "admin", "s3cret-pass")
-            .await
-            .unwrap()
-            .unwrap();
-        let other = auth::authenticate(db, "other", "other-pass")
-            .await
-            .unwrap()
-            .unwrap();
+        let admin = logged_in(db, "admin", "s3cret-pass").await;
+        let other = logged_in(db, "other", "other-pass").await;
         let token = auth::start_session(db, admin.id, None).await.unwrap();
         let others = auth::start_session(db, other.id, None).await.unwrap();
 
         assert_eq!(
-            auth::set_admin_state(db, "admin", AdminAction::Disable)
-                .await
-                .unwrap(),
+            set_state(db, "admin", AdminAction::Disable).await,
             AdminChange::Done
         );
-        assert!(auth::session_admin(db, &token).await.unwrap().is_none());
+        assert!(!has_session(db, &token).await);
         assert!(!logs_in(db, "admin", "s3cret-pass").await);
         assert!(auth::admin_exists(db, "admin").await.unwrap());
         assert!(
-            auth::session_admin(db, &others).await.unwrap().is_some(),
+            has_session(db, &others).await,
             "other administrators keep their sessions"
         );
 
-        auth::set_admin_state(db, "admin", AdminAction::Enable)
-            .await
-            .unwrap();
-        let admin = auth::authenticate(db, "admin", "s3cret-pass")
-            .await
-            .unwrap()
-            .expect("enabled again");
+        set_state(db, "admin", AdminAction::Enable).await;
+        let admin = logged_in(db, "admin", "s3cret-pass").await;
         let token = auth::start_session(db, admin.id, None).await.unwrap();
 
         assert_eq!(
-            auth::set_admin_state(db, "admin", AdminAction::Remove)
-                .await
-                .unwrap(),
+            set_state(db, "admin", AdminAction::Remove).await,
             AdminChange::Done
         );
-        assert!(auth::session_admin(db, &token).await.unwrap().is_none());
+        assert!(!has_session(db, &token).await);
         assert!(!auth::admin_exists(db, "admin").await.unwrap());
         assert_eq!(
-            auth::set_admin_state(db, "admin", AdminAction::Disable)
-                .await
-                .unwrap(),
+            set_state(db, "admin", AdminAction::Disable).await,
             AdminChange::NoSuchLogin
         );
         assert!(matches!(
@@ -383,16 +345,13 @@ async fn roles_keep_the_exchange_user_out_of_the_web_app_and_the_admin_out_of_th
         assert!(opens(db, "1c", "exchange-pass", Role::Exchange).await);
         assert!(!opens(db, "admin", "s3cret-pass", Role::Exchange).await);
         // A session of an account that loses the admin role ends.
-        let admin = auth::authenticate(db, "admin", "s3cret-pass")
-            .await
-            .unwrap()
-            .unwrap();
+        let admin = logged_in(db, "admin", "s3cret-pass").await;
         let token = auth::start_session(db, admin.id, None).await.unwrap();
-        assert!(auth::session_admin(db, &token).await.unwrap().is_some());
+        assert!(has_session(db, &token).await);
         auth::upsert_account(db, "admin", "s3cret-pass", Roles::of(&[Role::Exchange]))
             .await
             .unwrap();
-        assert!(auth::session_admin(db, &token).await.unwrap().is_none());
+        assert!(!has_session(db, &token).await);
         assert!(!opens(db, "admin", "s3cret-pass", Role::Admin).await);
         // `create-admin` on that account gives the admin role back and keeps the exchange one.
         auth::upsert_admin(db, "admin", "s3cret-pass")
@@ -401,9 +360,7 @@ async fn roles_keep_the_exchange_user_out_of_the_web_app_and_the_admin_out_of_th
         assert!(opens(db, "admin", "s3cret-pass", Role::Admin).await);
         assert!(opens(db, "admin", "s3cret-pass", Role::Exchange).await);
         // A disabled exchange account is refused like a wrong password.
-        auth::set_admin_state(db, "1c", auth::AdminAction::Disable)
-            .await
-            .unwrap();
+        set_state(db, "1c", auth::AdminAction::Disable).await;
         assert!(!opens(db, "1c", "exchange-pass", Role::Exchange).await);
         assert!(matches!(
             auth::upsert_account(db, "nobody", "long-enough", Roles::default()).await,
@@ -424,4 +381,51 @@ async fn logs_in(db: &sea_orm::DatabaseConnection, login: &str, password: &str) 
 /// Creates the admin or resets its password; must succeed.
 async fn upsert(db: &sea_orm::DatabaseConnection, login: &str, password: &str) -> Upserted {
     auth::upsert_admin(db, login, password).await.unwrap()
+}
+
+/// The admin `login` authenticated with `password`; it must log in.
+async fn logged_in(
+    db: &sea_orm::DatabaseConnection,
+    login: &str,
+    password: &str,
+) -> engine::entity::admins::Model {
+    auth::authenticate(db, login, password)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{login} does not log in"))
+}
+
+/// Creates the admin `login` (or resets its password) and logs it in.
+async fn created_and_logged_in(
+    db: &sea_orm::DatabaseConnection,
+    login: &str,
+    password: &str,
+) -> engine::entity::admins::Model {
+    upsert(db, login, password).await;
+    logged_in(db, login, password).await
+}
+
+/// Creates the admin `login` (or resets its password), logs it in and starts a session: its
+/// token.
+async fn new_admin_session(
+    db: &sea_orm::DatabaseConnection,
+    login: &str,
+    password: &str,
+) -> String {
+    let admin = created_and_logged_in(db, login, password).await;
+    auth::start_session(db, admin.id, None).await.unwrap()
+}
+
+/// Whether `token` opens a session.
+async fn has_session(db: &sea_orm::DatabaseConnection, token: &str) -> bool {
+    auth::session_admin(db, token).await.unwrap().is_some()
+}
+
+/// Disables, enables or removes the account `login`; must not fail.
+async fn set_state(
+    db: &sea_orm::DatabaseConnection,
+    login: &str,
+    action: auth::AdminAction,
+) -> auth::AdminChange {
+    auth::set_admin_state(db, login, action).await.unwrap()
 }

@@ -276,20 +276,7 @@ mod tests {
     use wire::SessionStatus;
 
     fn row(status: SessionStatus, finished: Option<&str>) -> SessionRow {
-        SessionRow {
-            id: 1,
-            run_id: "r".into(),
-            import_type: wire::ImportKind::Catalog,
-            status,
-            started_at: "2026-11-25T10:00:00Z".into(),
-            finished_at: finished.map(Into::into),
-            processed: 0,
-            total: 0,
-            error_message: None,
-            triggered_by: "cli".into(),
-            mode: wire::RunMode::Import,
-            origin: wire::RunOrigin::Cli,
-        }
+        crate::testing::session_row(1, status, "2026-11-25T10:00:00Z", finished)
     }
 
     #[test]
