@@ -93,67 +93,27 @@ pub async fn deactivate_missing(
     }
     let limit = limits.deactivated_share_percent;
 
-    let mut active_products = 0u64;
-    let mut product_ids = Vec::new();
-    let mut after = 0i64;
-    loop {
-        let rows = page(
-            &txn,
-            "SELECT id, onec_id, onec_id FROM products WHERE is_deleted = FALSE AND id > {after} \
-             ORDER BY id LIMIT {page}",
-            after,
-        )
-        .await?;
-        let Some(last) = rows.last() else { break };
-        after = last.0;
-        active_products += rows.len() as u64;
-        product_ids.extend(
-            rows.into_iter()
-                .filter(|(_, onec_id, _)| !products.contains(onec_id))
-                .map(|(id, _, _)| id),
-        );
-    }
-    if over_limit(product_ids.len() as u64, active_products, limit) {
-        return Err(DeactivateError::TooMany {
-            rows: Rows::Products,
-            would: product_ids.len() as u64,
-            active: active_products,
-            limit_percent: limit,
-        });
-    }
-
-    let mut active_offers = 0u64;
-    let mut offer_ids = Vec::new();
-    let mut after = 0i64;
-    loop {
-        let rows = page(
-            &txn,
-            "SELECT o.id, o.onec_id, p.onec_id FROM offers o JOIN products p ON p.id = o.product_id \
-             WHERE o.is_deleted = FALSE AND o.id > {after} ORDER BY o.id LIMIT {page}",
-            after,
-        )
-        .await?;
-        let Some(last) = rows.last() else { break };
-        after = last.0;
-        active_offers += rows.len() as u64;
-        offer_ids.extend(
-            rows.into_iter()
-                .filter(|(_, onec_id, product)| {
-                    let stays = products.contains(product)
-                        && offers.is_none_or(|o| onec_id == product || o.contains(onec_id));
-                    !stays
-                })
-                .map(|(id, _, _)| id),
-        );
-    }
-    if over_limit(offer_ids.len() as u64, active_offers, limit) {
-        return Err(DeactivateError::TooMany {
-            rows: Rows::Offers,
-            would: offer_ids.len() as u64,
-            active: active_offers,
-            limit_percent: limit,
-        });
-    }
+    let (active_products, product_ids) = unmentioned(
+        &txn,
+        Rows::Products,
+        "SELECT id, onec_id, onec_id FROM products WHERE is_deleted = FALSE AND id > {after} \
+         ORDER BY id LIMIT {page}",
+        |_, onec_id| products.contains(onec_id),
+        limit,
+    )
+    .await?;
+    let (active_offers, offer_ids) = unmentioned(
+        &txn,
+        Rows::Offers,
+        "SELECT o.id, o.onec_id, p.onec_id FROM offers o JOIN products p ON p.id = o.product_id \
+         WHERE o.is_deleted = FALSE AND o.id > {after} ORDER BY o.id LIMIT {page}",
+        |onec_id, product| {
+            products.contains(product)
+                && offers.is_none_or(|o| onec_id == product || o.contains(onec_id))
+        },
+        limit,
+    )
+    .await?;
 
     let products = mark(&txn, "products", &product_ids).await?;
     let offers = mark(&txn, "offers", &offer_ids).await?;
@@ -164,6 +124,41 @@ pub async fn deactivate_missing(
         active_products,
         active_offers,
     })
+}
+
+/// The active rows `sql` pages through (`(id, onec_id, product onec_id)`, see [`page`]): how
+/// many there are, and the ids of those `stays` does not keep. Refused with
+/// [`DeactivateError::TooMany`] past `limit` percent of them.
+async fn unmentioned(
+    txn: &DatabaseTransaction,
+    rows: Rows,
+    sql: &str,
+    stays: impl Fn(&str, &str) -> bool,
+    limit: u32,
+) -> Result<(u64, Vec<i64>), DeactivateError> {
+    let mut active = 0u64;
+    let mut ids = Vec::new();
+    let mut after = 0i64;
+    loop {
+        let page = page(txn, sql, after).await?;
+        let Some(last) = page.last() else { break };
+        after = last.0;
+        active += page.len() as u64;
+        ids.extend(
+            page.into_iter()
+                .filter(|(_, onec_id, product)| !stays(onec_id, product))
+                .map(|(id, _, _)| id),
+        );
+    }
+    if over_limit(ids.len() as u64, active, limit) {
+        return Err(DeactivateError::TooMany {
+            rows,
+            would: ids.len() as u64,
+            active,
+            limit_percent: limit,
+        });
+    }
+    Ok((active, ids))
 }
 
 /// One page of `(id, onec_id, product onec_id)`: `sql` with `{after}` and `{page}` filled in

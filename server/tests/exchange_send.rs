@@ -59,21 +59,10 @@ async fn send(url: &str, password: &str, args: &[&str], dir: &Path) -> Run {
 
 /// Every file of `dir` with its size, by `/`-separated name.
 fn sizes(dir: &Path) -> Vec<(String, u64)> {
-    fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, u64)>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(&p, root, out);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                out.push((rel, std::fs::metadata(&p).unwrap().len()));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
+    support::exchange::paths_of(dir)
+        .into_iter()
+        .map(|(name, p)| (name, std::fs::metadata(p).unwrap().len()))
+        .collect()
 }
 
 /// One case: which export, which protocol, zipped or not, the piece size the site announces and

@@ -176,7 +176,13 @@ pub async fn deactivate(app: &AppState, ctx: &Ctx, session: &Session) -> Result<
         .await
         .map_err(redis_down)?;
     let Some(lock) = lock else {
-        return wait_for_lock(ctx, &mut rec).await;
+        return super::import::wait_for_lock(ctx, &mut rec, WAITING, |wait| {
+            format!(
+                "Деактивация не выполнена: другой импорт выполняется дольше {wait} с \
+                 (ONEC_EXCHANGE_WAIT_SECS). Повторите обмен позже"
+            )
+        })
+        .await;
     };
     let renewer = Renewer::start(lock.clone(), conn.clone());
     let done = work(app, ctx, &mut rec, dir, files).await;
@@ -261,31 +267,6 @@ async fn work(
             )))
         }
     }
-}
-
-/// `progress` while another import holds the lock, until `ONEC_EXCHANGE_WAIT_SECS` have passed
-/// since deactivation first met it; then `failure`.
-async fn wait_for_lock(ctx: &Ctx, rec: &mut RunRecord) -> Result<Reply, Reply> {
-    let now = chrono::Utc::now().timestamp();
-    let since = match &rec.waiting {
-        Some((what, since)) if what == WAITING => *since,
-        _ => {
-            rec.waiting = Some((WAITING.to_owned(), now));
-            store(ctx, rec).await?;
-            now
-        }
-    };
-    let wait = ctx.ex.settings.wait.as_secs();
-    if now.saturating_sub(since) >= wait as i64 {
-        rec.waiting = None;
-        store(ctx, rec).await?;
-        tracing::warn!(exchange = %rec.id, "1C exchange: deactivation gave up waiting for another import");
-        return Err(Reply::failure(format!(
-            "Деактивация не выполнена: другой импорт выполняется дольше {wait} с \
-             (ONEC_EXCHANGE_WAIT_SECS). Повторите обмен позже"
-        )));
-    }
-    Ok(Reply::progress("Ожидание: выполняется другой импорт"))
 }
 
 /// Renews the import lock while deactivation works; stops when dropped.

@@ -222,7 +222,15 @@ async fn start(
             store(ctx, rec).await?;
             follow(app, ctx, rec, name, &handle.run_id).await
         }
-        Err(StartError::AlreadyRunning) => wait_for_lock(ctx, rec, name).await,
+        Err(StartError::AlreadyRunning) => {
+            wait_for_lock(ctx, rec, name.as_str(), |wait| {
+                format!(
+                    "Файл «{name}» не загружен: другой импорт выполняется дольше {wait} с \
+                     (ONEC_EXCHANGE_WAIT_SECS). Повторите обмен позже"
+                )
+            })
+            .await
+        }
         Err(e) => {
             tracing::warn!(exchange = %rec.id, file = %name, error = %e, "1C exchange: import refused");
             Err(Reply::failure(format!(
@@ -234,13 +242,18 @@ async fn start(
 }
 
 /// `progress` while another import holds the lock, until `ONEC_EXCHANGE_WAIT_SECS` have passed
-/// since this file first met it; then `failure`.
-async fn wait_for_lock(ctx: &Ctx, rec: &mut RunRecord, name: &SpoolName) -> Result<Reply, Reply> {
+/// since `what` (a file, or deactivation) first met it; then `failure` with `gave_up(<seconds>)`.
+pub(super) async fn wait_for_lock(
+    ctx: &Ctx,
+    rec: &mut RunRecord,
+    what: &str,
+    gave_up: impl FnOnce(u64) -> String,
+) -> Result<Reply, Reply> {
     let now = chrono::Utc::now().timestamp();
     let since = match &rec.waiting {
-        Some((file, since)) if file == name.as_str() => *since,
+        Some((waiting, since)) if waiting == what => *since,
         _ => {
-            rec.waiting = Some((name.to_string(), now));
+            rec.waiting = Some((what.to_owned(), now));
             store(ctx, rec).await?;
             now
         }
@@ -249,11 +262,8 @@ async fn wait_for_lock(ctx: &Ctx, rec: &mut RunRecord, name: &SpoolName) -> Resu
     if now.saturating_sub(since) >= wait as i64 {
         rec.waiting = None;
         store(ctx, rec).await?;
-        tracing::warn!(exchange = %rec.id, file = %name, "1C exchange: gave up waiting for another import");
-        return Err(Reply::failure(format!(
-            "Файл «{name}» не загружен: другой импорт выполняется дольше {wait} с \
-             (ONEC_EXCHANGE_WAIT_SECS). Повторите обмен позже"
-        )));
+        tracing::warn!(exchange = %rec.id, what, "1C exchange: gave up waiting for another import");
+        return Err(Reply::failure(gave_up(wait)));
     }
     Ok(Reply::progress("Ожидание: выполняется другой импорт"))
 }

@@ -363,16 +363,16 @@ pub fn zip_of(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
-/// Every file under `dir`, as (`/`-separated relative name, content), sorted.
-pub fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+/// Every file under `dir`, as (`/`-separated relative name, path), sorted.
+pub fn paths_of(dir: &Path) -> Vec<(String, PathBuf)> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
                 walk(&p, root, out);
             } else {
                 let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                out.push((rel, std::fs::read(&p).unwrap()));
+                out.push((rel, p));
             }
         }
     }
@@ -380,6 +380,14 @@ pub fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
     walk(dir, dir, &mut out);
     out.sort();
     out
+}
+
+/// Every file under `dir`, as (`/`-separated relative name, content), sorted.
+pub fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    paths_of(dir)
+        .into_iter()
+        .map(|(name, p)| (name, std::fs::read(p).unwrap()))
+        .collect()
 }
 
 /// A generated export (CommerceML 3.1 in folders, or 2.x `import.xml` + `offers.xml`).
