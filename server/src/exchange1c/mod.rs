@@ -199,6 +199,7 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
         Err(reply) => return reply,
     };
     let login = session.entry.login.clone();
+    let session_key = session.key.clone();
     let exchange_id = session.entry.exchange.clone();
     let received = Arc::new(AtomicU64::new(0));
     let done = match query.mode {
@@ -236,6 +237,10 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
     let reply = match done {
         Ok(reply) | Err(reply) => reply,
     };
+    // The idle time counts from the end of a request too: an `import` answers only after up
+    // to its answer time (longer while SQLite holds the journal's write for a running import),
+    // and 1C's next request must not find its session expired meanwhile.
+    session::keep_alive(&ctx, &session_key).await;
     let bytes = received.load(Ordering::Relaxed);
     journal(
         &app,
