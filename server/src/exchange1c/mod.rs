@@ -237,10 +237,6 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
     let reply = match done {
         Ok(reply) | Err(reply) => reply,
     };
-    // The idle time counts from the end of a request too: an `import` answers only after up
-    // to its answer time (longer while SQLite holds the journal's write for a running import),
-    // and 1C's next request must not find its session expired meanwhile.
-    session::keep_alive(&ctx, &session_key).await;
     let bytes = received.load(Ordering::Relaxed);
     journal(
         &app,
@@ -252,6 +248,10 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
         &reply,
     )
     .await;
+    // The idle time counts from the end of a request too: an `import` answers only after up
+    // to its answer time, and the journal's write above waits while SQLite holds a running
+    // import's transaction; 1C's next request must not find its session expired meanwhile.
+    session::keep_alive(&ctx, &session_key).await;
     reply
 }
 
