@@ -200,6 +200,7 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
         Err(reply) => return reply,
     };
     let login = session.entry.login.clone();
+    let session_key = session.key.clone();
     let exchange_id = session.entry.exchange.clone();
     let received = Arc::new(AtomicU64::new(0));
     let done = match query.mode {
@@ -245,6 +246,10 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
         &reply,
     )
     .await;
+    // The idle time counts from the end of a request too: an `import` answers only after up
+    // to its answer time, and the journal's write above waits while SQLite holds a running
+    // import's transaction; 1C's next request must not find its session expired meanwhile.
+    session::keep_alive(&ctx, &session_key).await;
     reply
 }
 

@@ -10,8 +10,9 @@
 //!   the bytes are written, so `ONEC_EXCHANGE_MAX_BYTES` holds while a body streams in.
 //!
 //! An exchange is *complete* when nothing is being received, no archive waits, at least one file
-//! was checked and every `.xml` file of its folder was checked by `import`. Only a complete
-//! exchange is ever published; one that ends otherwise is set aside (`.abandoned`).
+//! was checked and every `.xml` file of its folder was checked by `import` (or its import run
+//! committed after 1C stopped asking). Only a complete exchange is ever published; one that ends
+//! otherwise is set aside (`.abandoned`).
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -196,6 +197,28 @@ fn some_names<'a>(names: impl IntoIterator<Item = &'a String>) -> String {
     out.join(", ")
 }
 
+/// The files of `rec` taken in: those `import` answered `success` for, and those whose import
+/// run committed after 1C stopped asking (1C went quiet while its file was importing: the data
+/// is in the database, so the file counts as taken in).
+async fn taken_in(ctx: &Ctx, rec: &RunRecord) -> BTreeSet<String> {
+    let mut checked = rec.checked.clone();
+    let keys = engine::run::Keys::new(&ctx.ex.prefix);
+    for (file, run_id) in &rec.runs {
+        if checked.contains(file) {
+            continue;
+        }
+        let Ok(mut c) = ctx.redis.conn().await else {
+            break;
+        };
+        let json: Option<String> = c.get(keys.state(run_id)).await.ok().flatten();
+        let state = json.and_then(|j| serde_json::from_str::<wire::RunState>(&j).ok());
+        if state.is_some_and(|s| s.phase == wire::RunPhase::Completed) {
+            checked.insert(file.clone());
+        }
+    }
+    checked
+}
+
 /// Whether exchange `rec` is complete (see the module's text); else why not, in Russian.
 async fn readiness(ctx: &Ctx, rec: &RunRecord) -> Result<(), String> {
     if let Some(f) = &rec.uploading {
@@ -209,14 +232,15 @@ async fn readiness(ctx: &Ctx, rec: &RunRecord) -> Result<(), String> {
             some_names(&rec.zips)
         ));
     }
-    if rec.checked.is_empty() {
+    let checked = taken_in(ctx, rec).await;
+    if checked.is_empty() {
         return Err("ни один файл не проверен (не было запроса mode=import)".into());
     }
     let dir = spool::folder(&ctx.ex.settings.dir, &rec.id, State::Receiving);
     let xml = blocking(move || spool::xml_files(&dir))
         .await
         .map_err(|e| format!("папка обмена не читается: {e}"))?;
-    let unchecked: Vec<&String> = xml.iter().filter(|x| !rec.checked.contains(*x)).collect();
+    let unchecked: Vec<&String> = xml.iter().filter(|x| !checked.contains(*x)).collect();
     if unchecked.is_empty() {
         Ok(())
     } else {
@@ -276,10 +300,11 @@ async fn sweep(ctx: &Ctx, except: &str) -> Result<(), Reply> {
         });
     let mut c = conn(ctx).await?;
     let holder: Option<String> = c.get(ctx.ex.key_current()).await.map_err(redis_down)?;
-    let importing: Option<String> = c
-        .get(engine::run::Keys::new(&ctx.ex.prefix).lock())
-        .await
-        .map_err(redis_down)?;
+    // The run id of the import holding the lock (its value is `<run id>:<nonce>`).
+    let importing =
+        engine::run::lock::holder(&mut c, &engine::run::Keys::new(&ctx.ex.prefix).lock())
+            .await
+            .map_err(redis_down)?;
     for (id, state) in all {
         if state != State::Receiving || id == except || Some(&id) == holder.as_ref() {
             continue;

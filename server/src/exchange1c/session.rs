@@ -193,6 +193,15 @@ pub async fn save(ctx: &Ctx, key: &str, entry: &TokenEntry) -> Result<(), ()> {
         .map_err(|e| tracing::warn!(error = %e, "1C exchange: could not store the session"))
 }
 
+/// Keeps the session at `key` alive another idle period (if it still exists).
+pub async fn keep_alive(ctx: &Ctx, key: &str) {
+    if let Ok(mut conn) = ctx.redis.conn().await {
+        let _: Result<(), _> = conn
+            .expire(key, ctx.ex.settings.idle.as_secs().max(1) as i64)
+            .await;
+    }
+}
+
 /// The session of a request after `checkauth`: the cookie must name a live one, and a `sessid`
 /// sent along must be that session's. Each call keeps the session alive another idle period.
 pub async fn authorize(
