@@ -743,9 +743,18 @@ async fn an_exchange_imports_each_file_as_1c_asks(backend: Backend) {
     assert_eq!(sessions, ["exchange", "exchange"]);
     // The journal: init, then each file's pieces as one row and its import polls as one row,
     // the import linked to the session it produced.
-    let db = support::connect_db(&site.env.database_url).await;
-    let journal = engine::exchange_journal::latest(&db, 10).await.unwrap();
-    db.close().await.ok();
+    // Written off the request path: wait for the last import's row to say `success`.
+    let journal = support::poll(Duration::from_secs(30), || async {
+        let db = support::connect_db(&site.env.database_url).await;
+        let journal = engine::exchange_journal::latest(&db, 10).await.unwrap();
+        db.close().await.ok();
+        let done = journal.first().is_some_and(|x| {
+            x.requests.len() == 5 && x.requests[4].status == wire::ExchangeStatus::Success
+        });
+        done.then_some(journal)
+    })
+    .await
+    .expect("the journal holds the exchange");
     assert_eq!(journal.len(), 1, "{journal:?}");
     let x = &journal[0];
     assert_eq!(

@@ -25,6 +25,7 @@ use crate::events::SharedRedis;
 
 pub mod deactivate;
 pub mod import;
+pub mod journal;
 pub mod run;
 pub mod session;
 pub mod spool;
@@ -39,6 +40,7 @@ pub struct Endpoint {
     /// request is answered with a `failure` saying so.
     settings: Option<Arc<Exchange>>,
     redis: SharedRedis,
+    journal: journal::Journal,
 }
 
 /// What every mode after the query check works with.
@@ -105,7 +107,11 @@ pub fn router(settings: Option<Arc<Exchange>>, redis: SharedRedis) -> Router<App
         .route("/1c", any(unknown_address))
         .route("/1c/", any(unknown_address))
         .route("/1c/{*rest}", any(unknown_address))
-        .layer(Extension(Endpoint { settings, redis }))
+        .layer(Extension(Endpoint {
+            settings,
+            redis,
+            journal: journal::Journal::default(),
+        }))
 }
 
 /// The answer 1C reads: always 200, plain text in `charset`, never cached.
@@ -191,6 +197,7 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
         ex,
         redis: ep.redis,
     };
+    let journal = ep.journal;
     let (parts, body) = req.into_parts();
     if query.mode == Mode::CheckAuth {
         return session::checkauth(&app, &ctx, &parts).await;
@@ -206,13 +213,9 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
     let done = match query.mode {
         Mode::Init => match run::init(&ctx, session, &query).await {
             Ok((reply, id)) => {
-                let db = app.db.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = engine::exchange_journal::prune(&db).await {
-                        tracing::warn!(error = %e, "1C exchange: journal not pruned");
-                    }
-                });
-                journal(&app, &ctx, &login, Some(&id), &query, 0, &reply).await;
+                let channel = engine::run::Keys::new(&ctx.ex.prefix).exchange_events();
+                journal.prune(&app.db, &ctx.redis, &channel);
+                record(&journal, &app, &ctx, &login, Some(&id), &query, 0, &reply).await;
                 return reply;
             }
             Err(reply) => Err(reply),
@@ -236,7 +239,8 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
         Ok(reply) | Err(reply) => reply,
     };
     let bytes = received.load(Ordering::Relaxed);
-    journal(
+    record(
+        &journal,
         &app,
         &ctx,
         &login,
@@ -247,16 +251,20 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
     )
     .await;
     // The idle time counts from the end of a request too: an `import` answers only after up
-    // to its answer time, and the journal's write above waits while SQLite holds a running
-    // import's transaction; 1C's next request must not find its session expired meanwhile.
+    // to its answer time; 1C's next request must not find its session expired meanwhile.
     session::keep_alive(&ctx, &session_key).await;
     reply
 }
 
-/// Writes the request into the exchange journal and tells the «Обмен с 1С» pages; a request
-/// outside any exchange (before `init`) is not journalled. A journal that cannot be written
-/// costs a warning in the log, never the exchange.
-async fn journal(
+/// Queues the request for the exchange journal ([`journal`]: written and announced to the
+/// «Обмен с 1С» pages off the request path); a request outside any exchange (before `init`) is
+/// not journalled.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one request's facts, passed through once"
+)]
+async fn record(
+    journal: &journal::Journal,
     app: &AppState,
     ctx: &Ctx,
     login: &str,
@@ -276,29 +284,19 @@ async fn journal(
             .and_then(|rec| rec.runs.get(file).cloned()),
         _ => None,
     };
-    let entry = engine::exchange_journal::Entry {
-        exchange_id,
-        login,
+    let row = journal::Row {
+        exchange_id: exchange_id.to_owned(),
+        login: login.to_owned(),
         mode: query.mode.word(),
-        filename: query.filename.as_deref(),
+        filename: query.filename.clone(),
         at: chrono::Utc::now(),
         bytes,
         status: reply.status,
-        reply: &reply.to_string(),
-        run_id: run_id.as_deref(),
+        reply: reply.to_string(),
+        run_id,
     };
-    if let Err(e) = engine::exchange_journal::record(&app.db, &entry).await {
-        tracing::warn!(error = %e, exchange = %exchange_id, "1C exchange: journal not written");
-        return;
-    }
     let channel = engine::run::Keys::new(&ctx.ex.prefix).exchange_events();
-    if let Ok(mut conn) = ctx.redis.conn().await {
-        let sent: Result<i64, _> =
-            engine::redis::AsyncCommands::publish(&mut conn, channel, exchange_id).await;
-        if let Err(e) = sent {
-            tracing::debug!(error = %e, "1C exchange: journal change not published");
-        }
-    }
+    journal.write(&app.db, &ctx.redis, &channel, row);
 }
 
 /// The text with its first letter in upper case (the exchange crate's texts are clauses).
