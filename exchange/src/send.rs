@@ -256,8 +256,11 @@ pub fn archive_name(unix_seconds: u64) -> String {
 pub fn pack(dir: &Path, export: &Export, out: &Path) -> io::Result<u64> {
     let file = std::fs::File::create(out)?;
     let mut zip = zip::ZipWriter::new(io::BufWriter::new(file));
+    // The fastest deflate level: packing is the sender's time, not the site's, and a large
+    // export packs several times faster than at the default level for a few percent more bytes.
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(1))
         .large_file(false);
     for name in export.xml.iter().chain(&export.other) {
         let path = name.split('/').fold(dir.to_path_buf(), |p, s| p.join(s));

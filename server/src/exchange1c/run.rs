@@ -34,6 +34,8 @@ use super::{Ctx, REDIS_DOWN};
 const RECORD_TTL_SECS: u64 = 7 * 24 * 3600;
 /// What one `file` request may carry beyond `file_limit` (headers of a piece, rounding).
 pub const SLACK: u64 = 64 * 1024;
+/// A body is written to its file in pieces of this size.
+const WRITE_BUFFER: usize = 1024 * 1024;
 /// Space is reserved in steps of at least this much while a body streams.
 const RESERVE_STEP: u64 = 1024 * 1024;
 
@@ -602,6 +604,9 @@ async fn receive(
         let file_limit = limit - SLACK;
         let mut stream = body.into_data_stream();
         let mut got = 0u64;
+        // Written a megabyte at a time: a body arrives in pieces of a few KiB, and each write
+        // of tokio's file is a trip to the blocking pool.
+        let mut pending: Vec<u8> = Vec::with_capacity(WRITE_BUFFER);
         while let Some(next) = stream.next().await {
             let chunk = next.map_err(|e| {
                 Reply::failure(format!("Передача файла «{name}» оборвалась: {e}"))
@@ -623,8 +628,13 @@ async fn receive(
                 let more = (got - budget.reserved).max(RESERVE_STEP);
                 budget.reserve(more, name).await?;
             }
-            file.write_all(&chunk).await.map_err(write_failed)?;
+            pending.extend_from_slice(&chunk);
+            if pending.len() >= WRITE_BUFFER {
+                file.write_all(&pending).await.map_err(write_failed)?;
+                pending.clear();
+            }
         }
+        file.write_all(&pending).await.map_err(write_failed)?;
         file.flush().await.map_err(write_failed)?;
         Ok(got)
     }
