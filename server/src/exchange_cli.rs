@@ -359,7 +359,8 @@ impl Sender {
                 .map_err(|e| {
                     Stop::Broken(format!("Не удалось прочитать {}: {e}", path.display()))
                 })?;
-            let stream = tokio_util::io::ReaderStream::with_capacity(file.take(end - start), 1 << 20);
+            let stream =
+                tokio_util::io::ReaderStream::with_capacity(file.take(end - start), 1 << 20);
             let body = reqwest::Body::wrap_stream(stream);
             self.call(step, Some((body, end - start))).await?;
         }
