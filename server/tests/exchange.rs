@@ -11,7 +11,7 @@ use std::time::Duration;
 use support::REDIS_URL;
 use support::exchange::{
     Backend, EXCHANGE_LOGIN, EXCHANGE_PASSWORD, Site, cli_stats, db_stats, enc, export, files_of,
-    runs_and_sessions, sha256_hex, zip_of,
+    request, runs_and_sessions, sha256_hex, zip_of,
 };
 
 #[tokio::test]
@@ -322,18 +322,18 @@ async fn file_pieces_are_appended_and_limits_hold_while_streaming() {
         .await
         .failure_containing("Файл «goods/1/import.xml» больше допустимого");
     // One that does not say so is stopped as it streams in, and nothing of it stays.
-    let a2 = site
-        .request_with(
-            "POST",
-            &format!(
-                "/1c/exchange?type=catalog&mode=file&filename={}",
-                enc("goods/1/import.xml")
-            ),
-            &[("Cookie", &a.cookie)],
-            &big,
-            true,
-        )
-        .await;
+    let a2 = request(
+        site.addr,
+        "POST",
+        &format!(
+            "/1c/exchange?type=catalog&mode=file&filename={}",
+            enc("goods/1/import.xml")
+        ),
+        &[("Cookie", &a.cookie)],
+        &big,
+        true,
+    )
+    .await;
     a2.failure_containing("больше допустимого");
     assert_eq!(
         std::fs::read(dir.join("goods/1/import.xml")).unwrap(),
@@ -344,15 +344,15 @@ async fn file_pieces_are_appended_and_limits_hold_while_streaming() {
     // next would pass the limit, which is refused while it streams, and cut off again.
     let mut accepted = 0;
     let refused = loop {
-        let r = site
-            .request_with(
-                "POST",
-                "/1c/exchange?type=catalog&mode=file&filename=big.bin",
-                &[("Cookie", &a.cookie)],
-                &[b'z'; 65536],
-                true,
-            )
-            .await;
+        let r = request(
+            site.addr,
+            "POST",
+            "/1c/exchange?type=catalog&mode=file&filename=big.bin",
+            &[("Cookie", &a.cookie)],
+            &[b'z'; 65536],
+            true,
+        )
+        .await;
         if r.first_line() == "failure" {
             break r;
         }

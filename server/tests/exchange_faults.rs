@@ -12,25 +12,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 mod support;
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use engine::auth::Roles;
-use support::{PgDb, REDIS_URL, RedisProcess, ServerEnv, ServerProcess, TempDir};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use support::exchange::{
+    Backend, EXCHANGE_LOGIN, EXCHANGE_PASSWORD, Exchange1c, LIMIT, Run, Site, checkauth, cli_stats,
+    export, files_of, login, send_tool,
+};
+use support::{REDIS_URL, RedisProcess};
 
-/// 1C's exchange account.
-const EXCHANGE_LOGIN: &str = "1c";
-const EXCHANGE_PASSWORD: &str = "exchange-pass-1";
 /// A second exchange account (another 1C base).
 const OTHER_LOGIN: &str = "1c-second";
-
-/// Any one request must be answered within this.
-const LIMIT: Duration = Duration::from_secs(60);
 /// The refusal while Redis is down, word for word.
 const REDIS_DOWN: &str = "Обмен временно невозможен: Redis не отвечает. Повторите позже";
 /// The refusal of an unknown or expired cookie.
@@ -39,490 +31,69 @@ const UNKNOWN_COOKIE: &str =
 /// The start of the refusal of a second exchange.
 const BUSY: &str = "Уже идёт другой обмен с 1С";
 
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    Sqlite,
-    Postgres,
+/// Both of 1C's accounts: [`EXCHANGE_LOGIN`] (the site's) and [`OTHER_LOGIN`].
+async fn with_other_account(site: Site) -> Site {
+    site.account(OTHER_LOGIN).await;
+    site
 }
 
-/// A server (in this process, or `onec-admin serve` as a child that can be killed) with its own
-/// export folder, spool root, database and Redis prefix.
-struct Site {
-    addr: SocketAddr,
-    root: TempDir,
-    env: ServerEnv,
-    settings: Vec<(String, String)>,
-    process: Option<ServerProcess>,
-    _pg: Option<PgDb>,
+/// The id of the one exchange receiving now.
+fn receiving(site: &Site) -> String {
+    site.receiving()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
 }
 
-/// One answer, read to the end.
-#[derive(Debug)]
-struct Answer {
-    body: String,
+/// Waits (≤ `limit`) until the spool folder of exchange `id` ends in `.state`.
+async fn wait_for_folder(site: &Site, id: &str, state: &str, limit: Duration) {
+    let want = format!("{id}.{state}");
+    let found = support::poll(limit, || async {
+        site.spool_folders().contains(&want).then_some(())
+    })
+    .await;
+    assert!(
+        found.is_some(),
+        "{want} not in {:?}\n{}",
+        site.spool_folders(),
+        site.log()
+    );
 }
 
-impl Answer {
-    fn first_line(&self) -> &str {
-        self.body.lines().next().unwrap_or_default()
-    }
-
-    fn lines(&self) -> Vec<&str> {
-        self.body.lines().collect()
-    }
-
-    #[track_caller]
-    fn failure_containing(&self, text: &str) {
-        assert_eq!(self.first_line(), "failure", "{self:?}");
-        assert!(self.body.contains(text), "«{text}» not in {self:?}");
-    }
+async fn stats(site: &Site) -> engine::stats::Stats {
+    support::stats(&site.env.database_url).await
 }
 
-impl Site {
-    /// `redis`: a private Redis instead of the shared one.
-    async fn start(backend: Backend, extra: &[(&str, &str)], redis: Option<String>) -> Site {
-        let mut site = Self::prepare(backend, extra, redis).await;
-        let settings: Vec<(&str, &str)> = site
-            .settings
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        site.addr = support::spawn_in_process_with(&site.env, &settings).await;
-        site.accounts().await;
-        site
-    }
+fn current_key(site: &Site) -> String {
+    format!("{}:exchange:current", site.env.prefix)
+}
 
-    /// The server as a child process ([`Site::kill`], [`Site::restart`]).
-    async fn start_process(backend: Backend, extra: &[(&str, &str)]) -> Site {
-        let mut site = Self::prepare(backend, extra, None).await;
-        site.restart().await;
-        site.accounts().await;
-        site
-    }
-
-    async fn prepare(backend: Backend, extra: &[(&str, &str)], redis: Option<String>) -> Site {
-        let root = TempDir::new("exchange-faults");
-        let (url, pg) = match backend {
-            Backend::Sqlite => (root.sqlite_url(), None),
-            Backend::Postgres => {
-                let pg = PgDb::new().await;
-                (pg.url().to_owned(), Some(pg))
-            }
-        };
-        let mut env = ServerEnv::new(&url, &root.path().join("export"), "exchange-faults");
-        if let Some(r) = redis {
-            env.redis_url = r;
-        }
-        let spool = root.path().join("exchange").display().to_string();
-        let mut settings = vec![("ONEC_EXCHANGE_DIR".to_owned(), spool)];
-        settings.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        Site {
-            addr: "127.0.0.1:1".parse().unwrap(),
-            root,
-            env,
-            settings,
-            process: None,
-            _pg: pg,
-        }
-    }
-
-    /// 1C's accounts (exchange only), besides the first administrator the server made.
-    async fn accounts(&self) {
-        let db = support::connect_db(&self.env.database_url).await;
-        for login in [EXCHANGE_LOGIN, OTHER_LOGIN] {
-            engine::auth::upsert_account(&db, login, EXCHANGE_PASSWORD, Roles::EXCHANGE)
-                .await
-                .unwrap();
-        }
-        db.close().await.ok();
-    }
-
-    /// `kill -9` of the child process.
-    fn kill(&mut self) {
-        self.process.as_mut().expect("a child process").kill();
-    }
-
-    /// Starts the child process (again), on a new port.
-    async fn restart(&mut self) {
-        if let Some(p) = self.process.as_mut() {
-            p.kill();
-        }
-        let settings: Vec<(&str, &str)> = self
-            .settings
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let n = std::fs::read_dir(self.root.path()).unwrap().count();
-        let p = ServerProcess::start_with(
-            &self.env,
-            self.root.path(),
-            &format!("server-{n}"),
-            &settings,
-        )
-        .await;
-        self.addr = p.addr;
-        self.process = Some(p);
-    }
-
-    fn log(&self) -> String {
-        self.process.as_ref().map(|p| p.log()).unwrap_or_default()
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/1c/exchange", self.addr)
-    }
-
-    /// One request; checks the shape every answer must have (200, plain text, a first line of
-    /// the protocol, never empty).
-    async fn request(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Answer {
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nConnection: close\r\nHost: {}\r\nContent-Length: {}\r\n",
-            self.addr,
-            body.len()
+/// Uploads every file and imports each to its end, as classic 1C does; each must succeed.
+async fn send_all(x: &Exchange1c<'_>, files: &[(String, Vec<u8>)]) {
+    for (name, content) in files {
+        x.upload(name, content, 1 << 20).await;
+        let answers = x.import_to_end(name).await;
+        assert_eq!(
+            answers.last().unwrap().first_line(),
+            "success",
+            "{name}: {answers:?}"
         );
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        let mut bytes = req.into_bytes();
-        bytes.extend_from_slice(body);
-        let addr = self.addr;
-        let raw = tokio::time::timeout(LIMIT, async move {
-            let s = TcpStream::connect(addr).await.unwrap();
-            let (mut rd, mut wr) = s.into_split();
-            let writer = async move {
-                let _ = wr.write_all(&bytes).await;
-                wr
-            };
-            let reader = async move {
-                let mut out = Vec::new();
-                let _ = rd.read_to_end(&mut out).await;
-                out
-            };
-            let (_wr, out) = tokio::join!(writer, reader);
-            out
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{method} {path}: no answer within {LIMIT:?}"));
-        let text = String::from_utf8(raw).expect("the answer is UTF-8");
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .unwrap_or_else(|| panic!("{method} {path}: no complete answer: {text:?}"));
-        assert!(head.starts_with("HTTP/1.1 200 "), "{method} {path}: {text}");
-        assert!(
-            head.to_ascii_lowercase()
-                .contains("\r\ncontent-type: text/plain; charset=utf-8"),
-            "{method} {path}: {text}"
-        );
-        let answer = Answer {
-            body: body.to_owned(),
-        };
-        let init = path.contains("mode=init") && answer.first_line() == "zip=yes";
-        assert!(
-            init || ["success", "progress", "failure"].contains(&answer.first_line()),
-            "{method} {path}: {answer:?}"
-        );
-        assert!(!answer.body.is_empty(), "{method} {path}: empty answer");
-        answer
-    }
-
-    async fn checkauth_as(&self, login: &str) -> Answer {
-        let basic = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD
-                .encode(format!("{login}:{EXCHANGE_PASSWORD}"))
-        );
-        self.request(
-            "GET",
-            "/1c/exchange?type=catalog&mode=checkauth",
-            &[("Authorization", &basic)],
-            b"",
-        )
-        .await
-    }
-
-    /// Logs in as 1C does (account `1c`).
-    async fn login(&self) -> Exchange1c<'_> {
-        self.login_as(EXCHANGE_LOGIN).await
-    }
-
-    async fn login_as(&self, login: &str) -> Exchange1c<'_> {
-        let a = self.checkauth_as(login).await;
-        assert_eq!(a.first_line(), "success", "{a:?}");
-        let l = a.lines();
-        Exchange1c {
-            site: self,
-            cookie: format!("{}={}", l[1], l[2]),
-        }
-    }
-
-    fn spool(&self) -> PathBuf {
-        self.root.path().join("exchange")
-    }
-
-    fn data_dir(&self) -> PathBuf {
-        self.root.path().join("export")
-    }
-
-    /// The spool's folders, by name.
-    fn spool_folders(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.spool())
-            .map(|d| {
-                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
-    }
-
-    /// The id of the one exchange receiving now.
-    fn receiving(&self) -> String {
-        let open: Vec<String> = self
-            .spool_folders()
-            .into_iter()
-            .filter(|n| !n.contains('.'))
-            .collect();
-        assert_eq!(open.len(), 1, "{open:?}");
-        open[0].clone()
-    }
-
-    /// Waits (≤ `limit`) until the spool folder of exchange `id` ends in `.state`.
-    async fn wait_for_folder(&self, id: &str, state: &str, limit: Duration) {
-        let want = format!("{id}.{state}");
-        let found = support::poll(limit, || async {
-            self.spool_folders().contains(&want).then_some(())
-        })
-        .await;
-        assert!(
-            found.is_some(),
-            "{want} not in {:?}\n{}",
-            self.spool_folders(),
-            self.log()
-        );
-    }
-
-    async fn stats(&self) -> engine::stats::Stats {
-        support::stats(&self.env.database_url).await
-    }
-
-    fn current_key(&self) -> String {
-        format!("{}:exchange:current", self.env.prefix)
-    }
-
-    async fn done(self) {
-        support::cleanup_redis(REDIS_URL, &self.env.prefix).await;
-        drop(self.process);
-        drop(self.root);
-    }
-}
-
-/// A logged-in 1C: its cookie (`name=value`).
-struct Exchange1c<'a> {
-    site: &'a Site,
-    cookie: String,
-}
-
-impl Exchange1c<'_> {
-    /// `init`; its answer.
-    async fn init(&self) -> Answer {
-        self.call("mode=init", b"").await
-    }
-
-    /// `mode=import` of `name`, repeated while the answer is `progress` (as 1C does); every
-    /// answer, the last one `success` or `failure`.
-    async fn import_to_end(&self, name: &str) -> Vec<Answer> {
-        let started = Instant::now();
-        let mut answers = Vec::new();
-        loop {
-            let a = self.import(name).await;
-            let more = a.first_line() == "progress";
-            answers.push(a);
-            if !more {
-                return answers;
-            }
-            assert!(started.elapsed() < Duration::from_secs(180), "{name}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    async fn import(&self, name: &str) -> Answer {
-        self.call(&format!("mode=import&filename={name}"), b"")
-            .await
-    }
-
-    /// Uploads `content` as `name` in pieces of at most `piece` bytes; each must succeed.
-    async fn upload(&self, name: &str, content: &[u8], piece: usize) {
-        for p in content.chunks(piece) {
-            let a = self.call(&format!("mode=file&filename={name}"), p).await;
-            assert_eq!(a.first_line(), "success", "{name}: {a:?}");
-        }
-    }
-
-    /// Uploads every file and imports each to its end, as classic 1C does; each must succeed.
-    async fn send_all(&self, files: &[(String, Vec<u8>)]) {
-        for (name, content) in files {
-            self.upload(name, content, 1 << 20).await;
-            let answers = self.import_to_end(name).await;
-            assert_eq!(
-                answers.last().unwrap().first_line(),
-                "success",
-                "{name}: {answers:?}"
-            );
-        }
-    }
-
-    /// A mode with the session's cookie (GET without a body, POST with one).
-    async fn call(&self, query: &str, body: &[u8]) -> Answer {
-        let method = if body.is_empty() { "GET" } else { "POST" };
-        self.site
-            .request(
-                method,
-                &format!("/1c/exchange?type=catalog&{query}"),
-                &[("Cookie", &self.cookie)],
-                body,
-            )
-            .await
-    }
-
-    /// A `mode=file` request that says `declared` bytes and sends only `sent`: the open
-    /// connection, the body unfinished.
-    async fn file_cut_short(&self, name: &str, declared: usize, sent: &[u8]) -> TcpStream {
-        let addr = self.site.addr;
-        let mut s = TcpStream::connect(addr).await.unwrap();
-        let head = format!(
-            "POST /1c/exchange?type=catalog&mode=file&filename={name} HTTP/1.1\r\nHost: {addr}\r\n\
-             Cookie: {}\r\nContent-Length: {declared}\r\n\r\n",
-            self.cookie
-        );
-        s.write_all(head.as_bytes()).await.unwrap();
-        s.write_all(sent).await.unwrap();
-        s.flush().await.unwrap();
-        s
-    }
-}
-
-/// A generated export (2.x `import.xml` + `offers.xml`, or 3.1 in folders) and its files.
-fn export(format: gendata::Format, products: usize) -> (TempDir, Vec<(String, Vec<u8>)>) {
-    let dir = TempDir::new("exchange-faults-src");
-    gendata::generate(
-        &gendata::Options {
-            products,
-            customers: 0,
-            seed: 5,
-            format,
-            goods_per_segment: 0,
-        },
-        dir.path(),
-    )
-    .unwrap();
-    let files = files_of(dir.path());
-    (dir, files)
-}
-
-/// Every file under `dir`, as (`/`-separated relative name, content), sorted.
-fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(&p, root, out);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                out.push((rel, std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
-}
-
-/// The totals of `export` imported by `onec-admin import run` into a fresh SQLite database: what
-/// an exchange of the same export must leave.
-async fn cli_stats(export: &Path) -> engine::stats::Stats {
-    let root = TempDir::new("exchange-faults-cli");
-    let url = root.sqlite_url();
-    let prefix = support::unique("exchange-faults-cli");
-    for args in [
-        &["migrate"][..],
-        &["import", "run", "--types", "catalog,stocks,prices"][..],
-    ] {
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_onec-admin"))
-            .args(args)
-            .current_dir(root.path())
-            .env("DATABASE_URL", &url)
-            .env("REDIS_URL", REDIS_URL)
-            .env("ONEC_REDIS_PREFIX", &prefix)
-            .env("ONEC_DATA_DIR", export)
-            .env("RUST_LOG", "warn")
-            .output()
-            .await
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let stats = support::stats(&url).await;
-    support::cleanup_redis(REDIS_URL, &prefix).await;
-    stats
-}
-
-/// What `onec-admin exchange send` did.
-#[derive(Debug)]
-struct Sent {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Sent {
-    /// The `--json` lines.
-    fn requests(&self) -> Vec<serde_json::Value> {
-        self.stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect()
     }
 }
 
 /// `onec-admin exchange send --json` of `dir` to `url` as `login`, classic 1C.
-async fn send(url: &str, login: &str, dir: &Path) -> Sent {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_onec-admin"))
-        .args(["exchange", "send", "--url", url, "--login", login])
-        .args(["--password-stdin", "--poll-ms", "200", "--json"])
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(format!("{EXCHANGE_PASSWORD}\n").as_bytes())
-        .await
-        .unwrap();
-    drop(stdin);
-    let out = tokio::time::timeout(Duration::from_secs(300), child.wait_with_output())
-        .await
-        .expect("exchange send ends within 300 s")
-        .unwrap();
-    Sent {
-        code: out.status.code(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+async fn send(url: &str, login: &str, dir: &Path) -> Run {
+    let args = ["--poll-ms", "200", "--json"];
+    send_tool(
+        url,
+        login,
+        EXCHANGE_PASSWORD,
+        &args,
+        dir,
+        Duration::from_secs(300),
+    )
+    .await
 }
 
 /// `init` of a fresh 1C session, repeated (≤ `limit`) while it is refused because an earlier
@@ -560,13 +131,16 @@ async fn runs(site: &Site) -> Vec<(String, String, Option<String>, Option<String
 /// cut exchange holds the lock, at most its idle time), and the new exchange goes through.
 #[tokio::test]
 async fn a_connection_cut_mid_piece_then_1c_starts_over() {
-    let site = Site::start(Backend::Sqlite, &[("ONEC_EXCHANGE_IDLE_SECS", "2")], None).await;
+    let site = with_other_account(
+        Site::start_on(Backend::Sqlite, &[("ONEC_EXCHANGE_IDLE_SECS", "2")], None).await,
+    )
+    .await;
     let (src, files) = export(gendata::Format::V2x, 200);
     let (import_name, import_xml) = &files[0];
     assert_eq!(import_name, "import.xml");
     let a = site.login().await;
     assert_eq!(a.init().await.first_line(), "zip=yes");
-    let first = site.receiving();
+    let first = receiving(&site);
     a.upload("import.xml", &import_xml[..20_000], 20_000).await;
     // The second piece: 20 000 bytes said, 7 000 sent, then the connection is gone.
     let s = a
@@ -587,17 +161,16 @@ async fn a_connection_cut_mid_piece_then_1c_starts_over() {
 
     // 1C starts over: a new session, a new exchange.
     let b = init_when_free(&site, Duration::from_secs(15)).await;
-    let second = site.receiving();
+    let second = receiving(&site);
     assert_ne!(first, second);
-    site.wait_for_folder(&first, "abandoned", Duration::from_secs(10))
-        .await;
+    wait_for_folder(&site, &first, "abandoned", Duration::from_secs(10)).await;
     assert_eq!(
         std::fs::read(site.spool().join(format!("{first}.abandoned/import.xml"))).unwrap(),
         import_xml[..20_000],
         "the cut exchange kept only its whole pieces"
     );
-    b.send_all(&files).await;
-    assert_eq!(site.stats().await, cli_stats(src.path()).await);
+    send_all(&b, &files).await;
+    assert_eq!(stats(&site).await, cli_stats(src.path()).await);
     let r = b.call("mode=complete", b"").await;
     assert_eq!(r.first_line(), "success", "{r:?}");
     assert_eq!(
@@ -629,15 +202,17 @@ async fn the_server_killed_mid_import(backend: Backend) {
         Backend::Sqlite => 20,
     };
     let idle_text = idle.to_string();
-    let mut site =
-        Site::start_process(backend, &[("ONEC_EXCHANGE_IDLE_SECS", idle_text.as_str())]).await;
+    let mut site = with_other_account(
+        Site::start_process(backend, &[("ONEC_EXCHANGE_IDLE_SECS", idle_text.as_str())]).await,
+    )
+    .await;
     let (src, files) = export(gendata::Format::V2x, PRODUCTS);
     let a = site.login().await;
     assert_eq!(a.init().await.first_line(), "zip=yes");
-    let first = site.receiving();
+    let first = receiving(&site);
     // import.xml whole, then offers.xml (the longer import) is killed midway.
-    a.send_all(&files[..1]).await;
-    let before = site.stats().await;
+    send_all(&a, &files[..1]).await;
+    let before = stats(&site).await;
     a.upload("offers.xml", &files[1].1, 8 << 20).await;
     let started = Instant::now();
     let progress = loop {
@@ -665,7 +240,7 @@ async fn the_server_killed_mid_import(backend: Backend) {
     // All of the file or nothing of it: on PostgreSQL nothing (the reply is live); on SQLite a
     // `progress` reaches 1C only once the import's transaction let the journal be written, so
     // the file may be committed already.
-    let after = site.stats().await;
+    let after = stats(&site).await;
     let full = cli_stats(src.path()).await;
     match backend {
         Backend::Postgres => assert_eq!(after, before, "after kill -9 at {progress:?}"),
@@ -705,7 +280,7 @@ async fn the_server_killed_mid_import(backend: Backend) {
     .await
     .unwrap_or_else(|| panic!("{:?}\n{}", site.spool_folders(), site.log()));
     assert_eq!(
-        support::redis_get(REDIS_URL, &site.current_key()).await,
+        support::redis_get(REDIS_URL, &current_key(&site)).await,
         None
     );
     assert_eq!(site.data_dir().exists(), ended, "published only if whole");
@@ -719,7 +294,7 @@ async fn the_server_killed_mid_import(backend: Backend) {
         .filter(|r| r["mode"] == "import" && r["status"] == "success")
         .count();
     assert_eq!(imported, 2, "{}", sent.stdout);
-    assert_eq!(site.stats().await, cli_stats(src.path()).await);
+    assert_eq!(stats(&site).await, cli_stats(src.path()).await);
     let published = support::poll(Duration::from_secs(idle + 15), || async {
         let folders = site.spool_folders();
         (folders.iter().filter(|f| f.ends_with(".published")).count() == 1 + usize::from(ended))
@@ -752,16 +327,19 @@ async fn the_server_killed_mid_import_sqlite() {
 #[tokio::test]
 async fn redis_restarted_mid_exchange() {
     let mut redis = RedisProcess::start().await;
-    let site = Site::start(
-        Backend::Sqlite,
-        &[("ONEC_EXCHANGE_IDLE_SECS", "2")],
-        Some(redis.url()),
+    let site = with_other_account(
+        Site::start_on(
+            Backend::Sqlite,
+            &[("ONEC_EXCHANGE_IDLE_SECS", "2")],
+            Some(redis.url()),
+        )
+        .await,
     )
     .await;
     let (src, files) = export(gendata::Format::V2x, 200);
     let a = site.login().await;
     assert_eq!(a.init().await.first_line(), "zip=yes");
-    let first = site.receiving();
+    let first = receiving(&site);
     a.upload("import.xml", &files[0].1[..30_000], 30_000).await;
 
     redis.kill();
@@ -771,20 +349,19 @@ async fn redis_restarted_mid_exchange() {
         .failure_containing(REDIS_DOWN);
     a.import("import.xml").await.failure_containing(REDIS_DOWN);
     a.init().await.failure_containing(REDIS_DOWN);
-    site.checkauth_as(EXCHANGE_LOGIN)
+    checkauth(site.addr, EXCHANGE_LOGIN, EXCHANGE_PASSWORD)
         .await
         .failure_containing(REDIS_DOWN);
     let during = outage.elapsed();
-    assert_eq!(site.stats().await.products_total, 0);
+    assert_eq!(stats(&site).await.products_total, 0);
 
     redis.restart().await;
     a.init().await.failure_containing(UNKNOWN_COOKIE);
     let b = site.login().await;
     assert_eq!(b.init().await.first_line(), "zip=yes");
-    site.wait_for_folder(&first, "abandoned", Duration::from_secs(10))
-        .await;
-    b.send_all(&files).await;
-    assert_eq!(site.stats().await, cli_stats(src.path()).await);
+    wait_for_folder(&site, &first, "abandoned", Duration::from_secs(10)).await;
+    send_all(&b, &files).await;
+    assert_eq!(stats(&site).await, cli_stats(src.path()).await);
     assert_eq!(b.call("mode=complete", b"").await.first_line(), "success");
     assert_eq!(files_of(&site.data_dir()), files);
     println!(
@@ -800,15 +377,15 @@ async fn redis_restarted_mid_exchange() {
 /// the first exchange is untouched and completes; then the second goes through.
 #[tokio::test]
 async fn two_exchanges_at_once() {
-    let site = Site::start(Backend::Sqlite, &[], None).await;
+    let site = with_other_account(Site::start_on(Backend::Sqlite, &[], None).await).await;
     let (src, files) = export(gendata::Format::V2x, 200);
     let (other_src, _) = export(gendata::Format::V31, 60);
     let a = site.login().await;
     assert_eq!(a.init().await.first_line(), "zip=yes");
-    let first = site.receiving();
+    let first = receiving(&site);
     a.upload("import.xml", &files[0].1, 1 << 20).await;
 
-    let b = site.login_as(OTHER_LOGIN).await;
+    let b = login(site.addr, OTHER_LOGIN, EXCHANGE_PASSWORD).await;
     let r = b.init().await;
     r.failure_containing(BUSY);
     r.failure_containing(&format!("учётная запись «{EXCHANGE_LOGIN}»"));
@@ -825,13 +402,13 @@ async fn two_exchanges_at_once() {
         .map(|r| r["mode"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(modes, ["checkauth", "init"], "nothing after the refusal");
-    assert_eq!(site.receiving(), first, "the first exchange goes on");
+    assert_eq!(receiving(&site), first, "the first exchange goes on");
 
     // The first completes as if nothing happened (the import.xml piece already sent stays).
     let answers = a.import_to_end("import.xml").await;
     assert_eq!(answers.last().unwrap().first_line(), "success");
-    a.send_all(&files[1..]).await;
-    assert_eq!(site.stats().await, cli_stats(src.path()).await);
+    send_all(&a, &files[1..]).await;
+    assert_eq!(stats(&site).await, cli_stats(src.path()).await);
 
     // The second 1C now: the first (complete, no `complete` from classic 1C) is published first.
     let sent = send(&site.url(), OTHER_LOGIN, other_src.path()).await;
@@ -848,7 +425,7 @@ async fn two_exchanges_at_once() {
         "every import of both exchanges: {runs:?}"
     );
     // Both exports are in: the second's 60 products beside the first's 200.
-    let total = site.stats().await.products_total;
+    let total = stats(&site).await.products_total;
     assert!(total >= 200, "{total}");
     site.done().await;
 }
@@ -860,7 +437,7 @@ async fn two_exchanges_at_once() {
 /// written to the same database), so the stand-in would not meet the run at all.
 #[tokio::test]
 async fn an_admin_import_running() {
-    let site = Site::start(Backend::Postgres, &[], None).await;
+    let site = with_other_account(Site::start_on(Backend::Postgres, &[], None).await).await;
     let big = support::generate(&site.data_dir(), 8_000, 0);
     let (src, _files) = export(gendata::Format::V2x, 300);
     let admin = support::login(site.addr).await;
@@ -900,14 +477,14 @@ async fn an_admin_import_running() {
             "the exchange's import waited for the admin run: {db_runs:?}"
         );
     }
-    let total = site.stats().await.products_total;
+    let total = stats(&site).await.products_total;
     assert!(total >= big.products as u64, "{total}");
 
     // The other way round: while the exchange's file imports, the administrator is refused.
     let a = site.login().await;
     assert_eq!(a.init().await.first_line(), "zip=yes");
     let (big_src, big_files) = export(gendata::Format::V2x, 16_000);
-    a.send_all(&big_files[..1]).await;
+    send_all(&a, &big_files[..1]).await;
     a.upload("offers.xml", &big_files[1].1, 8 << 20).await;
     let r = a.import("offers.xml").await;
     assert_eq!(r.first_line(), "progress", "{r:?}");
@@ -929,12 +506,15 @@ async fn an_admin_import_running() {
 async fn the_1c_stops_polling() {
     // PostgreSQL: on SQLite the exchange journal's write waits for the import's transaction, so
     // each poll of a running import answers only once it commits (see the file's text).
-    let site = Site::start(Backend::Postgres, &[("ONEC_EXCHANGE_IDLE_SECS", "3")], None).await;
+    let site = with_other_account(
+        Site::start_on(Backend::Postgres, &[("ONEC_EXCHANGE_IDLE_SECS", "3")], None).await,
+    )
+    .await;
     let (src, files) = export(gendata::Format::V2x, 16_000);
     let a = site.login().await;
     assert_eq!(a.init().await.first_line(), "zip=yes");
-    let first = site.receiving();
-    a.send_all(&files[..1]).await;
+    let first = receiving(&site);
+    send_all(&a, &files[..1]).await;
     a.upload("offers.xml", &files[1].1, 8 << 20).await;
     let r = a.import("offers.xml").await;
     assert_eq!(r.first_line(), "progress", "still importing: {r:?}");
@@ -967,9 +547,8 @@ async fn the_1c_stops_polling() {
         "set aside while importing: {:?}",
         site.spool_folders()
     );
-    assert_eq!(site.stats().await, cli_stats(src.path()).await);
-    site.wait_for_folder(&first, "published", Duration::from_secs(15))
-        .await;
+    assert_eq!(stats(&site).await, cli_stats(src.path()).await);
+    wait_for_folder(&site, &first, "published", Duration::from_secs(15)).await;
     assert_eq!(files_of(&site.data_dir()), files);
     // 1C comes back late: its cookie has expired.
     a.import("offers.xml")
@@ -979,13 +558,12 @@ async fn the_1c_stops_polling() {
     // Quiet mid-piece: a body said to be 100 000 bytes, 10 000 sent, the connection kept open.
     let b = site.login().await;
     assert_eq!(b.init().await.first_line(), "zip=yes");
-    let second = site.receiving();
+    let second = receiving(&site);
     b.upload("offers.xml", &files[1].1[..50_000], 50_000).await;
     let stalled = b
         .file_cut_short("offers.xml", 100_000, &files[1].1[50_000..60_000])
         .await;
-    site.wait_for_folder(&second, "abandoned", Duration::from_secs(15))
-        .await;
+    wait_for_folder(&site, &second, "abandoned", Duration::from_secs(15)).await;
     assert_eq!(
         files_of(&site.data_dir()),
         files,
@@ -1001,7 +579,10 @@ async fn the_1c_stops_polling() {
 /// and the way out; `checkauth` again opens a new session.
 #[tokio::test]
 async fn an_expired_cookie_asks_for_checkauth_again() {
-    let site = Site::start(Backend::Sqlite, &[("ONEC_EXCHANGE_IDLE_SECS", "1")], None).await;
+    let site = with_other_account(
+        Site::start_on(Backend::Sqlite, &[("ONEC_EXCHANGE_IDLE_SECS", "1")], None).await,
+    )
+    .await;
     let a = site.login().await;
     let key_count = support::redis_keys(REDIS_URL, &site.env.prefix)
         .await

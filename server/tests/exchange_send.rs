@@ -7,54 +7,21 @@
 mod support;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
-use support::exchange::{Backend, EXCHANGE_LOGIN, EXCHANGE_PASSWORD, Site, cli_stats, export};
+use support::exchange::{
+    Backend, EXCHANGE_LOGIN, EXCHANGE_PASSWORD, Run, Site, cli_stats, export, send_tool,
+};
 use support::{REDIS_URL, TempDir};
-use tokio::io::AsyncWriteExt;
 
 /// The whole run of the tool must end within this.
 const LIMIT: Duration = Duration::from_secs(180);
 
-/// What the tool did.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// `onec-admin exchange send --url <url> --login 1c --password-stdin <args…> <dir>`, the
-/// password written to its stdin. Async: the server answering it runs on this test's runtime.
+/// `onec-admin exchange send --url <url> --login 1c --password-stdin --poll-ms 50 <args…>
+/// <dir>`.
 async fn send(url: &str, password: &str, args: &[&str], dir: &Path) -> Run {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_onec-admin"))
-        .args(["exchange", "send", "--url", url, "--login", EXCHANGE_LOGIN])
-        .args(["--password-stdin", "--poll-ms", "50"])
-        .args(args)
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(format!("{password}\n").as_bytes())
-        .await
-        .unwrap();
-    drop(stdin);
-    let out = tokio::time::timeout(LIMIT, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("exchange send {args:?}: not done within {LIMIT:?}"))
-        .unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    let all: Vec<&str> = ["--poll-ms", "50"].iter().chain(args).copied().collect();
+    send_tool(url, EXCHANGE_LOGIN, password, &all, dir, LIMIT).await
 }
 
 /// Every file of `dir` with its size, by `/`-separated name.

@@ -13,7 +13,7 @@ use sha2::Digest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{PgDb, REDIS_URL, ServerEnv, TempDir};
+use super::{PgDb, REDIS_URL, ServerEnv, ServerProcess, TempDir};
 
 /// 1C's exchange account.
 pub const EXCHANGE_LOGIN: &str = "1c";
@@ -33,6 +33,10 @@ pub struct Site {
     pub addr: SocketAddr,
     pub root: TempDir,
     pub env: ServerEnv,
+    /// The server's settings besides `env`'s.
+    settings: Vec<(String, String)>,
+    /// The server as a child process ([`Site::start_process`]), else in this process.
+    process: Option<ServerProcess>,
     _pg: Option<PgDb>,
 }
 
@@ -65,6 +69,26 @@ impl Site {
     }
 
     pub async fn start_with(backend: Backend, extra: &[(&str, &str)]) -> Site {
+        Self::start_on(backend, extra, None).await
+    }
+
+    /// [`Site::start_with`] on a private Redis (`redis`) instead of the shared one.
+    pub async fn start_on(backend: Backend, extra: &[(&str, &str)], redis: Option<String>) -> Site {
+        let mut site = Self::prepare(backend, extra, redis).await;
+        site.addr = super::spawn_in_process_with(&site.env, &site.settings()).await;
+        site.account(EXCHANGE_LOGIN).await;
+        site
+    }
+
+    /// The server as a child process `onec-admin serve` ([`Site::kill`], [`Site::restart`]).
+    pub async fn start_process(backend: Backend, extra: &[(&str, &str)]) -> Site {
+        let mut site = Self::prepare(backend, extra, None).await;
+        site.restart().await;
+        site.account(EXCHANGE_LOGIN).await;
+        site
+    }
+
+    async fn prepare(backend: Backend, extra: &[(&str, &str)], redis: Option<String>) -> Site {
         let root = TempDir::new("exchange");
         let (url, pg) = match backend {
             Backend::Sqlite => (root.sqlite_url(), None),
@@ -73,23 +97,65 @@ impl Site {
                 (pg.url().to_owned(), Some(pg))
             }
         };
-        let env = ServerEnv::new(&url, &root.path().join("export"), "exchange");
+        let mut env = ServerEnv::new(&url, &root.path().join("export"), "exchange");
+        if let Some(r) = redis {
+            env.redis_url = r;
+        }
         let spool = root.path().join("exchange").display().to_string();
-        let mut settings: Vec<(&str, &str)> = vec![("ONEC_EXCHANGE_DIR", &spool)];
-        settings.extend_from_slice(extra);
-        let addr = super::spawn_in_process_with(&env, &settings).await;
-        // 1C's account (exchange only), besides the first administrator the server made.
-        let db = super::connect_db(&url).await;
-        engine::auth::upsert_account(&db, EXCHANGE_LOGIN, EXCHANGE_PASSWORD, Roles::EXCHANGE)
+        let mut settings = vec![("ONEC_EXCHANGE_DIR".to_owned(), spool)];
+        settings.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Site {
+            addr: SocketAddr::from(([127, 0, 0, 1], 1)),
+            root,
+            env,
+            settings,
+            process: None,
+            _pg: pg,
+        }
+    }
+
+    fn settings(&self) -> Vec<(&str, &str)> {
+        self.settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
+    /// An exchange account `login` (exchange only, password [`EXCHANGE_PASSWORD`]), besides the
+    /// first administrator the server made.
+    pub async fn account(&self, login: &str) {
+        let db = super::connect_db(&self.env.database_url).await;
+        engine::auth::upsert_account(&db, login, EXCHANGE_PASSWORD, Roles::EXCHANGE)
             .await
             .unwrap();
         db.close().await.ok();
-        Site {
-            addr,
-            root,
-            env,
-            _pg: pg,
+    }
+
+    /// `kill -9` of the child process.
+    pub fn kill(&mut self) {
+        self.process.as_mut().expect("a child process").kill();
+    }
+
+    /// Starts the child process (again), on a new port.
+    pub async fn restart(&mut self) {
+        if let Some(p) = self.process.as_mut() {
+            p.kill();
         }
+        let n = std::fs::read_dir(self.root.path()).unwrap().count();
+        let p = ServerProcess::start_with(
+            &self.env,
+            self.root.path(),
+            &format!("server-{n}"),
+            &self.settings(),
+        )
+        .await;
+        self.addr = p.addr;
+        self.process = Some(p);
+    }
+
+    /// The child process's log (empty in process).
+    pub fn log(&self) -> String {
+        self.process.as_ref().map(|p| p.log()).unwrap_or_default()
     }
 
     /// One request to `path` (query included) with these headers and body; checks the shape
@@ -101,89 +167,7 @@ impl Site {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Answer {
-        self.request_with(method, path, headers, body, false).await
-    }
-
-    /// [`Site::request`], the body sent with `Content-Length` or (`chunked`) in 16 KiB chunks
-    /// without saying its length.
-    pub async fn request_with(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-        chunked: bool,
-    ) -> Answer {
-        let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
-        if chunked {
-            req.push_str("Transfer-Encoding: chunked\r\n");
-        } else {
-            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        }
-        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
-            req.push_str(&format!("Host: {}\r\n", self.addr));
-        }
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        let mut bytes = req.into_bytes();
-        if chunked {
-            for piece in body.chunks(16 * 1024) {
-                bytes.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
-                bytes.extend_from_slice(piece);
-                bytes.extend_from_slice(b"\r\n");
-            }
-            bytes.extend_from_slice(b"0\r\n\r\n");
-        } else {
-            bytes.extend_from_slice(body);
-        }
-        let raw = tokio::time::timeout(LIMIT, async {
-            let s = TcpStream::connect(self.addr).await.unwrap();
-            let (mut rd, mut wr) = s.into_split();
-            // Reading goes on while the body is written: the server may answer (and close)
-            // before it has read it all.
-            let writer = async move {
-                let _ = wr.write_all(&bytes).await;
-                wr
-            };
-            let reader = async move {
-                let mut out = Vec::new();
-                let _ = rd.read_to_end(&mut out).await;
-                out
-            };
-            let (_wr, out) = tokio::join!(writer, reader);
-            out
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{method} {path}: no answer within {LIMIT:?}"));
-        let text = String::from_utf8(raw).expect("the answer is UTF-8");
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .unwrap_or_else(|| panic!("{method} {path}: no complete answer: {text:?}"));
-        let answer = Answer {
-            head: head.to_owned(),
-            body: body.to_owned(),
-        };
-        assert!(
-            answer.head.starts_with("HTTP/1.1 200 "),
-            "{method} {path}: {answer:?}"
-        );
-        assert!(
-            answer
-                .head
-                .to_ascii_lowercase()
-                .contains("\r\ncontent-type: text/plain; charset=utf-8"),
-            "{method} {path}: {answer:?}"
-        );
-        // The protocol's one exception: a successful init answers with its parameters.
-        let init = path.contains("mode=init") && answer.first_line() == "zip=yes";
-        assert!(
-            init || ["success", "progress", "failure"].contains(&answer.first_line()),
-            "{method} {path}: {answer:?}"
-        );
-        assert!(!answer.body.is_empty(), "{method} {path}: empty answer");
-        answer
+        request(self.addr, method, path, headers, body, false).await
     }
 
     /// `GET /1c/exchange?<query>` without credentials.
@@ -194,29 +178,12 @@ impl Site {
 
     /// `mode=checkauth` with these credentials.
     pub async fn checkauth(&self, login: &str, password: &str) -> Answer {
-        let basic = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"))
-        );
-        self.request(
-            "GET",
-            "/1c/exchange?type=catalog&mode=checkauth",
-            &[("Authorization", &basic)],
-            b"",
-        )
-        .await
+        checkauth(self.addr, login, password).await
     }
 
     /// Logs in as 1C does; the session it got.
     pub async fn login(&self) -> Exchange1c<'_> {
-        let a = self.checkauth(EXCHANGE_LOGIN, EXCHANGE_PASSWORD).await;
-        assert_eq!(a.first_line(), "success", "{a:?}");
-        let l = a.lines();
-        Exchange1c {
-            site: self,
-            cookie: format!("{}={}", l[1], l[2]),
-            sessid: l[3].strip_prefix("sessid=").unwrap().to_owned(),
-        }
+        login(self.addr, EXCHANGE_LOGIN, EXCHANGE_PASSWORD).await
     }
 
     pub fn spool(&self) -> PathBuf {
@@ -287,15 +254,132 @@ impl Site {
 
     pub async fn done(self) {
         super::cleanup_redis(REDIS_URL, &self.env.prefix).await;
+        drop(self.process);
         drop(self.root);
+    }
+}
+
+/// One request to the server at `addr` (`path` with its query), the body sent with
+/// `Content-Length` or (`chunked`) in 16 KiB chunks without saying its length; checks the shape
+/// every answer must have: 200, plain UTF-8 text, a first line of the protocol, never empty.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    chunked: bool,
+) -> Answer {
+    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if chunked {
+        req.push_str("Transfer-Encoding: chunked\r\n");
+    } else {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("Host: {}\r\n", addr));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    let mut bytes = req.into_bytes();
+    if chunked {
+        for piece in body.chunks(16 * 1024) {
+            bytes.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+            bytes.extend_from_slice(piece);
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(b"0\r\n\r\n");
+    } else {
+        bytes.extend_from_slice(body);
+    }
+    let raw = tokio::time::timeout(LIMIT, async {
+        let s = TcpStream::connect(addr).await.unwrap();
+        let (mut rd, mut wr) = s.into_split();
+        // Reading goes on while the body is written: the server may answer (and close)
+        // before it has read it all.
+        let writer = async move {
+            let _ = wr.write_all(&bytes).await;
+            wr
+        };
+        let reader = async move {
+            let mut out = Vec::new();
+            let _ = rd.read_to_end(&mut out).await;
+            out
+        };
+        let (_wr, out) = tokio::join!(writer, reader);
+        out
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{method} {path}: no answer within {LIMIT:?}"));
+    let text = String::from_utf8(raw).expect("the answer is UTF-8");
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("{method} {path}: no complete answer: {text:?}"));
+    let answer = Answer {
+        head: head.to_owned(),
+        body: body.to_owned(),
+    };
+    assert!(
+        answer.head.starts_with("HTTP/1.1 200 "),
+        "{method} {path}: {answer:?}"
+    );
+    assert!(
+        answer
+            .head
+            .to_ascii_lowercase()
+            .contains("\r\ncontent-type: text/plain; charset=utf-8"),
+        "{method} {path}: {answer:?}"
+    );
+    // The protocol's one exception: a successful init answers with its parameters.
+    let init = path.contains("mode=init") && answer.first_line() == "zip=yes";
+    assert!(
+        init || ["success", "progress", "failure"].contains(&answer.first_line()),
+        "{method} {path}: {answer:?}"
+    );
+    assert!(!answer.body.is_empty(), "{method} {path}: empty answer");
+    answer
+}
+
+/// `mode=checkauth` at `addr` with these credentials.
+pub async fn checkauth(addr: SocketAddr, login: &str, password: &str) -> Answer {
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"))
+    );
+    request(
+        addr,
+        "GET",
+        "/1c/exchange?type=catalog&mode=checkauth",
+        &[("Authorization", &basic)],
+        b"",
+        false,
+    )
+    .await
+}
+
+/// Logs in at `addr` as 1C does; the session it got.
+pub async fn login<'a>(addr: SocketAddr, login: &str, password: &str) -> Exchange1c<'a> {
+    let a = checkauth(addr, login, password).await;
+    assert_eq!(a.first_line(), "success", "{a:?}");
+    let l = a.lines();
+    Exchange1c {
+        addr,
+        cookie: format!("{}={}", l[1], l[2]),
+        sessid: l[3].strip_prefix("sessid=").unwrap().to_owned(),
+        _site: std::marker::PhantomData,
     }
 }
 
 /// A logged-in 1C: its cookie (`name=value`) and sessid.
 pub struct Exchange1c<'a> {
-    pub site: &'a Site,
+    /// The server.
+    pub addr: SocketAddr,
     pub cookie: String,
     pub sessid: String,
+    /// Borrowed from the site it logged in to, when there is one.
+    _site: std::marker::PhantomData<&'a ()>,
 }
 
 impl Exchange1c<'_> {
@@ -314,6 +398,28 @@ impl Exchange1c<'_> {
             assert!(started.elapsed() < LIMIT, "{name}: {answers:?}");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// `mode=init`; its answer.
+    pub async fn init(&self) -> Answer {
+        self.call("mode=init", b"").await
+    }
+
+    /// A `mode=file` request that says `declared` bytes and sends only `sent`: the open
+    /// connection, the body unfinished.
+    pub async fn file_cut_short(&self, name: &str, declared: usize, sent: &[u8]) -> TcpStream {
+        let addr = self.addr;
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST /1c/exchange?type=catalog&mode=file&filename={} HTTP/1.1\r\nHost: {addr}\r\n\
+             Cookie: {}\r\nContent-Length: {declared}\r\n\r\n",
+            enc(name),
+            self.cookie
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(sent).await.unwrap();
+        s.flush().await.unwrap();
+        s
     }
 
     /// `mode=import` of `name`.
@@ -339,14 +445,15 @@ impl Exchange1c<'_> {
     /// A mode with the session's cookie, as 1C sends it (GET without a body, POST with one).
     pub async fn call(&self, query: &str, body: &[u8]) -> Answer {
         let method = if body.is_empty() { "GET" } else { "POST" };
-        self.site
-            .request(
-                method,
-                &format!("/1c/exchange?type=catalog&{query}"),
-                &[("Cookie", &self.cookie)],
-                body,
-            )
-            .await
+        request(
+            self.addr,
+            method,
+            &format!("/1c/exchange?type=catalog&{query}"),
+            &[("Cookie", &self.cookie)],
+            body,
+            false,
+        )
+        .await
     }
 }
 
@@ -479,4 +586,69 @@ pub async fn runs_and_sessions(
 
 pub async fn db_stats(site: &Site) -> engine::stats::Stats {
     super::stats(&site.env.database_url).await
+}
+
+/// What `onec-admin exchange send` did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The `--json` lines.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+}
+
+/// `onec-admin exchange send --url <url> --login <login> --password-stdin <args…> <dir>`, the
+/// password written to its stdin, ended within `limit`. Async: a server answering it may run
+/// on the test's runtime.
+pub async fn send_tool(
+    url: &str,
+    login: &str,
+    password: &str,
+    args: &[&str],
+    dir: &Path,
+    limit: Duration,
+) -> Run {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_onec-admin"))
+        .args([
+            "exchange",
+            "send",
+            "--url",
+            url,
+            "--login",
+            login,
+            "--password-stdin",
+        ])
+        .args(args)
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{password}\n").as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(limit, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("exchange send {args:?}: not done within {limit:?}"))
+        .unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
 }
