@@ -324,51 +324,48 @@ mod tests {
         }
     }
 
+    /// The refusal past the limit: (rows, would, active, limit percent).
+    async fn too_many(
+        db: &DatabaseConnection,
+        products: &HashSet<String>,
+        offers: Option<&HashSet<String>>,
+        percent: u32,
+    ) -> (Rows, u64, u64, u32) {
+        match deactivate_missing(db, products, offers, limit(percent)).await {
+            Err(DeactivateError::TooMany {
+                rows,
+                would,
+                active,
+                limit_percent,
+            }) => (rows, would, active, limit_percent),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[tokio::test]
     async fn over_the_limit_nothing_is_written() {
         for t in TestDb::each().await {
             let db = &t.db;
             catalog(db, 10).await;
             let half = set(&["p0", "p1", "p2", "p3", "p4"]);
-            let err = deactivate_missing(db, &half, None, limit(10))
-                .await
-                .unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    DeactivateError::TooMany {
-                        rows: Rows::Products,
-                        would: 5,
-                        active: 10,
-                        limit_percent: 10
-                    }
-                ),
-                "{err:?}"
-            );
-            assert!(
-                err.to_string().contains("5 из 10 активных товаров"),
-                "{err}"
-            );
+            let err = too_many(db, &half, None, 10).await;
+            assert_eq!(err, (Rows::Products, 5, 10, 10));
+            let (rows, would, active, limit_percent) = err;
+            let text = DeactivateError::TooMany {
+                rows,
+                would,
+                active,
+                limit_percent,
+            }
+            .to_string();
+            assert!(text.contains("5 из 10 активных товаров"), "{text}");
             assert!(deleted(db, "products").await.is_empty());
             assert!(deleted(db, "offers").await.is_empty());
 
             // Every product mentioned, but 10 of 20 offers not: the offers' share counts too.
             let all: HashSet<String> = (0..10).map(|i| format!("p{i}")).collect();
-            let err = deactivate_missing(db, &all, Some(&set(&[])), limit(10))
-                .await
-                .unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    DeactivateError::TooMany {
-                        rows: Rows::Offers,
-                        would: 10,
-                        active: 20,
-                        ..
-                    }
-                ),
-                "{err:?}"
-            );
+            let err = too_many(db, &all, Some(&set(&[])), 10).await;
+            assert_eq!(err, (Rows::Offers, 10, 20, 10));
             assert!(deleted(db, "offers").await.is_empty());
 
             // Exactly at the limit passes; a limit of 0 allows none.
