@@ -13,7 +13,6 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use engine::redis::AsyncCommands;
 use engine::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use futures::StreamExt;
 use sea_orm::{DatabaseConnection, EntityTrait};
@@ -86,9 +85,7 @@ impl SharedRedis {
 
     /// A run's stored state (the key the runner writes).
     async fn run_state(&self, key: &str) -> Result<Option<RunState>, engine::redis::RedisError> {
-        let mut conn = self.conn().await?;
-        let json: Option<String> = conn.get(key).await?;
-        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+        engine::run::stored_state(&mut self.conn().await?, key).await
     }
 }
 

@@ -132,7 +132,9 @@ async fn runs(site: &Site) -> Vec<(String, String, Option<String>, Option<String
 #[tokio::test]
 async fn a_connection_cut_mid_piece_then_1c_starts_over() {
     let site = with_other_account(
-        Site::start_on(Backend::Sqlite, &[("ONEC_EXCHANGE_IDLE_SECS", "2")], None).await,
+        // Idle longer than an `import` call's answer time (2 s): the lock is refreshed when a
+        // request starts, so a shorter one could lapse while a call waits for its import.
+        Site::start_on(Backend::Sqlite, &[("ONEC_EXCHANGE_IDLE_SECS", "6")], None).await,
     )
     .await;
     let (src, files) = export(gendata::Format::V2x, 200);
@@ -330,7 +332,7 @@ async fn redis_restarted_mid_exchange() {
     let site = with_other_account(
         Site::start_on(
             Backend::Sqlite,
-            &[("ONEC_EXCHANGE_IDLE_SECS", "2")],
+            &[("ONEC_EXCHANGE_IDLE_SECS", "6")],
             Some(redis.url()),
         )
         .await,

@@ -47,7 +47,7 @@ mod sessions;
 pub use checks::{PreviewCheckError, StartError, parse_kinds};
 pub use execute::CANCELLED;
 pub use keys::{DEFAULT_PREFIX, Keys};
-pub use publish::PROGRESS_EVERY;
+pub use publish::{PROGRESS_EVERY, stored_state};
 pub use recovery::{INTERRUPTED, RECOVERY_POLL, RecoveryError};
 pub use sessions::{Interrupted, PastRun, PastSession, SessionRecorder};
 

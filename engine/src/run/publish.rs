@@ -21,12 +21,21 @@ const STATE_TTL_SECS: u64 = 24 * 3600;
 /// How often live progress is published while a kind works.
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(400);
 
+/// A run's stored state at `key` ([`super::Keys::state`]), over any connection: the runner's,
+/// the server's shared one, the exchange's.
+pub async fn stored_state<C: ConnectionLike + Send>(
+    conn: &mut C,
+    key: &str,
+) -> Result<Option<RunState>, redis::RedisError> {
+    let json: Option<String> = redis::cmd("GET").arg(key).query_async(conn).await?;
+    Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+}
+
 impl Runner {
     /// The latest state of a run, from Redis.
     pub async fn state(&self, run_id: &str) -> Result<Option<RunState>, redis::RedisError> {
         let mut conn = self.conn().await?;
-        let json: Option<String> = conn.get(self.keys.state(run_id)).await?;
-        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+        stored_state(&mut conn, &self.keys.state(run_id)).await
     }
 
     /// The latest run's state (running or ended), from Redis.

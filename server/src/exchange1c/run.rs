@@ -205,16 +205,15 @@ fn some_names<'a>(names: impl IntoIterator<Item = &'a String>) -> String {
 async fn taken_in(ctx: &Ctx, rec: &RunRecord) -> BTreeSet<String> {
     let mut checked = rec.checked.clone();
     let keys = engine::run::Keys::new(&ctx.ex.prefix);
+    let Ok(mut c) = ctx.redis.conn().await else {
+        return checked;
+    };
     for (file, run_id) in &rec.runs {
         if checked.contains(file) {
             continue;
         }
-        let Ok(mut c) = ctx.redis.conn().await else {
-            break;
-        };
-        let json: Option<String> = c.get(keys.state(run_id)).await.ok().flatten();
-        let state = json.and_then(|j| serde_json::from_str::<wire::RunState>(&j).ok());
-        if state.is_some_and(|s| s.phase == wire::RunPhase::Completed) {
+        let state = engine::run::stored_state(&mut c, &keys.state(run_id)).await;
+        if state.is_ok_and(|s| s.is_some_and(|s| s.phase == wire::RunPhase::Completed)) {
             checked.insert(file.clone());
         }
     }
