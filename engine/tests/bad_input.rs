@@ -1665,8 +1665,10 @@ async fn lock_value(runner: &engine::run::Runner) -> Option<String> {
 
 #[tokio::test]
 async fn a_fifo_in_place_of_a_segment_fails_the_run_and_frees_the_lock() {
-    // A first segment large enough to be still importing when the second one is swapped.
-    let products: Vec<String> = (0..20_000)
+    // A first segment large enough to be still importing when the second one is swapped:
+    // several progress intervals long even on an idle machine (20 000 products were imported
+    // within one interval there, and the run read the second segment before the swap).
+    let products: Vec<String> = (0..80_000)
         .map(|i| product(&format!("f1f0f1f0-0000-4000-8000-{i:012}"), "Товар"))
         .collect();
     for t in prepared().await {
