@@ -2,7 +2,7 @@
 //! [`crate::reader`]) into a typed record, collecting warnings for the parts
 //! that cannot be used.
 
-use crate::error::WarningReason;
+use crate::error::SkipReason;
 use crate::model::{
     Address, BankAccount, Customer, Group, Offer, OfferId, Price, PriceType, Product, Property,
     PropertyValue, StockEntry, Unit, Warehouse,
@@ -11,7 +11,7 @@ use crate::number::{Number, is_not_filled, is_zero_guid, parse_bool, parse_decim
 use crate::reader::{Attr, Node};
 use crate::tags::Tag;
 
-type Warnings = Vec<(WarningReason, String)>;
+type Warnings = Vec<(SkipReason, String)>;
 
 /// Read access to one buffered record. Node 0 is the record element.
 pub(crate) struct View<'a> {
@@ -97,7 +97,7 @@ fn record_id(v: &View<'_>, w: &mut Warnings) -> Option<String> {
     let id = reference(v.child_text(0, Tag::Id));
     if id.is_none() {
         let name = v.child_text(0, Tag::Name);
-        w.push((WarningReason::MissingId, name.to_owned()));
+        w.push((SkipReason::MissingId, name.to_owned()));
     }
     id
 }
@@ -108,7 +108,7 @@ fn deleted(v: &View<'_>, w: &mut Warnings) -> bool {
     if let Some(mark) = v.child(0, Tag::DeletionMark) {
         match parse_bool(v.text(mark)) {
             Some(b) => deleted = b,
-            None => w.push((WarningReason::BadBoolean, v.text(mark).to_owned())),
+            None => w.push((SkipReason::BadBoolean, v.text(mark).to_owned())),
         }
     }
     let status = v
@@ -195,7 +195,7 @@ pub(crate) fn unit(v: &View<'_>, w: &mut Warnings) -> Option<Unit> {
     let code = v.child_opt(0, Tag::Code);
     let Some(id) = reference(v.child_text(0, Tag::Id)).or_else(|| code.clone()) else {
         w.push((
-            WarningReason::MissingId,
+            SkipReason::MissingId,
             v.child_text(0, Tag::ShortName).to_owned(),
         ));
         return None;
@@ -291,14 +291,14 @@ fn number(text: &str, what: Tag, w: &mut Warnings) -> Option<rust_decimal::Decim
         Number::Value(d) => Some(d),
         Number::Empty => {
             w.push((
-                WarningReason::EmptyNumber,
+                SkipReason::EmptyNumber,
                 format!("{}: «{text}»", what.as_str()),
             ));
             None
         }
         Number::Invalid => {
             w.push((
-                WarningReason::BadNumber,
+                SkipReason::BadNumber,
                 format!("{}: «{text}»", what.as_str()),
             ));
             None
@@ -309,14 +309,11 @@ fn number(text: &str, what: Tag, w: &mut Warnings) -> Option<rust_decimal::Decim
 pub(crate) fn offer(v: &View<'_>, w: &mut Warnings) -> Option<Offer> {
     let raw_id = v.child_text(0, Tag::Id);
     if raw_id.is_empty() || is_zero_guid(raw_id) {
-        w.push((
-            WarningReason::MissingId,
-            v.child_text(0, Tag::Name).to_owned(),
-        ));
+        w.push((SkipReason::MissingId, v.child_text(0, Tag::Name).to_owned()));
         return None;
     }
     let Some(id) = OfferId::parse(raw_id) else {
-        w.push((WarningReason::BadOfferId, raw_id.to_owned()));
+        w.push((SkipReason::BadOfferId, raw_id.to_owned()));
         return None;
     };
     let mut o = Offer {
@@ -388,7 +385,7 @@ pub(crate) fn offer(v: &View<'_>, w: &mut Warnings) -> Option<Offer> {
 fn price(v: &View<'_>, p: usize, w: &mut Warnings) -> Option<Price> {
     let Some(price_type_id) = reference(v.child_text(p, Tag::PriceTypeId)) else {
         w.push((
-            WarningReason::MissingPriceType,
+            SkipReason::MissingPriceType,
             v.child_text(p, Tag::PricePerUnit).to_owned(),
         ));
         return None;
@@ -424,7 +421,7 @@ fn warehouse_stock<'a>(
         return;
     }
     if id.is_empty() {
-        w.push((WarningReason::MissingWarehouseId, quantity.to_owned()));
+        w.push((SkipReason::MissingWarehouseId, quantity.to_owned()));
         return;
     }
     if let Some(quantity) = number(quantity, Tag::Quantity, w) {

@@ -5,6 +5,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+pub use wire::SkipReason;
+
 /// Maximum element nesting accepted before a file is refused.
 pub const MAX_DEPTH: usize = 256;
 /// Maximum buffered size of one record (text and attributes), in bytes.
@@ -213,56 +215,6 @@ impl std::error::Error for Error {
     }
 }
 
-/// Why a record was skipped or trimmed. [`WarningReason::key`] is a stable
-/// machine key for counting; `Display` is the Russian explanation. Exhaustive on purpose: the
-/// engine maps each reason to the skip reason it counts, and a new one must not slip past it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum WarningReason {
-    /// The record has no `Ид` (or only the all-zero GUID); it was skipped.
-    MissingId,
-    /// A price or quantity that is not a number; that entry was skipped.
-    BadNumber,
-    /// A price or quantity that is empty or 1C's "not filled" marker; that entry was skipped.
-    EmptyNumber,
-    /// A price without `ИдТипаЦены`; that price was skipped.
-    MissingPriceType,
-    /// A per-warehouse stock entry without a warehouse id; that entry was skipped.
-    MissingWarehouseId,
-    /// An offer id like `#abc` with no product part; the offer was skipped.
-    BadOfferId,
-    /// A yes/no flag that is neither; it was read as "no".
-    BadBoolean,
-}
-
-impl WarningReason {
-    /// Stable key for counting and logs, e.g. `"missing_id"`.
-    pub fn key(self) -> &'static str {
-        match self {
-            WarningReason::MissingId => "missing_id",
-            WarningReason::BadNumber => "bad_number",
-            WarningReason::EmptyNumber => "empty_number",
-            WarningReason::MissingPriceType => "missing_price_type",
-            WarningReason::MissingWarehouseId => "missing_warehouse_id",
-            WarningReason::BadOfferId => "bad_offer_id",
-            WarningReason::BadBoolean => "bad_boolean",
-        }
-    }
-}
-
-impl fmt::Display for WarningReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            WarningReason::MissingId => "запись без Ид пропущена",
-            WarningReason::BadNumber => "не число, значение пропущено",
-            WarningReason::EmptyNumber => "число не заполнено, значение пропущено",
-            WarningReason::MissingPriceType => "цена без ИдТипаЦены пропущена",
-            WarningReason::MissingWarehouseId => "остаток без Ид склада пропущен",
-            WarningReason::BadOfferId => "некорректный Ид предложения, запись пропущена",
-            WarningReason::BadBoolean => "не «true»/«false», прочитано как «false»",
-        })
-    }
-}
-
 /// A record (or part of one) the reader could not use. Not fatal: reading goes on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Warning {
@@ -273,7 +225,7 @@ pub struct Warning {
     /// Element path of the record, e.g. `КоммерческаяИнформация/Каталог/Товары/Товар`.
     pub path: String,
     /// Why.
-    pub reason: WarningReason,
+    pub reason: SkipReason,
     /// The offending value or record id, for the operator.
     pub detail: String,
 }
@@ -285,7 +237,7 @@ impl fmt::Display for Warning {
         } else {
             write!(f, "Строка {}", self.line)?;
         }
-        write!(f, ", элемент {}: {}", self.path, self.reason)?;
+        write!(f, ", элемент {}: {}", self.path, self.reason.text())?;
         if !self.detail.is_empty() {
             write!(f, " ({})", self.detail)?;
         }

@@ -39,8 +39,8 @@ pub use discover::{
     scan, sniff_kind,
 };
 pub use error::{
-    Error, ErrorKind, MAX_DEPTH, MAX_EVENT_BYTES, MAX_PATH_BYTES, MAX_RECORD_BYTES, Warning,
-    WarningReason,
+    Error, ErrorKind, MAX_DEPTH, MAX_EVENT_BYTES, MAX_PATH_BYTES, MAX_RECORD_BYTES, SkipReason,
+    Warning,
 };
 pub use model::{
     Address, BankAccount, Customer, Group, Header, Item, Kind, Offer, OfferId, Price, PriceType,

@@ -9,7 +9,7 @@
 
 use crate::build::{self, View};
 use crate::error::{
-    Error, ErrorKind, MAX_DEPTH, MAX_PATH_BYTES, MAX_RECORD_BYTES, Warning, WarningReason,
+    Error, ErrorKind, MAX_DEPTH, MAX_PATH_BYTES, MAX_RECORD_BYTES, SkipReason, Warning,
 };
 use crate::model::{Header, Item, Kind, Record};
 use crate::number::parse_bool;
@@ -102,7 +102,7 @@ struct State {
     queue: VecDeque<Item>,
     /// Text bytes of the records in `queue` (bounds what `peek_kind` holds).
     queued_bytes: usize,
-    warnings: Vec<(WarningReason, String)>,
+    warnings: Vec<(SkipReason, String)>,
     /// Newlines seen so far.
     lines: u64,
 }

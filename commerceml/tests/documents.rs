@@ -4,7 +4,7 @@
 
 use commerceml::{
     Customer, Decimal, ErrorKind, Group, Item, Kind, Offer, OfferId, Product, Property, Record,
-    RecordReader, StockEntry, Unit, Warning, WarningReason, discover, open_file, sniff_kind,
+    RecordReader, SkipReason, StockEntry, Unit, Warning, discover, open_file, sniff_kind,
 };
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -462,7 +462,7 @@ fn missing_id_is_a_counted_warning() {
     assert_eq!(products(&r).len(), 1);
     assert_eq!(reasons(&r), vec!["missing_id"; 3]);
     assert_eq!(r.warnings[0].detail, "Без Ид");
-    assert_eq!(r.warnings[0].reason, WarningReason::MissingId);
+    assert_eq!(r.warnings[0].reason, SkipReason::MissingId);
     assert_eq!(
         r.warnings[0].path,
         "КоммерческаяИнформация/Каталог/Товары/Товар"

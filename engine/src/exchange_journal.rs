@@ -35,6 +35,8 @@ pub struct Entry<'a> {
     pub reply: &'a str,
     /// The import run the file's import started, if it did.
     pub run_id: Option<&'a str>,
+    /// The kind the file is imported as (a run may import several files, a session per kind).
+    pub kind: Option<ImportKind>,
 }
 
 /// Whether a request of `mode` repeats the one before it when both name the same file.
@@ -55,6 +57,10 @@ pub async fn record(db: &DatabaseConnection, e: &Entry<'_>) -> Result<(), DbErr>
         last.filter(|l| folds(e.mode) && l.mode == e.mode && l.filename.as_deref() == e.filename)
     {
         let run_id = e.run_id.map(str::to_owned).or(last.run_id.clone());
+        let kind = e
+            .kind
+            .map(|k| k.as_str().to_owned())
+            .or(last.import_kind.clone());
         let mut row: exchange_requests::ActiveModel = last.clone().into();
         row.last_at = Set(e.at);
         row.calls = Set(last.calls.saturating_add(1));
@@ -62,6 +68,7 @@ pub async fn record(db: &DatabaseConnection, e: &Entry<'_>) -> Result<(), DbErr>
         row.status = Set(e.status.as_str().to_owned());
         row.reply = Set(e.reply.to_owned());
         row.run_id = Set(run_id);
+        row.import_kind = Set(kind);
         row.update(db).await?;
         return Ok(());
     }
@@ -77,6 +84,7 @@ pub async fn record(db: &DatabaseConnection, e: &Entry<'_>) -> Result<(), DbErr>
         status: Set(e.status.as_str().to_owned()),
         reply: Set(e.reply.to_owned()),
         run_id: Set(e.run_id.map(str::to_owned)),
+        import_kind: Set(e.kind.map(|k| k.as_str().to_owned())),
         ..Default::default()
     }
     .insert(db)
@@ -164,11 +172,19 @@ pub async fn latest(db: &DatabaseConnection, n: u64) -> Result<Vec<ExchangeRow>,
         row.last_at = r.last_at.to_rfc3339();
         row.bytes = row.bytes.saturating_add(r.bytes);
         row.requests.push(ExchangeRequest {
-            sessions: r
-                .run_id
-                .as_ref()
-                .and_then(|id| sessions.get(id).cloned())
-                .unwrap_or_default(),
+            sessions: {
+                let kind = r.import_kind.as_deref().and_then(ImportKind::parse);
+                r.run_id
+                    .as_ref()
+                    .and_then(|id| sessions.get(id))
+                    .map(|all| {
+                        all.iter()
+                            .filter(|s| kind.is_none_or(|k| s.kind == k))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            },
             mode: r.mode,
             filename: r.filename,
             first_at: r.first_at.to_rfc3339(),
@@ -216,6 +232,7 @@ mod tests {
             status,
             reply: "progress\nКаталог: 10 из 20 записей",
             run_id: None,
+            kind: None,
         }
     }
 

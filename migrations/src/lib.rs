@@ -17,6 +17,7 @@ mod m20261201_000008_session_preview;
 mod m20261203_000009_account_roles;
 mod m20261203_000010_run_origin;
 mod m20261204_000011_exchange_journal;
+mod m20261204_000012_exchange_request_kind;
 
 /// Applies every migration of the product in order.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_account_roles::Migration),
             Box::new(m20261203_000010_run_origin::Migration),
             Box::new(m20261204_000011_exchange_journal::Migration),
+            Box::new(m20261204_000012_exchange_request_kind::Migration),
         ]
     }
 }

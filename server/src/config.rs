@@ -582,63 +582,41 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_variable() {
-        for (k, v, var) in [
-            ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
-            ("REDIS_URL", "http://nope", "REDIS_URL"),
-            ("ONEC_BIND", "localhost", "ONEC_BIND"),
+        // Each bad value is named by its own variable ...
+        let own = [
+            ("DATABASE_URL", "mysql://x"),
+            ("REDIS_URL", "http://nope"),
+            ("ONEC_BIND", "localhost"),
+            ("ONEC_SECURE_COOKIES", "maybe"),
+            ("ONEC_REDIS_PREFIX", "a b"),
+            ("ONEC_METRICS_BIND", "9300"),
+            ("ONEC_METRICS_BIND", "127.0.0.1:3000"),
+            ("ONEC_METRICS_BIND", "0.0.0.0:3000"),
+            ("ONEC_TRUSTED_PROXIES", "proxy.local"),
+            ("ONEC_TRUSTED_PROXIES", "10.0.0.0/40"),
+            ("ONEC_SESSION_MAX_AGE", "forever"),
+            ("ONEC_SESSION_MAX_AGE", "0h"),
+            ("ONEC_PUBLIC_ORIGIN", "shop-admin.example"),
+            ("ONEC_EXCHANGE_IDLE_SECS", "0"),
+            ("ONEC_EXCHANGE_FILE_LIMIT", "100M"),
+            ("ONEC_EXCHANGE_FILE_LIMIT", "10"),
+            ("ONEC_EXCHANGE_MAX_BYTES", "2048"),
+            ("ONEC_EXCHANGE_KEEP", "0"),
+            ("ONEC_EXCHANGE_MODE", "import-all"),
+            ("ONEC_EXCHANGE_CHARSET", "koi8-r"),
+            ("ONEC_EXCHANGE_WAIT_SECS", "0"),
+            ("ONEC_EXCHANGE_DEACTIVATE", "sometimes"),
+            ("ONEC_EXCHANGE_DIR", "/srv/1c/export/spool"),
+            ("ONEC_EXCHANGE_DIR", "/srv/1c/export/../export"),
+            ("ONEC_EXCHANGE_DIR", "/srv"),
+        ]
+        .map(|(k, v)| (k, v, k));
+        // ... except half an administrator, which names the half that is missing.
+        let pair = [
             ("ONEC_ADMIN_LOGIN", "admin", "ONEC_ADMIN_PASSWORD"),
             ("ONEC_ADMIN_PASSWORD", "long-enough", "ONEC_ADMIN_LOGIN"),
-            ("ONEC_SECURE_COOKIES", "maybe", "ONEC_SECURE_COOKIES"),
-            ("ONEC_REDIS_PREFIX", "a b", "ONEC_REDIS_PREFIX"),
-            ("ONEC_METRICS_BIND", "9300", "ONEC_METRICS_BIND"),
-            ("ONEC_METRICS_BIND", "127.0.0.1:3000", "ONEC_METRICS_BIND"),
-            ("ONEC_METRICS_BIND", "0.0.0.0:3000", "ONEC_METRICS_BIND"),
-            (
-                "ONEC_TRUSTED_PROXIES",
-                "proxy.local",
-                "ONEC_TRUSTED_PROXIES",
-            ),
-            (
-                "ONEC_TRUSTED_PROXIES",
-                "10.0.0.0/40",
-                "ONEC_TRUSTED_PROXIES",
-            ),
-            ("ONEC_SESSION_MAX_AGE", "forever", "ONEC_SESSION_MAX_AGE"),
-            ("ONEC_SESSION_MAX_AGE", "0h", "ONEC_SESSION_MAX_AGE"),
-            (
-                "ONEC_PUBLIC_ORIGIN",
-                "shop-admin.example",
-                "ONEC_PUBLIC_ORIGIN",
-            ),
-            ("ONEC_EXCHANGE_IDLE_SECS", "0", "ONEC_EXCHANGE_IDLE_SECS"),
-            (
-                "ONEC_EXCHANGE_FILE_LIMIT",
-                "100M",
-                "ONEC_EXCHANGE_FILE_LIMIT",
-            ),
-            ("ONEC_EXCHANGE_FILE_LIMIT", "10", "ONEC_EXCHANGE_FILE_LIMIT"),
-            ("ONEC_EXCHANGE_MAX_BYTES", "2048", "ONEC_EXCHANGE_MAX_BYTES"),
-            ("ONEC_EXCHANGE_KEEP", "0", "ONEC_EXCHANGE_KEEP"),
-            ("ONEC_EXCHANGE_MODE", "import-all", "ONEC_EXCHANGE_MODE"),
-            ("ONEC_EXCHANGE_CHARSET", "koi8-r", "ONEC_EXCHANGE_CHARSET"),
-            ("ONEC_EXCHANGE_WAIT_SECS", "0", "ONEC_EXCHANGE_WAIT_SECS"),
-            (
-                "ONEC_EXCHANGE_DEACTIVATE",
-                "sometimes",
-                "ONEC_EXCHANGE_DEACTIVATE",
-            ),
-            (
-                "ONEC_EXCHANGE_DIR",
-                "/srv/1c/export/spool",
-                "ONEC_EXCHANGE_DIR",
-            ),
-            (
-                "ONEC_EXCHANGE_DIR",
-                "/srv/1c/export/../export",
-                "ONEC_EXCHANGE_DIR",
-            ),
-            ("ONEC_EXCHANGE_DIR", "/srv", "ONEC_EXCHANGE_DIR"),
-        ] {
+        ];
+        for (k, v, var) in own.into_iter().chain(pair) {
             // With an export folder: the spool's placement is checked against it.
             let env = HashMap::from([("ONEC_DATA_DIR", "/srv/1c/export"), (k, v)]);
             let err = Config::from_env(&env).unwrap_err();

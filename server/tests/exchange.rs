@@ -249,12 +249,15 @@ async fn init_opens_one_exchange_at_a_time() {
     assert!(keys.contains(&current), "{keys:?}");
     assert_eq!(support::redis_get(REDIS_URL, &current).await.unwrap(), id);
 
-    // Another 1C session meets the running exchange.
-    let b = site.login().await;
-    b.call("mode=init", b"")
+    // Another account's 1C meets the running exchange.
+    site.account("1c-second").await;
+    let other = support::exchange::login(site.addr, "1c-second", EXCHANGE_PASSWORD).await;
+    other
+        .call("mode=init", b"")
         .await
         .failure_containing("Уже идёт другой обмен с 1С (начат ");
-    b.call("mode=init", b"")
+    other
+        .call("mode=init", b"")
         .await
         .failure_containing("учётная запись «1c»");
     // The same session starting over replaces its own (incomplete: set aside, not published).
@@ -271,11 +274,22 @@ async fn init_opens_one_exchange_at_a_time() {
         ]
     );
     assert!(site.spool_folders().contains(&format!("{id}.abandoned")));
-    assert_ne!(site.receiving(), first);
+    let second = site.receiving();
+    assert_ne!(second, first);
     assert!(!site.data_dir().exists(), "nothing published");
     let r = a.call("mode=init&version=%3Cscript%3E", b"").await;
     assert_eq!(r.lines().last(), Some(&"version=3.1"));
-    b.call("mode=init", b"")
+    // So does a new session of the same account (1C starts over from `checkauth` after a
+    // dropped connection): the old session's exchange is over.
+    let third_of = site.receiving();
+    let b = site.login().await;
+    assert_eq!(b.call("mode=init", b"").await.first_line(), "zip=yes");
+    assert_ne!(site.receiving(), third_of);
+    a.file("import.xml", b"<x/>")
+        .await
+        .failure_containing("прерван: начат другой обмен с 1С");
+    other
+        .call("mode=init", b"")
         .await
         .failure_containing("Уже идёт другой обмен");
     // Every file mode needs an init first.
@@ -661,9 +675,10 @@ async fn a_finished_or_idle_exchange_gives_way_to_the_next() {
     a.file("offers.xml", b"late")
         .await
         .failure_containing("прерван: начат другой обмен");
-    // An exchange in the middle of its files holds the lock...
+    // An exchange in the middle of its files holds the lock against another account's 1C...
     b.upload("offers.xml", &files[1].1, 65536).await;
-    let c = site.login().await;
+    site.account("1c-second").await;
+    let c = support::exchange::login(site.addr, "1c-second", EXCHANGE_PASSWORD).await;
     c.call("mode=init", b"")
         .await
         .failure_containing("Уже идёт другой обмен");
@@ -799,16 +814,28 @@ async fn an_exchange_imports_each_file_as_1c_asks_postgres() {
     an_exchange_imports_each_file_as_1c_asks(Backend::Postgres).await;
 }
 
-/// A 3.1 archive whose prices file is asked for first: the catalog files of the exchange are
-/// imported before it, and the database ends as the CLI's import of the same export.
+/// A 3.1 archive whose prices file is asked for first, in an exchange that already imported a
+/// file on its own: the catalog files of the exchange are imported before it, and the database
+/// ends as the CLI's import of the same export.
 #[tokio::test]
 async fn a_file_waits_for_the_catalog_files_of_its_exchange() {
     let site = Site::start(Backend::Sqlite).await;
     let (src, files) = export(gendata::Format::V31, 40);
     let a = site.login().await;
     a.call("mode=init", b"").await;
-    a.upload("v8_1.zip", &zip_of(&files), 1 << 20).await;
-    let xml: Vec<&str> = files
+    let (groups, rest): (Vec<_>, Vec<_>) = files
+        .iter()
+        .cloned()
+        .partition(|(n, _)| n == "groups/groups.xml");
+    a.upload(&groups[0].0, &groups[0].1, 1 << 20).await;
+    let answers = a.import_to_end("groups/groups.xml").await;
+    assert_eq!(
+        answers.last().unwrap().first_line(),
+        "success",
+        "{answers:?}"
+    );
+    a.upload("v8_1.zip", &zip_of(&rest), 1 << 20).await;
+    let xml: Vec<&str> = rest
         .iter()
         .map(|(n, _)| n.as_str())
         .filter(|n| n.ends_with(".xml"))
@@ -836,6 +863,78 @@ async fn a_file_waits_for_the_catalog_files_of_its_exchange() {
     }
     assert_eq!(db_stats(&site).await, cli_stats(src.path()).await);
     assert_eq!(a.call("mode=complete", b"").await.first_line(), "success");
+    site.done().await;
+}
+
+/// An archive of a whole 3.1 export, its prices file asked for first: every file of the
+/// archive is taken in by one run (as the CLI takes the export), the prices file answers
+/// `progress` with that run's counts until its own kind is committed, each other file follows
+/// the same run, and the journal lists each file's own session.
+#[tokio::test]
+async fn an_archive_is_imported_as_one_run() {
+    let site = Site::start(Backend::Sqlite).await;
+    let (src, files) = export(gendata::Format::V31, 40);
+    let a = site.login().await;
+    a.call("mode=init", b"").await;
+    a.upload("v8_1.zip", &zip_of(&files), 1 << 20).await;
+    let xml: Vec<&str> = files
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| n.ends_with(".xml"))
+        .collect();
+    let prices = *xml.iter().find(|n| n.contains("prices")).unwrap();
+    let answers = a.import_to_end(prices).await;
+    let last = answers.last().unwrap();
+    assert_eq!(last.first_line(), "success", "{answers:?}");
+    let own = format!(
+        "Файл «{prices}» загружен: {} — ",
+        wire::ImportKind::Prices.title()
+    );
+    assert!(
+        last.lines().len() == 2 && last.lines()[1].starts_with(&own),
+        "only the file's own kind: {last:?}"
+    );
+    assert!(
+        answers[..answers.len() - 1]
+            .iter()
+            .all(|p| p.first_line() == "progress"),
+        "{answers:?}"
+    );
+    for name in &xml {
+        let answers = a.import_to_end(name).await;
+        assert_eq!(
+            answers.last().unwrap().first_line(),
+            "success",
+            "{name}: {answers:?}"
+        );
+    }
+    let (runs, sessions) = runs_and_sessions(&site).await;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(sessions.len(), 3, "catalog, stocks, prices: {sessions:?}");
+    assert_eq!(db_stats(&site).await, cli_stats(src.path()).await);
+    assert_eq!(a.call("mode=complete", b"").await.first_line(), "success");
+    let journal = support::poll(Duration::from_secs(30), || async {
+        let db = support::connect_db(&site.env.database_url).await;
+        let journal = engine::exchange_journal::latest(&db, 1).await.unwrap();
+        db.close().await.ok();
+        journal
+            .into_iter()
+            .next()
+            .filter(|x| x.requests.iter().any(|r| r.mode == "complete"))
+    })
+    .await
+    .expect("the journal holds the exchange");
+    for r in journal.requests.iter().filter(|r| r.mode == "import") {
+        assert_eq!(r.sessions.len(), 1, "{r:?}");
+        let kind = if r.filename.as_deref() == Some(prices) {
+            wire::ImportKind::Prices
+        } else if r.filename.as_deref().is_some_and(|f| f.contains("rests")) {
+            wire::ImportKind::Stocks
+        } else {
+            wire::ImportKind::Catalog
+        };
+        assert_eq!(r.sessions[0].kind, kind, "{r:?}");
+    }
     site.done().await;
 }
 

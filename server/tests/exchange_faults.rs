@@ -96,20 +96,13 @@ async fn send(url: &str, login: &str, dir: &Path) -> Run {
     .await
 }
 
-/// `init` of a fresh 1C session, repeated (≤ `limit`) while it is refused because an earlier
-/// exchange still holds the lock (that refusal, and only it, is allowed meanwhile).
-async fn init_when_free<'a>(site: &'a Site, limit: Duration) -> Exchange1c<'a> {
-    let started = Instant::now();
-    loop {
-        let b = site.login().await;
-        let r = b.init().await;
-        if r.first_line() == "zip=yes" {
-            return b;
-        }
-        r.failure_containing(BUSY);
-        assert!(started.elapsed() < limit, "still refused: {r:?}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+/// A fresh 1C session of the site's account and its `init`, which must open an exchange at
+/// once: an unfinished exchange of the same account gives way to it.
+async fn init_again(site: &Site) -> Exchange1c<'_> {
+    let b = site.login().await;
+    let r = b.init().await;
+    assert_eq!(r.first_line(), "zip=yes", "{r:?}");
+    b
 }
 
 /// The number in a text with digit grouping («12 000»).
@@ -127,8 +120,8 @@ async fn runs(site: &Site) -> Vec<(String, String, Option<String>, Option<String
 }
 
 /// The connection drops in the middle of a piece: the piece is not kept, the exchange is never
-/// published nor imported; 1C starts over from `checkauth` and `init` (refused only while the
-/// cut exchange holds the lock, at most its idle time), and the new exchange goes through.
+/// published nor imported; 1C starts over from `checkauth` and `init`, which the cut exchange of
+/// the same account gives way to at once, and the new exchange goes through.
 #[tokio::test]
 async fn a_connection_cut_mid_piece_then_1c_starts_over() {
     let site = with_other_account(
@@ -162,7 +155,7 @@ async fn a_connection_cut_mid_piece_then_1c_starts_over() {
     );
 
     // 1C starts over: a new session, a new exchange.
-    let b = init_when_free(&site, Duration::from_secs(15)).await;
+    let b = init_again(&site).await;
     let second = receiving(&site);
     assert_ne!(first, second);
     wait_for_folder(&site, &first, "abandoned", Duration::from_secs(10)).await;
@@ -572,7 +565,7 @@ async fn the_1c_stops_polling() {
         "the published export is untouched"
     );
     drop(stalled);
-    let c = init_when_free(&site, Duration::from_secs(10)).await;
+    let c = init_again(&site).await;
     drop(c);
     site.done().await;
 }

@@ -131,6 +131,14 @@ async fn sends_an_export(backend: Backend, case: Case) {
         .collect();
     assert_eq!(imported.len(), xml_count, "{modes:?}");
 
+    // An archive's files are all there at the first `import`: one run takes them in, as the
+    // CLI does the whole export, and every file's `import` follows it.
+    let (runs, _) = support::exchange::runs_and_sessions(&site).await;
+    if case.zip {
+        assert_eq!(runs.len(), 1, "{runs:?}");
+    } else {
+        assert!(!runs.is_empty() && runs.len() <= xml_count, "{runs:?}");
+    }
     let got = support::stats(&site.env.database_url).await;
     assert!(got.products_total >= 200, "{got:?}");
     assert_eq!(got, cli_stats(src.path()).await);

@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
             }
             Ok(Item::Warning(warning)) => {
                 let _ = warning.to_string();
-                let _ = warning.reason.key();
+                let _ = warning.reason.text();
             }
             Err(error) => {
                 let _ = error.to_string();

@@ -26,6 +26,8 @@ pub struct Model {
     pub reply: String,
     /// The import run the file's import started.
     pub run_id: Option<String>,
+    /// [`wire::ImportKind::as_str`] of the file's import: its session among the run's.
+    pub import_kind: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -188,21 +188,6 @@ impl ImportReport {
     }
 }
 
-/// The skip reason a reader warning counts under. Exhaustive: a new warning of the reader does
-/// not compile until it has a reason, and so a Russian text.
-pub(crate) fn warning_reason(w: commerceml::WarningReason) -> SkipReason {
-    use commerceml::WarningReason as W;
-    match w {
-        W::MissingId => SkipReason::MissingId,
-        W::BadNumber => SkipReason::BadNumber,
-        W::EmptyNumber => SkipReason::EmptyNumber,
-        W::MissingPriceType => SkipReason::MissingPriceType,
-        W::MissingWarehouseId => SkipReason::MissingWarehouseId,
-        W::BadOfferId => SkipReason::BadOfferId,
-        W::BadBoolean => SkipReason::BadBoolean,
-    }
-}
-
 /// Runs one import in one transaction: plans the files, reads them in import order, writes in
 /// batches, commits. On any error the transaction is rolled back and the database is as before.
 pub async fn run(

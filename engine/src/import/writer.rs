@@ -355,7 +355,7 @@ pub(crate) async fn import(
             im.at.bytes_now = im.at.bytes_done + chunk.bytes_read.min(file.size);
             for item in chunk.items {
                 match item {
-                    Item::Warning(w) => im.report.skip(super::warning_reason(w.reason), 1),
+                    Item::Warning(w) => im.report.skip(w.reason, 1),
                     Item::Record(r) => {
                         im.report.records += 1;
                         im.batches.record(r, parts, reference);

@@ -136,8 +136,17 @@ pub async fn import(
         tracing::info!(exchange = %rec.id, file = %name, %kind, "1C exchange: file checked");
         return Ok(Reply::success().line(format!("Файл «{name}» получен и проверен: {kind}")));
     }
-    // A catalog file of this exchange still to be imported goes first.
     let parents = pending(&dir, &rec, &name).await?;
+    if rec.runs.is_empty() && rec.checked.is_empty() && !parents.is_empty() {
+        // The exchange's first `import`, with more files received (an archive, or 1C sent the
+        // whole folder first): one run takes them all in, as the CLI does a whole export, and
+        // the later `import` calls follow it. One run reads each table's ids once, where a run
+        // per file would read them again for every segment.
+        let mut files = parents;
+        files.push((name.clone(), kind));
+        return start(app, ctx, &mut rec, &dir, &name, &files).await;
+    }
+    // A catalog file of this exchange still to be imported goes first.
     if let Some((parent, parent_kind)) = parents.into_iter().find(|(_, k)| waits_for(kind, *k)) {
         return match rec.runs.get(parent.as_str()).cloned() {
             Some(run_id) => match follow(app, ctx, &mut rec, &parent, &run_id).await {
@@ -150,12 +159,19 @@ pub async fn import(
                 ))
                 .lines_of(r)),
             },
-            None => start(app, ctx, &mut rec, &dir, &parent, parent_kind)
-                .await
-                .map(|r| waiting_for(&parent, &name, r)),
+            None => start(
+                app,
+                ctx,
+                &mut rec,
+                &dir,
+                &parent,
+                &[(parent.clone(), parent_kind)],
+            )
+            .await
+            .map(|r| waiting_for(&parent, &name, r)),
         };
     }
-    start(app, ctx, &mut rec, &dir, &name, kind).await
+    start(app, ctx, &mut rec, &dir, &name, &[(name.clone(), kind)]).await
 }
 
 /// `progress` for a file waiting for `parent`, with the parent's own answer.
@@ -193,31 +209,40 @@ async fn pending(
     Ok(out)
 }
 
-/// Starts the import of file `name` (of CommerceML kind `kind`), then answers as [`follow`].
+/// Starts the import of `files` (with their CommerceML kinds), then answers for `name`, one of
+/// them, as [`follow`]. One file is read alone; several are read as the whole folder is (they
+/// are then every CommerceML file of the exchange).
 async fn start(
     app: &AppState,
     ctx: &Ctx,
     rec: &mut RunRecord,
     dir: &Path,
     name: &SpoolName,
-    kind: commerceml::Kind,
+    files: &[(SpoolName, commerceml::Kind)],
 ) -> Result<Reply, Reply> {
-    let kinds = vec![import_kind(kind)];
+    let kinds: Vec<ImportKind> = files.iter().map(|(_, k)| import_kind(*k)).collect();
+    let file = match files {
+        [(one, _)] => Some(one.under(dir)),
+        _ => None,
+    };
     let req = StartRequest {
         kinds,
         started_by: rec.login.clone(),
         origin: RunOrigin::Exchange,
         options: RunOptions {
             data_dir: Some(dir.to_path_buf()),
-            file: Some(name.under(dir)),
+            file,
             exchange_id: Some(rec.id.clone()),
             ..RunOptions::default()
         },
     };
     match app.runner.start(req).await {
         Ok(handle) => {
-            tracing::info!(exchange = %rec.id, file = %name, %kind, run_id = %handle.run_id, "1C exchange: import started");
-            rec.runs.insert(name.to_string(), handle.run_id.clone());
+            for (file, kind) in files {
+                tracing::info!(exchange = %rec.id, file = %file, %kind, run_id = %handle.run_id, "1C exchange: import started");
+                rec.runs.insert(file.to_string(), handle.run_id.clone());
+                rec.kinds.insert(file.to_string(), import_kind(*kind));
+            }
             rec.waiting = None;
             store(ctx, rec).await?;
             follow(app, ctx, rec, name, &handle.run_id).await
@@ -291,7 +316,14 @@ async fn follow(
                 "Файл «{name}» не загружен: состояние его импорта утеряно. Повторите обмен"
             )));
         };
-        if state.is_finished() {
+        let kind = rec.kinds.get(name.as_str()).copied();
+        let own_done = kind.is_some_and(|kind| {
+            state
+                .kinds
+                .iter()
+                .any(|k| k.kind == kind && k.phase == KindPhase::Done)
+        });
+        if state.is_finished() || own_done {
             return ended(ctx, rec, name, &state).await;
         }
         if Instant::now() >= deadline {
@@ -301,18 +333,30 @@ async fn follow(
     }
 }
 
-/// The answer for a finished run; a success marks the file taken in.
+/// The answer for file `name` from its run's state, once the run ended or the file's own kind
+/// is done: `success` (the file is taken in) when that kind was imported, else `failure` with
+/// the reason. A file of an older record (no kind noted) answers for the whole run.
 async fn ended(
     ctx: &Ctx,
     rec: &mut RunRecord,
     name: &SpoolName,
     state: &RunState,
 ) -> Result<Reply, Reply> {
-    if state.phase == RunPhase::Completed {
+    let kind = rec.kinds.get(name.as_str()).copied();
+    let own: Vec<&wire::KindState> = state
+        .kinds
+        .iter()
+        .filter(|k| kind.is_none_or(|kind| k.kind == kind))
+        .collect();
+    let done = match kind {
+        Some(_) => !own.is_empty() && own.iter().all(|k| k.phase == KindPhase::Done),
+        None => state.phase == RunPhase::Completed,
+    };
+    if done {
         rec.checked.insert(name.to_string());
         store(ctx, rec).await?;
         let mut reply = Reply::success();
-        for k in &state.kinds {
+        for k in own {
             reply = reply.line(format!(
                 "Файл «{name}» загружен: {} — {}",
                 k.kind.title(),
@@ -322,6 +366,7 @@ async fn ended(
         return Ok(reply);
     }
     rec.runs.remove(name.as_str());
+    rec.kinds.remove(name.as_str());
     rec.checked.remove(name.as_str());
     store(ctx, rec).await?;
     let why = state

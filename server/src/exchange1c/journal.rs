@@ -31,6 +31,7 @@ pub struct Row {
     pub status: exchange::Status,
     pub reply: String,
     pub run_id: Option<String>,
+    pub kind: Option<wire::ImportKind>,
 }
 
 /// What the writer does.
@@ -103,6 +104,7 @@ async fn write(db: &DatabaseConnection, row: &Row) -> bool {
         status: row.status,
         reply: &row.reply,
         run_id: row.run_id.as_deref(),
+        kind: row.kind,
     };
     for attempt in 1..=ATTEMPTS {
         match engine::exchange_journal::record(db, &entry).await {

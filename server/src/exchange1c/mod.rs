@@ -253,6 +253,9 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
     // The idle time counts from the end of a request too: an `import` answers only after up
     // to its answer time; 1C's next request must not find its session expired meanwhile.
     session::keep_alive(&ctx, &session_key).await;
+    if let Some(id) = &exchange_id {
+        run::extend(&ctx, id).await;
+    }
     reply
 }
 
@@ -276,13 +279,12 @@ async fn record(
     let Some(exchange_id) = exchange_id else {
         return;
     };
-    let run_id = match (query.mode, query.filename.as_deref()) {
-        (Mode::Import, Some(file)) => run::load(ctx, exchange_id)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|rec| rec.runs.get(file).cloned()),
-        _ => None,
+    let (run_id, kind) = match (query.mode, query.filename.as_deref()) {
+        (Mode::Import, Some(file)) => match run::load(ctx, exchange_id).await.ok().flatten() {
+            Some(rec) => (rec.runs.get(file).cloned(), rec.kinds.get(file).copied()),
+            None => (None, None),
+        },
+        _ => (None, None),
     };
     let row = journal::Row {
         exchange_id: exchange_id.to_owned(),
@@ -294,6 +296,7 @@ async fn record(
         status: reply.status,
         reply: reply.to_string(),
         run_id,
+        kind,
     };
     let channel = engine::run::Keys::new(&ctx.ex.prefix).exchange_events();
     journal.write(&app.db, &ctx.redis, &channel, row);

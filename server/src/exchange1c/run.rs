@@ -3,7 +3,8 @@
 //! - `<prefix>:exchange:current` names the exchange receiving now (`SET NX PX`, the idle time,
 //!   refreshed by each of its requests): one exchange at a time per deployment. A second `init`
 //!   is refused while it lives, unless that exchange is complete (then it is published first)
-//!   or it is the caller's own (then it is replaced).
+//!   or it is the same account's (its 1C started over: the old one is set aside, or finished by
+//!   the sweeper once a file it is importing is done).
 //! - `<prefix>:exchange:run:<id>` is the exchange's record: who started it, when, which files
 //!   `import` checked, which archives wait to be unpacked, which file is being received.
 //! - `<prefix>:exchange:bytes:<id>` counts the bytes it stored; space is reserved there before
@@ -56,6 +57,9 @@ pub struct RunRecord {
     /// The import run each file's `import` started, by file name.
     #[serde(default)]
     pub runs: BTreeMap<String, String>,
+    /// The kind of import each file of `runs` is taken in by (a run may import several files).
+    #[serde(default)]
+    pub kinds: BTreeMap<String, wire::ImportKind>,
     /// The file whose `import` waits for another import to end, and since when (Unix seconds).
     #[serde(default)]
     pub waiting: Option<(String, i64)>,
@@ -82,6 +86,14 @@ end
 if not v then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
+end
+return 0
+";
+
+/// Extends the lock if `id` holds it.
+const EXTEND: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
 ";
@@ -156,6 +168,20 @@ async fn touch(ctx: &Ctx, id: &str) -> Result<bool, Reply> {
         .await
         .map_err(redis_down)?;
     Ok(ok == 1)
+}
+
+/// After a request of exchange `id`: its lock (if it still holds it) lasts another idle time
+/// from now. The request's start refreshed it too, but an `import` answers only after up to its
+/// answer time, which a short idle time would not outlast.
+pub async fn extend(ctx: &Ctx, id: &str) {
+    if let Ok(mut c) = ctx.redis.conn().await {
+        let _: Result<i64, _> = Script::new(EXTEND)
+            .key(ctx.ex.key_current())
+            .arg(id)
+            .arg(idle_ms(ctx))
+            .invoke_async(&mut c)
+            .await;
+    }
 }
 
 async fn release(ctx: &Ctx, id: &str) {
@@ -364,12 +390,18 @@ pub async fn init(
     let own = session.entry.exchange.clone().unwrap_or_default();
     if let Some(holder) = acquire(ctx, &id, &own).await? {
         let rec = load(ctx, &holder).await?;
-        let ready = match &rec {
+        // A complete exchange whose 1C never said `complete` (classic 1C never does) gives way;
+        // so does an unfinished one of the same account: its 1C started over (after a dropped
+        // connection 1C repeats the exchange from `checkauth`, with a new session).
+        let gives_way = match &rec {
+            Some(r) if r.login == session.entry.login => {
+                tracing::info!(previous = %holder, login = %r.login, "1C exchange: the account starts over");
+                true
+            }
             Some(r) => readiness(ctx, r).await.is_ok(),
             None => false,
         };
-        // A complete exchange whose 1C never said `complete` (classic 1C never does) gives way.
-        if !ready || acquire(ctx, &id, &holder).await?.is_some() {
+        if !gives_way || acquire(ctx, &id, &holder).await?.is_some() {
             tracing::info!(holder = %holder, "1C exchange: init refused, another exchange is receiving");
             return Err(Reply::failure(match rec {
                 Some(r) => format!(
