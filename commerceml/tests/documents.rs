@@ -397,7 +397,7 @@ fn numbers_with_nbsp_thousands_and_comma_decimals() {
     assert!(w.file.as_ref().unwrap().ends_with("numbers.xml"));
     let text = w.to_string();
     assert!(text.starts_with("Файл "), "{text}");
-    assert!(text.contains("строка 8, элемент КоммерческаяИнформация/ПакетПредложений/Предложения/Предложение: не число"), "{text}");
+    assert!(text.contains("строка 8, элемент КоммерческаяИнформация/ПакетПредложений/Предложения/Предложение: неверное число"), "{text}");
 }
 
 #[test]

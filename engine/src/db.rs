@@ -2,7 +2,10 @@ use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 /// Which database a URL points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +89,20 @@ fn is_sqlite_busy(err: &DbErr) -> bool {
     db.code()
         .and_then(|c| c.parse::<i32>().ok())
         .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
+/// A transaction that is going to write. On SQLite it begins `IMMEDIATE`: it takes the write
+/// lock at once, waiting up to the busy timeout while another connection writes. A deferred one
+/// that reads first (an import reads the schema and its id maps before its first write) fails
+/// at its first write with SQLITE_BUSY_SNAPSHOT («database is locked», code 517), without
+/// waiting, whenever another connection committed meanwhile — the exchange journal does, every
+/// time 1C polls. PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Applies every pending migration.

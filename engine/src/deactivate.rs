@@ -9,10 +9,7 @@
 //! [`BATCH`] ids.
 use std::collections::HashSet;
 
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Statement,
-    TransactionTrait, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, Statement, Value};
 use wire::ChangeLimits;
 
 use crate::import::in_ids;
@@ -80,17 +77,8 @@ pub async fn deactivate_missing(
     offers: Option<&HashSet<String>>,
     limits: ChangeLimits,
 ) -> Result<Deactivated, DeactivateError> {
-    let txn = db.begin().await?;
-    let backend = txn.get_database_backend();
-    if backend == DbBackend::Sqlite {
-        // Take the write lock first: a read transaction that later writes fails at once
-        // (SQLITE_BUSY, no waiting) when another connection committed meanwhile.
-        txn.execute_raw(Statement::from_string(
-            backend,
-            "UPDATE products SET is_deleted = is_deleted WHERE id < 0",
-        ))
-        .await?;
-    }
+    // On SQLite the write lock first (see `begin_write`).
+    let txn = crate::db::begin_write(db).await?;
     let limit = limits.deactivated_share_percent;
 
     let (active_products, product_ids) = unmentioned(

@@ -43,7 +43,7 @@ mod writer;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 use crate::kinds::ImportKind;
 use wire::{Counter, SkipReason};
@@ -206,7 +206,9 @@ pub async fn run_with(
     limits: wire::ChangeLimits,
 ) -> Result<ImportReport, ImportError> {
     let files = plan_blocking(req).await?;
-    let txn = db.begin().await.map_err(ImportError::transaction)?;
+    let txn = crate::db::begin_write(db)
+        .await
+        .map_err(ImportError::transaction)?;
     match run_planned(&txn, req, &files, progress, limits).await {
         Ok(report) => {
             txn.commit().await.map_err(ImportError::transaction)?;

@@ -17,7 +17,7 @@
 //! 4. re-creates the triggers from their stored text, and only then the caller commits.
 //!
 //! Nothing else can write meanwhile: SQLite has one writer, and the import holds the write lock
-//! from its first statement (the `DROP TRIGGER`) to its commit; readers see the committed schema,
+//! from its `BEGIN IMMEDIATE` ([`crate::db::begin_write`]) to its commit; readers see the committed schema,
 //! triggers included. If the import fails or the process dies, the rollback restores the
 //! triggers with everything else. The `*_refs_updated` triggers stay: the importer changes a
 //! reference column by update only in `products.category_id` and `offers.product_id`, a few

@@ -9,7 +9,6 @@ use std::time::Instant;
 use futures::FutureExt;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use sea_orm::TransactionTrait;
 use tokio::sync::Mutex;
 use tracing::Instrument;
 use wire::{ImportKind, KindPhase, RunMode, RunPhase, RunState, RunStatus};
@@ -220,7 +219,7 @@ impl Run {
                 }
             }
         }
-        let txn = match db.begin().await {
+        let txn = match crate::db::begin_write(db).await {
             Ok(t) => t,
             Err(e) => {
                 self.discard_sessions(&sessions[1..]).await;
