@@ -21,8 +21,15 @@ use arrays::array_types;
 
 /// SQLite allows 32 766 bound variables per statement; PostgreSQL 65 535. Stay below both.
 pub(crate) const MAX_BINDS: usize = 30_000;
-/// Rows per statement at most, whatever the column count.
+/// Rows per statement at most, whatever the column count: on PostgreSQL (where a batch travels
+/// as arrays, so this only bounds the rare row-by-row fallback) and on SQLite.
 const MAX_ROWS: usize = 1_000;
+/// On SQLite every statement is a `VALUES` list of its own length, and the connection keeps
+/// the prepared statements it ran (sqlx's statement cache): a 1 000-row upsert of a dozen
+/// columns holds ≈ 1.3 MB of compiled program there, and the last, shorter statement of each
+/// flush is a new one. A quarter of that costs the same per row (measured: 1 000, 500 and 250
+/// rows a statement within the run-to-run spread) and a quarter of the memory.
+const SQLITE_MAX_ROWS: usize = 250;
 
 /// The shape of one multi-row upsert.
 pub(crate) struct Upsert {
@@ -176,7 +183,11 @@ impl Upsert {
         {
             return self.run_arrays(txn, rows, &types, mode).await;
         }
-        let per_chunk = (MAX_BINDS / self.cols.len().max(1)).clamp(1, MAX_ROWS);
+        let max_rows = match backend {
+            DbBackend::Sqlite => SQLITE_MAX_ROWS,
+            _ => MAX_ROWS,
+        };
+        let per_chunk = (MAX_BINDS / self.cols.len().max(1)).clamp(1, max_rows);
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let mut values = Vec::with_capacity(per_chunk * self.cols.len());
@@ -249,25 +260,43 @@ pub(crate) fn in_ids(backend: DbBackend, col: &str, ids: &[i64]) -> (String, Vec
     }
 }
 
-/// Loads `onec_id → id` of a table in one query.
+/// Rows of an id map read per query: the driver holds a page's rows whole (a few hundred bytes
+/// each) before they become map entries, so one query for the 200 000 offers of a large catalog
+/// held ≈ 80 MB at once.
+const ID_PAGE: usize = 10_000;
+
+/// Loads `onec_id → id` of a table, a page of [`ID_PAGE`] rows at a time in `id` order.
 pub(crate) async fn load_ids(
     txn: &DatabaseTransaction,
     table: &str,
 ) -> Result<HashMap<String, i64>, DbErr> {
     let backend = txn.get_database_backend();
-    let rows = txn
-        .query_all_raw(Statement::from_string(
-            backend,
-            format!("SELECT id, onec_id FROM {table}"),
-        ))
-        .await?;
-    let mut map = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let id: i64 = row.try_get_by_index(0)?;
-        let onec_id: String = row.try_get_by_index(1)?;
-        map.insert(onec_id, id);
+    let sql = format!(
+        "SELECT id, onec_id FROM {table} WHERE id > {} ORDER BY id LIMIT {ID_PAGE}",
+        placeholders(backend, 0, 1)
+    );
+    let mut map = HashMap::new();
+    let mut after = i64::MIN;
+    loop {
+        let rows = txn
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                sql.as_str(),
+                [Value::BigInt(Some(after))],
+            ))
+            .await?;
+        let full = rows.len() == ID_PAGE;
+        map.reserve(rows.len());
+        for row in rows {
+            let id: i64 = row.try_get_by_index(0)?;
+            let onec_id: String = row.try_get_by_index(1)?;
+            map.insert(onec_id, id);
+            after = id;
+        }
+        if !full {
+            return Ok(map);
+        }
     }
-    Ok(map)
 }
 
 /// Ids of a table's rows that carry a deletion mark, in one query.
