@@ -3,7 +3,9 @@
 //!
 //! One row per request, except that 1C's repeats fold into the row before them: the `file`
 //! pieces of one file (one upload), and the `import` calls of one file that 1C repeats while it
-//! reads `progress`. A 10-minute import polled every second is one row, not 600.
+//! reads `progress`. A 10-minute import polled every second is one row, not 600. A refused
+//! `init` opens no exchange: the server journals it under an entry of the account's refusals,
+//! where its next refusals fold too.
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -39,9 +41,18 @@ pub struct Entry<'a> {
     pub kind: Option<ImportKind>,
 }
 
-/// Whether a request of `mode` repeats the one before it when both name the same file.
-fn folds(mode: &str) -> bool {
-    matches!(mode, "file" | "import")
+/// Whether request `e` repeats `last`, the one before it in its exchange: both name the same
+/// file, or both are refused `init`s (the entry of an account's refused `init`s holds nothing
+/// else; an exchange that opened has one `init`).
+fn folds(e: &Entry<'_>, last: &exchange_requests::Model) -> bool {
+    let failed = ExchangeStatus::Failure.as_str();
+    last.mode == e.mode
+        && last.filename.as_deref() == e.filename
+        && match e.mode {
+            "file" | "import" => true,
+            "init" => e.status == ExchangeStatus::Failure && last.status == failed,
+            _ => false,
+        }
 }
 
 /// Records one request (folding a repeat into the row before it).
@@ -53,9 +64,7 @@ pub async fn record(db: &DatabaseConnection, e: &Entry<'_>) -> Result<(), DbErr>
         .one(db)
         .await?;
     let bytes = i64::try_from(e.bytes).unwrap_or(i64::MAX);
-    if let Some(last) =
-        last.filter(|l| folds(e.mode) && l.mode == e.mode && l.filename.as_deref() == e.filename)
-    {
+    if let Some(last) = last.filter(|l| folds(e, l)) {
         let run_id = e.run_id.map(str::to_owned).or(last.run_id.clone());
         let kind = e
             .kind
@@ -256,16 +265,24 @@ mod tests {
             entry("a", "file", Some("offers.xml"), ExchangeStatus::Success),
             entry("b", "init", None, ExchangeStatus::Parameters),
             entry("b", "init", None, ExchangeStatus::Parameters),
+            entry("c", "init", None, ExchangeStatus::Failure),
+            entry("c", "init", None, ExchangeStatus::Failure),
         ] {
             record(db, &e).await.unwrap();
         }
         let rows = latest(db, 10).await.unwrap();
         assert_eq!(
             rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-            ["b", "a"]
+            ["c", "b", "a"]
         );
-        assert_eq!(rows[0].requests.len(), 2, "init never folds");
-        let a = &rows[1];
+        let refused: Vec<(&str, i64)> = rows[0]
+            .requests
+            .iter()
+            .map(|r| (r.mode.as_str(), r.calls))
+            .collect();
+        assert_eq!(refused, [("init", 2)], "refused inits fold");
+        assert_eq!(rows[1].requests.len(), 2, "an accepted init never folds");
+        let a = &rows[2];
         let shape: Vec<(&str, i64, i64)> = a
             .requests
             .iter()

@@ -130,15 +130,7 @@ async fn checkauth_gives_a_session_kept_only_as_a_hash(backend: Backend) {
     site.done().await;
 }
 
-#[tokio::test]
-async fn checkauth_gives_a_session_kept_only_as_a_hash_sqlite() {
-    checkauth_gives_a_session_kept_only_as_a_hash(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn checkauth_gives_a_session_kept_only_as_a_hash_postgres() {
-    checkauth_gives_a_session_kept_only_as_a_hash(Backend::Postgres).await;
-}
+support::exchange::on_both_backends!(checkauth_gives_a_session_kept_only_as_a_hash);
 
 #[tokio::test]
 async fn later_modes_need_the_exchange_cookie_and_its_sessid() {
@@ -297,6 +289,32 @@ async fn init_opens_one_exchange_at_a_time() {
     c.file("import.xml", b"<x/>")
         .await
         .failure_containing("Обмен не начат: сначала выполните init");
+    // The journal shows the refusals: one entry of the second account, its three `init`s
+    // folded, with the reply 1C read.
+    let refused = support::poll(Duration::from_secs(30), || async {
+        let db = support::connect_db(&site.env.database_url).await;
+        let journal = engine::exchange_journal::latest(&db, 10).await.unwrap();
+        db.close().await.ok();
+        let of_second: Vec<_> = journal
+            .into_iter()
+            .filter(|x| x.login == "1c-second")
+            .collect();
+        let folded = of_second.first().is_some_and(|x| x.requests[0].calls == 3);
+        folded.then_some(of_second)
+    })
+    .await
+    .expect("the refused inits are journalled");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    let x = &refused[0];
+    assert_eq!(x.result(), wire::ExchangeStatus::Failure);
+    assert_eq!(x.requests.len(), 1, "{x:?}");
+    let r = &x.requests[0];
+    assert_eq!((r.mode.as_str(), r.filename.as_deref()), ("init", None));
+    assert_eq!(r.reply[0], "failure");
+    assert!(
+        r.reply[1].starts_with("Уже идёт другой обмен с 1С"),
+        "{r:?}"
+    );
     site.done().await;
 }
 
@@ -621,15 +639,7 @@ async fn full_exchanges_publish_the_export(backend: Backend) {
     site.done().await;
 }
 
-#[tokio::test]
-async fn full_exchanges_publish_the_export_sqlite() {
-    full_exchanges_publish_the_export(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn full_exchanges_publish_the_export_postgres() {
-    full_exchanges_publish_the_export(Backend::Postgres).await;
-}
+support::exchange::on_both_backends!(full_exchanges_publish_the_export);
 
 #[tokio::test]
 async fn an_incomplete_exchange_is_never_published() {
@@ -804,15 +814,7 @@ async fn an_exchange_imports_each_file_as_1c_asks(backend: Backend) {
     site.done().await;
 }
 
-#[tokio::test]
-async fn an_exchange_imports_each_file_as_1c_asks_sqlite() {
-    an_exchange_imports_each_file_as_1c_asks(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn an_exchange_imports_each_file_as_1c_asks_postgres() {
-    an_exchange_imports_each_file_as_1c_asks(Backend::Postgres).await;
-}
+support::exchange::on_both_backends!(an_exchange_imports_each_file_as_1c_asks);
 
 /// A 3.1 archive whose prices file is asked for first, in an exchange that already imported a
 /// file on its own: the catalog files of the exchange are imported before it, and the database

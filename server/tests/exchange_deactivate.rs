@@ -2,8 +2,9 @@
 //! socket, 1C played by hand-written HTTP/1.1 (`support::exchange`), exports from `gendata`.
 //!
 //! gendata writes 3.1 exports as the 1C sample it copies does: every file says
-//! `СодержитТолькоИзменения="true"`. A *full* export is that export with the flag turned to
-//! `false` ([`full`]).
+//! `СодержитТолькоИзменения="true"`, which 3.x does not use (1C asks for `deactivate` only after
+//! a full packet). In 2.x the flag counts: gendata's 2.x export says `false`, and [`changes_only`]
+//! turns it to `true`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly by design
 mod support;
 
@@ -36,14 +37,14 @@ fn export31(products: usize) -> Vec<(String, Vec<u8>)> {
     export(gendata::Format::V31, products).1
 }
 
-/// The export as a full one: no file says it carries changes only.
-fn full(files: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
+/// The export with every file saying it carries changes only.
+fn changes_only(files: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
     files
         .into_iter()
         .map(|(name, body)| {
             let text = String::from_utf8(body).unwrap().replace(
-                "СодержитТолькоИзменения=\"true\"",
                 "СодержитТолькоИзменения=\"false\"",
+                "СодержитТолькоИзменения=\"true\"",
             );
             (name, text.into_bytes())
         })
@@ -127,13 +128,14 @@ async fn off_or_without_a_catalog_deactivation_is_skipped() {
     site.done().await;
 }
 
-/// A full 3.1 export imported through the exchange, then `deactivate`: the product the export
-/// does not mention (and its offers) are marked deleted, the export's stay as imported. While
+/// A 3.1 export imported through the exchange (every file «changes only», as 1C writes a full
+/// packet too), then `deactivate`: the product the export does not mention (and its offers) are
+/// marked deleted, the export's stay as imported. While
 /// another import holds the lock, `progress`; the lock is free afterwards; `complete` still
 /// publishes.
 async fn a_full_exchange_deactivates_what_it_did_not_mention(backend: Backend) {
     let site = Site::start_with(backend, &[ON]).await;
-    let files = full(export31(40));
+    let files = export31(40);
     let x = open(&site).await;
     send(&x, &files).await;
     let (products_before, active_products) = marks(&site, "products").await;
@@ -190,23 +192,21 @@ async fn a_full_exchange_deactivates_what_it_did_not_mention(backend: Backend) {
     site.done().await;
 }
 
-#[tokio::test]
-async fn a_full_exchange_deactivates_what_it_did_not_mention_sqlite() {
-    a_full_exchange_deactivates_what_it_did_not_mention(Backend::Sqlite).await;
-}
+support::exchange::on_both_backends!(a_full_exchange_deactivates_what_it_did_not_mention);
 
-#[tokio::test]
-async fn a_full_exchange_deactivates_what_it_did_not_mention_postgres() {
-    a_full_exchange_deactivates_what_it_did_not_mention(Backend::Postgres).await;
-}
-
-/// An export whose files say they carry changes only (gendata's 3.1, as 1C's sample): skipped,
-/// nothing marked.
+/// A 2.x export whose files say they carry changes only: skipped, nothing marked.
 #[tokio::test]
 async fn an_exchange_of_changes_only_is_skipped() {
     let site = Site::start_with(Backend::Sqlite, &[ON]).await;
     let x = open(&site).await;
-    send(&x, &export31(20)).await;
+    let files = changes_only(export(gendata::Format::V2x, 20).1);
+    assert!(
+        files
+            .iter()
+            .any(|(_, b)| String::from_utf8_lossy(b).contains("СодержитТолькоИзменения=\"true\"")),
+        "the 2.x export says it carries changes only"
+    );
+    send(&x, &files).await;
     add_extra_products(&site, 1).await;
     let before = marks(&site, "products").await;
     let a = x.call("mode=deactivate&timestamp=1700000000", b"").await;
@@ -227,7 +227,7 @@ async fn an_exchange_of_changes_only_is_skipped() {
 async fn over_the_change_limit_nothing_is_deactivated() {
     let site = Site::start_with(Backend::Sqlite, &[ON]).await;
     let x = open(&site).await;
-    send(&x, &full(export31(20))).await;
+    send(&x, &export31(20)).await;
     add_extra_products(&site, 5).await;
     let products = marks(&site, "products").await;
     let offers = marks(&site, "offers").await;

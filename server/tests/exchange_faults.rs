@@ -306,15 +306,7 @@ async fn the_server_killed_mid_import(backend: Backend) {
     site.done().await;
 }
 
-#[tokio::test]
-async fn the_server_killed_mid_import_postgres() {
-    the_server_killed_mid_import(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn the_server_killed_mid_import_sqlite() {
-    the_server_killed_mid_import(Backend::Sqlite).await;
-}
+support::exchange::on_both_backends!(the_server_killed_mid_import);
 
 /// Redis goes away mid-exchange: every request meanwhile is a `failure` that says so (in the
 /// protocol's plain text); Redis comes back empty: the old cookie is unknown, 1C starts over

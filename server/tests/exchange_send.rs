@@ -194,45 +194,13 @@ async fn bitrix_2x_zipped_in_small_pieces(backend: Backend) {
     sends_an_export(backend, case).await;
 }
 
-#[tokio::test]
-async fn classic_2x_in_small_pieces_sqlite() {
-    classic_2x_in_small_pieces(Backend::Sqlite).await;
-}
+support::exchange::on_both_backends!(classic_2x_in_small_pieces);
 
-#[tokio::test]
-async fn classic_2x_in_small_pieces_postgres() {
-    classic_2x_in_small_pieces(Backend::Postgres).await;
-}
+support::exchange::on_both_backends!(classic_31_zipped);
 
-#[tokio::test]
-async fn classic_31_zipped_sqlite() {
-    classic_31_zipped(Backend::Sqlite).await;
-}
+support::exchange::on_both_backends!(bitrix_31_in_small_pieces);
 
-#[tokio::test]
-async fn classic_31_zipped_postgres() {
-    classic_31_zipped(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn bitrix_31_in_small_pieces_sqlite() {
-    bitrix_31_in_small_pieces(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn bitrix_31_in_small_pieces_postgres() {
-    bitrix_31_in_small_pieces(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn bitrix_2x_zipped_in_small_pieces_sqlite() {
-    bitrix_2x_zipped_in_small_pieces(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn bitrix_2x_zipped_in_small_pieces_postgres() {
-    bitrix_2x_zipped_in_small_pieces(Backend::Postgres).await;
-}
+support::exchange::on_both_backends!(bitrix_2x_zipped_in_small_pieces);
 
 /// The human output: an arrow line per request and per reply, and a summary.
 #[tokio::test]

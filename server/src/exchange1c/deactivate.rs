@@ -4,9 +4,15 @@
 //! Only when `ONEC_EXCHANGE_DEACTIVATE` is on (else `success` «Деактивация пропущена: не
 //! включена в настройках»), and only after an exchange that was *full*: its files were imported
 //! into the database (`ONEC_EXCHANGE_MODE=import`), among them at least one catalog file
-//! (products), every catalog and offers file of the exchange was imported, and none of them says
-//! `СодержитТолькоИзменения=true`. Otherwise the reply is `success` with the reason it was
-//! skipped — 1C goes on to `complete`.
+//! (products), every catalog and offers file of the exchange was imported, and no CommerceML 2.x
+//! file of them says `СодержитТолькоИзменения=true`. Otherwise the reply is `success` with the
+//! reason it was skipped — 1C goes on to `complete`.
+//!
+//! In 3.x the attribute means nothing: 1C writes `true` into every file of a packet, full or not
+//! (its own 3.1 samples do), and the 1C-Bitrix add-on sends `deactivate` only after a *full*
+//! packet export («Деактивация элементов, не попавших в полную пакетную выгрузку»). So a 3.x
+//! exchange is taken as full when 1C asks; the share limit below still guards against a wrong
+//! one.
 //!
 //! The products (`Ид` of each `Товар`) and offers (`Ид` of each `Предложение`, `product#variant`
 //! as the importer stores it) the exchange mentions are collected by streaming its files, then
@@ -47,6 +53,13 @@ fn redis_down(e: impl std::fmt::Display) -> Reply {
     Reply::failure(REDIS_DOWN)
 }
 
+/// Whether a file says it carries changes only, where that means something: a CommerceML 2.x
+/// catalog or offers package (see the module's text for 3.x).
+fn changes_only<R: std::io::BufRead>(reader: &commerceml::RecordReader<R>) -> bool {
+    matches!(reader.kind(), Some(Kind::Import2x | Kind::Offers2x))
+        && reader.header().is_some_and(|h| h.only_changes)
+}
+
 /// Whether a file of this kind names products (`Some(true)`) or offers (`Some(false)`).
 fn names_products(kind: Kind) -> Option<bool> {
     match kind {
@@ -75,7 +88,7 @@ fn survey(dir: &Path, rec: &RunRecord) -> std::io::Result<Result<Files, String>>
         if !(rec.checked.contains(&name) && rec.runs.contains_key(&name)) {
             not_imported.push(name.clone());
         }
-        if reader.header().is_some_and(|h| h.only_changes) {
+        if changes_only(&reader) {
             partial.push(name.clone());
         }
         files.push((name, products));
@@ -132,7 +145,7 @@ fn collect(dir: &Path, files: &Files) -> Result<Result<Mentioned, String>, Strin
                 _ => {}
             }
         }
-        if reader.header().is_some_and(|h| h.only_changes) {
+        if changes_only(&reader) {
             return Ok(Err("выгрузка содержит только изменения".into()));
         }
     }

@@ -89,6 +89,11 @@ impl Exchange {
     pub fn key_finish(&self, id: &str) -> String {
         format!("{}:exchange:finish:{id}", self.prefix)
     }
+
+    /// The journal entry where an account's refused `init`s fold, while they keep coming.
+    pub fn key_refused(&self, login: &str) -> String {
+        format!("{}:exchange:refused:{login}", self.prefix)
+    }
 }
 
 /// The routes of the endpoint (`/1c/exchange`, `/1c/exchange/`, and anything else under `/1c`,
@@ -209,17 +214,28 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
     let login = session.entry.login.clone();
     let session_key = session.key.clone();
     let exchange_id = session.entry.exchange.clone();
+    let mut journal_id = exchange_id.clone();
     let received = Arc::new(AtomicU64::new(0));
     let done = match query.mode {
-        Mode::Init => match run::init(&ctx, session, &query).await {
-            Ok((reply, id)) => {
-                let channel = engine::run::Keys::new(&ctx.ex.prefix).exchange_events();
-                journal.prune(&app.db, &ctx.redis, &channel);
-                record(&journal, &app, &ctx, &login, Some(&id), &query, 0, &reply).await;
-                return reply;
+        Mode::Init => {
+            let channel = engine::run::Keys::new(&ctx.ex.prefix).exchange_events();
+            match run::init(&ctx, session, &query).await {
+                Ok((reply, id)) => {
+                    run::forget_refusals(&ctx, &login).await;
+                    journal.prune(&app.db, &ctx.redis, &channel);
+                    record(&journal, &app, &ctx, &login, Some(&id), &query, 0, &reply).await;
+                    return reply;
+                }
+                // A refused `init` opens no exchange. It is journalled as an entry of its own,
+                // where the account's next refusals fold, so the page shows that 1C was turned
+                // away, and why.
+                Err(reply) => {
+                    journal_id = Some(run::refusal_id(&ctx, &login).await);
+                    journal.prune(&app.db, &ctx.redis, &channel);
+                    Err(reply)
+                }
             }
-            Err(reply) => Err(reply),
-        },
+        }
         Mode::File => {
             let counter = received.clone();
             let body = Body::from_stream(body.into_data_stream().inspect(move |chunk| {
@@ -244,7 +260,7 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
         &app,
         &ctx,
         &login,
-        exchange_id.as_deref(),
+        journal_id.as_deref(),
         &query,
         bytes,
         &reply,
@@ -261,7 +277,8 @@ async fn serve(app: AppState, ep: Endpoint, req: Request) -> Reply {
 
 /// Queues the request for the exchange journal ([`journal`]: written and announced to the
 /// «Обмен с 1С» pages off the request path); a request outside any exchange (before `init`) is
-/// not journalled.
+/// not journalled, and a refused `init` is journalled under its refusal entry
+/// ([`run::refusal_id`]).
 #[expect(
     clippy::too_many_arguments,
     reason = "one request's facts, passed through once"

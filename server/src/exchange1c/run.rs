@@ -184,6 +184,29 @@ pub async fn extend(ctx: &Ctx, id: &str) {
     }
 }
 
+/// The journal id under which `login`'s refused `init` is recorded: the entry of its previous
+/// refusal while they come less than an idle time apart and no `init` of it succeeded since,
+/// otherwise a new one. Without Redis, a new one each time.
+pub async fn refusal_id(ctx: &Ctx, login: &str) -> String {
+    let key = ctx.ex.key_refused(login);
+    let Ok(mut c) = ctx.redis.conn().await else {
+        return spool::new_id();
+    };
+    let kept: Option<String> = c.get(&key).await.ok().flatten();
+    let id = kept
+        .filter(|id| spool::is_id(id))
+        .unwrap_or_else(spool::new_id);
+    let _: Result<(), _> = c.pset_ex(&key, &id, idle_ms(ctx)).await;
+    id
+}
+
+/// After `login`'s `init` succeeded: its next refusal starts a new journal entry.
+pub async fn forget_refusals(ctx: &Ctx, login: &str) {
+    if let Ok(mut c) = ctx.redis.conn().await {
+        let _: Result<i64, _> = c.del(ctx.ex.key_refused(login)).await;
+    }
+}
+
 async fn release(ctx: &Ctx, id: &str) {
     if let Ok(mut c) = ctx.redis.conn().await {
         let _: Result<i64, _> = Script::new(RELEASE)

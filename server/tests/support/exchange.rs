@@ -28,6 +28,27 @@ pub enum Backend {
     Postgres,
 }
 
+/// `on_both_backends!(case)`: the async `case(Backend)` of the calling suite as two tests,
+/// `case::sqlite` and `case::postgres`.
+#[allow(unused_macros)] // a suite without a case on both backends does not use it
+macro_rules! on_both_backends {
+    ($case:ident) => {
+        mod $case {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$case($crate::support::exchange::Backend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$case($crate::support::exchange::Backend::Postgres).await;
+            }
+        }
+    };
+}
+#[allow(unused_imports)] // a suite without a case on both backends does not use it
+pub(crate) use on_both_backends;
+
 /// A running server with its own export folder, spool root, database and Redis prefix.
 pub struct Site {
     pub addr: SocketAddr,
