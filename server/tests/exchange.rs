@@ -214,11 +214,25 @@ async fn failed_logins_are_limited_like_the_login_form() {
 
 /// A small-limits site: 64 KiB per request, 512 KiB per exchange, files only received and
 /// checked.
-const SMALL: [(&str, &str); 3] = [
-    ("ONEC_EXCHANGE_FILE_LIMIT", "65536"),
-    ("ONEC_EXCHANGE_MAX_BYTES", "524288"),
-    RECEIVE,
-];
+/// The journal's latest 10 exchanges once `ready` holds for them (it is written off the request
+/// path), within 30 s.
+async fn journal_once(
+    site: &Site,
+    ready: impl Fn(&[wire::ExchangeRow]) -> bool,
+) -> Vec<wire::ExchangeRow> {
+    support::poll(Duration::from_secs(30), || async {
+        let db = support::connect_db(&site.env.database_url).await;
+        let journal = engine::exchange_journal::latest(&db, 10).await.unwrap();
+        db.close().await.ok();
+        ready(&journal).then_some(journal)
+    })
+    .await
+    .expect("the journal holds the exchange")
+}
+
+/// A `file_limit` of 64 KiB: 1C sends every file of a test export in many pieces.
+const PIECES: (&str, &str) = ("ONEC_EXCHANGE_FILE_LIMIT", "65536");
+const SMALL: [(&str, &str); 3] = [PIECES, ("ONEC_EXCHANGE_MAX_BYTES", "524288"), RECEIVE];
 /// `mode=import` only receives and checks (the tests of receiving and publishing).
 const RECEIVE: (&str, &str) = ("ONEC_EXCHANGE_MODE", "receive");
 const PIECE_LIMIT: usize = 65536 + 64 * 1024;
@@ -291,19 +305,15 @@ async fn init_opens_one_exchange_at_a_time() {
         .failure_containing("Обмен не начат: сначала выполните init");
     // The journal shows the refusals: one entry of the second account, its three `init`s
     // folded, with the reply 1C read.
-    let refused = support::poll(Duration::from_secs(30), || async {
-        let db = support::connect_db(&site.env.database_url).await;
-        let journal = engine::exchange_journal::latest(&db, 10).await.unwrap();
-        db.close().await.ok();
-        let of_second: Vec<_> = journal
-            .into_iter()
-            .filter(|x| x.login == "1c-second")
-            .collect();
-        let folded = of_second.first().is_some_and(|x| x.requests[0].calls == 3);
-        folded.then_some(of_second)
+    let refused: Vec<_> = journal_once(&site, |journal| {
+        journal
+            .iter()
+            .any(|x| x.login == "1c-second" && x.requests[0].calls == 3)
     })
     .await
-    .expect("the refused inits are journalled");
+    .into_iter()
+    .filter(|x| x.login == "1c-second")
+    .collect();
     assert_eq!(refused.len(), 1, "{refused:?}");
     let x = &refused[0];
     assert_eq!(x.result(), wire::ExchangeStatus::Failure);
@@ -545,15 +555,7 @@ async fn a_zip_slip_archive_is_refused_and_writes_nothing_outside() {
 /// The whole exchange as classic 1C runs it, then twice more: each complete exchange replaces
 /// the export in one step, the folder it replaced is kept, and only the newest ones stay.
 async fn full_exchanges_publish_the_export(backend: Backend) {
-    let site = Site::start_with(
-        backend,
-        &[
-            ("ONEC_EXCHANGE_FILE_LIMIT", "65536"),
-            ("ONEC_EXCHANGE_KEEP", "2"),
-            RECEIVE,
-        ],
-    )
-    .await;
+    let site = Site::start_with(backend, &[PIECES, ("ONEC_EXCHANGE_KEEP", "2"), RECEIVE]).await;
     let (_src, files) = export(gendata::Format::V2x, 150);
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["import.xml", "offers.xml"]);
@@ -729,14 +731,7 @@ async fn of_two_inits_at_once_one_wins() {
 /// what the CLI import of the same export gives; the runs are the exchange's; and with no
 /// `complete` (classic 1C never sends it) the exchange is published once it has been idle.
 async fn an_exchange_imports_each_file_as_1c_asks(backend: Backend) {
-    let site = Site::start_with(
-        backend,
-        &[
-            ("ONEC_EXCHANGE_FILE_LIMIT", "65536"),
-            ("ONEC_EXCHANGE_IDLE_SECS", "2"),
-        ],
-    )
-    .await;
+    let site = Site::start_with(backend, &[PIECES, ("ONEC_EXCHANGE_IDLE_SECS", "2")]).await;
     let (src, files) = export(gendata::Format::V2x, 300);
     let a = site.login().await;
     a.call("mode=init", b"").await;
@@ -769,17 +764,12 @@ async fn an_exchange_imports_each_file_as_1c_asks(backend: Backend) {
     // The journal: init, then each file's pieces as one row and its import polls as one row,
     // the import linked to the session it produced.
     // Written off the request path: wait for the last import's row to say `success`.
-    let journal = support::poll(Duration::from_secs(30), || async {
-        let db = support::connect_db(&site.env.database_url).await;
-        let journal = engine::exchange_journal::latest(&db, 10).await.unwrap();
-        db.close().await.ok();
-        let done = journal.first().is_some_and(|x| {
+    let journal = journal_once(&site, |journal| {
+        journal.first().is_some_and(|x| {
             x.requests.len() == 5 && x.requests[4].status == wire::ExchangeStatus::Success
-        });
-        done.then_some(journal)
+        })
     })
-    .await
-    .expect("the journal holds the exchange");
+    .await;
     assert_eq!(journal.len(), 1, "{journal:?}");
     let x = &journal[0];
     assert_eq!(
@@ -915,17 +905,13 @@ async fn an_archive_is_imported_as_one_run() {
     assert_eq!(sessions.len(), 3, "catalog, stocks, prices: {sessions:?}");
     assert_eq!(db_stats(&site).await, cli_stats(src.path()).await);
     assert_eq!(a.call("mode=complete", b"").await.first_line(), "success");
-    let journal = support::poll(Duration::from_secs(30), || async {
-        let db = support::connect_db(&site.env.database_url).await;
-        let journal = engine::exchange_journal::latest(&db, 1).await.unwrap();
-        db.close().await.ok();
+    let journal = journal_once(&site, |journal| {
         journal
-            .into_iter()
-            .next()
-            .filter(|x| x.requests.iter().any(|r| r.mode == "complete"))
+            .first()
+            .is_some_and(|x| x.requests.iter().any(|r| r.mode == "complete"))
     })
     .await
-    .expect("the journal holds the exchange");
+    .swap_remove(0);
     for r in journal.requests.iter().filter(|r| r.mode == "import") {
         assert_eq!(r.sessions.len(), 1, "{r:?}");
         let kind = if r.filename.as_deref() == Some(prices) {
