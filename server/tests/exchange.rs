@@ -11,7 +11,7 @@ use std::time::Duration;
 use support::REDIS_URL;
 use support::exchange::{
     Backend, EXCHANGE_LOGIN, EXCHANGE_PASSWORD, Site, cli_stats, db_stats, enc, export, files_of,
-    request, runs_and_sessions, sha256_hex, zip_of,
+    request, runs_and_sessions, sha256_hex, xml_names, zip_of,
 };
 
 #[tokio::test]
@@ -241,7 +241,7 @@ const PIECE_LIMIT: usize = 65536 + 64 * 1024;
 async fn init_opens_one_exchange_at_a_time() {
     let site = Site::start_with(Backend::Sqlite, &SMALL).await;
     let a = site.login().await;
-    let r = a.call("mode=init", b"").await;
+    let r = a.init().await;
     assert_eq!(r.lines(), ["zip=yes", "file_limit=65536"], "{r:?}");
     let first = site.receiving();
     let id = first.file_name().unwrap().to_str().unwrap().to_owned();
@@ -259,13 +259,10 @@ async fn init_opens_one_exchange_at_a_time() {
     site.account("1c-second").await;
     let other = support::exchange::login(site.addr, "1c-second", EXCHANGE_PASSWORD).await;
     other
-        .call("mode=init", b"")
+        .init()
         .await
         .failure_containing("Уже идёт другой обмен с 1С (начат ");
-    other
-        .call("mode=init", b"")
-        .await
-        .failure_containing("учётная запись «1c»");
+    other.init().await.failure_containing("учётная запись «1c»");
     // The same session starting over replaces its own (incomplete: set aside, not published).
     let r = a
         .call(&format!("mode=init&sessid={}&version=3.1", a.sessid), b"")
@@ -289,13 +286,13 @@ async fn init_opens_one_exchange_at_a_time() {
     // dropped connection): the old session's exchange is over.
     let third_of = site.receiving();
     let b = site.login().await;
-    assert_eq!(b.call("mode=init", b"").await.first_line(), "zip=yes");
+    assert_eq!(b.init().await.first_line(), "zip=yes");
     assert_ne!(site.receiving(), third_of);
     a.file("import.xml", b"<x/>")
         .await
         .failure_containing("прерван: начат другой обмен с 1С");
     other
-        .call("mode=init", b"")
+        .init()
         .await
         .failure_containing("Уже идёт другой обмен");
     // Every file mode needs an init first.
@@ -331,9 +328,7 @@ async fn init_opens_one_exchange_at_a_time() {
 #[tokio::test]
 async fn file_pieces_are_appended_and_limits_hold_while_streaming() {
     let site = Site::start_with(Backend::Sqlite, &SMALL).await;
-    let a = site.login().await;
-    a.call("mode=init", b"").await;
-    let dir = site.receiving();
+    let (a, dir) = site.begin().await;
     // One file in three pieces, as 1C cuts it at file_limit.
     let pieces: Vec<Vec<u8>> = (0..3u8).map(|i| vec![b'a' + i; 65536]).collect();
     for p in &pieces {
@@ -417,9 +412,7 @@ async fn file_pieces_are_appended_and_limits_hold_while_streaming() {
 #[tokio::test]
 async fn names_that_could_leave_the_spool_are_refused() {
     let site = Site::start_with(Backend::Sqlite, &SMALL).await;
-    let a = site.login().await;
-    a.call("mode=init", b"").await;
-    let dir = site.receiving();
+    let (a, dir) = site.begin().await;
     let before = site.all_files();
     for (name, why) in [
         ("../evil.xml", "родительскую папку"),
@@ -460,16 +453,10 @@ async fn names_that_could_leave_the_spool_are_refused() {
 async fn an_archive_is_unpacked_on_the_first_import_and_every_file_checked() {
     let site = Site::start_with(Backend::Sqlite, &SMALL).await;
     let (_src, files) = export(gendata::Format::V31, 30);
-    let xml: Vec<&String> = files
-        .iter()
-        .map(|(n, _)| n)
-        .filter(|n| n.ends_with(".xml"))
-        .collect();
+    let xml = xml_names(&files);
     assert!(xml.len() >= 5, "{xml:?}");
     let archive = zip_of(&files);
-    let a = site.login().await;
-    a.call("mode=init", b"").await;
-    let dir = site.receiving();
+    let (a, dir) = site.begin().await;
     // One archive, cut into pieces of file_limit, under 1C's temp name.
     a.upload("v8_3B8F_3e.zip", &archive, 65536).await;
     let first = a.import(xml[0]).await;
@@ -495,9 +482,7 @@ async fn an_archive_is_unpacked_on_the_first_import_and_every_file_checked() {
 #[tokio::test]
 async fn import_never_says_success_for_what_it_did_not_check() {
     let site = Site::start_with(Backend::Sqlite, &SMALL).await;
-    let a = site.login().await;
-    a.call("mode=init", b"").await;
-    let dir = site.receiving();
+    let (a, dir) = site.begin().await;
     a.import("offers0_1.xml")
         .await
         .failure_containing("Файл «offers0_1.xml» не получен");
@@ -527,7 +512,7 @@ async fn import_never_says_success_for_what_it_did_not_check() {
 async fn a_zip_slip_archive_is_refused_and_writes_nothing_outside() {
     let site = Site::start_with(Backend::Sqlite, &SMALL).await;
     let a = site.login().await;
-    a.call("mode=init", b"").await;
+    a.init().await;
     let before = site.all_files();
     let evil = zip_of(&[
         ("import.xml".into(), b"<x/>".to_vec()),
@@ -560,7 +545,7 @@ async fn full_exchanges_publish_the_export(backend: Backend) {
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["import.xml", "offers.xml"]);
     let a = site.login().await;
-    let r = a.call("mode=init", b"").await;
+    let r = a.init().await;
     assert_eq!(r.lines(), ["zip=yes", "file_limit=65536"]);
     for (name, content) in &files {
         assert!(content.len() > 3 * 20_000, "{name}: several pieces");
@@ -577,12 +562,10 @@ async fn full_exchanges_publish_the_export(backend: Backend) {
         !site.data_dir().exists(),
         "nothing is published before the exchange ends"
     );
-    let r = a.call("mode=deactivate&timestamp=1700000000", b"").await;
-    assert_eq!(
-        r.lines(),
-        ["success", "Деактивация пропущена: не включена в настройках"]
-    );
-    let r = a.call("mode=complete", b"").await;
+    a.deactivate()
+        .await
+        .says(&["success", "Деактивация пропущена: не включена в настройках"]);
+    let r = a.complete().await;
     assert_eq!(r.first_line(), "success", "{r:?}");
     assert!(
         r.body.contains("опубликована для импорта: файлов 2"),
@@ -608,13 +591,13 @@ async fn full_exchanges_publish_the_export(backend: Backend) {
 
     // The next exchange (an archive in 3.1) replaces the export as a whole.
     let (_src2, files2) = export(gendata::Format::V31, 20);
-    a.call("mode=init", b"").await;
+    a.init().await;
     a.upload("v8_1.zip", &zip_of(&files2), 65536).await;
     for (name, _) in files2.iter().filter(|(n, _)| n.ends_with(".xml")) {
         let r = a.import(name).await;
         assert_eq!(r.first_line(), "success", "{r:?}");
     }
-    assert_eq!(a.call("mode=complete", b"").await.first_line(), "success");
+    assert_eq!(a.complete().await.first_line(), "success");
     assert_eq!(files_of(&site.data_dir()), files2);
     let replaced: Vec<String> = site
         .spool_folders()
@@ -629,10 +612,10 @@ async fn full_exchanges_publish_the_export(backend: Backend) {
     );
 
     // A third: only the newest two of each kind stay.
-    a.call("mode=init", b"").await;
+    a.init().await;
     a.upload("import.xml", &files[0].1, 65536).await;
     a.import("import.xml").await;
-    assert_eq!(a.call("mode=complete", b"").await.first_line(), "success");
+    assert_eq!(a.complete().await.first_line(), "success");
     let folders = site.spool_folders();
     let published = folders.iter().filter(|f| f.ends_with(".published")).count();
     let replaced = folders.iter().filter(|f| f.ends_with(".replaced")).count();
@@ -648,19 +631,19 @@ async fn an_incomplete_exchange_is_never_published() {
     let site = Site::start_with(Backend::Sqlite, &SMALL).await;
     let (_src, files) = export(gendata::Format::V2x, 20);
     let a = site.login().await;
-    a.call("mode=init", b"").await;
+    a.init().await;
     a.upload("import.xml", &files[0].1, 65536).await;
     a.upload("offers.xml", &files[1].1, 65536).await;
     a.import("import.xml").await;
-    let r = a.call("mode=complete", b"").await;
+    let r = a.complete().await;
     r.failure_containing("Выгрузка не опубликована: не проверены файлы «offers.xml»");
     assert!(!site.data_dir().exists());
     let folders = site.spool_folders();
     assert_eq!(folders.len(), 1);
     assert!(folders[0].ends_with(".abandoned"), "{folders:?}");
     // Nothing checked at all.
-    a.call("mode=init", b"").await;
-    a.call("mode=complete", b"")
+    a.init().await;
+    a.complete()
         .await
         .failure_containing("ни один файл не проверен");
     assert!(!site.data_dir().exists());
@@ -677,12 +660,12 @@ async fn a_finished_or_idle_exchange_gives_way_to_the_next() {
     let (_src, files) = export(gendata::Format::V2x, 20);
     // Classic 1C: everything sent and checked, but no `complete`.
     let a = site.login().await;
-    a.call("mode=init", b"").await;
+    a.init().await;
     a.upload("import.xml", &files[0].1, 65536).await;
     a.import("import.xml").await;
     // The next exchange does not wait for the idle time: the finished one is published first.
     let b = site.login().await;
-    assert_eq!(b.call("mode=init", b"").await.first_line(), "zip=yes");
+    assert_eq!(b.init().await.first_line(), "zip=yes");
     assert_eq!(files_of(&site.data_dir()), files[..1]);
     a.file("offers.xml", b"late")
         .await
@@ -691,13 +674,11 @@ async fn a_finished_or_idle_exchange_gives_way_to_the_next() {
     b.upload("offers.xml", &files[1].1, 65536).await;
     site.account("1c-second").await;
     let c = support::exchange::login(site.addr, "1c-second", EXCHANGE_PASSWORD).await;
-    c.call("mode=init", b"")
-        .await
-        .failure_containing("Уже идёт другой обмен");
+    c.init().await.failure_containing("Уже идёт другой обмен");
     // ...until it has been idle for the idle time; then it is set aside, never published.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let c = site.login().await;
-    assert_eq!(c.call("mode=init", b"").await.first_line(), "zip=yes");
+    assert_eq!(c.init().await.first_line(), "zip=yes");
     let folders = site.spool_folders();
     assert_eq!(
         folders.iter().filter(|f| f.ends_with(".abandoned")).count(),
@@ -716,7 +697,7 @@ async fn a_finished_or_idle_exchange_gives_way_to_the_next() {
 async fn of_two_inits_at_once_one_wins() {
     let site = Site::start_with(Backend::Sqlite, &SMALL).await;
     let (a, b) = (site.login().await, site.login().await);
-    let (ra, rb) = tokio::join!(a.call("mode=init", b""), b.call("mode=init", b""));
+    let (ra, rb) = tokio::join!(a.init(), b.init());
     let firsts = [ra.first_line(), rb.first_line()];
     assert!(
         firsts == ["zip=yes", "failure"] || firsts == ["failure", "zip=yes"],
@@ -734,7 +715,7 @@ async fn an_exchange_imports_each_file_as_1c_asks(backend: Backend) {
     let site = Site::start_with(backend, &[PIECES, ("ONEC_EXCHANGE_IDLE_SECS", "2")]).await;
     let (src, files) = export(gendata::Format::V2x, 300);
     let a = site.login().await;
-    a.call("mode=init", b"").await;
+    a.init().await;
     let id = site.spool_folders().pop().unwrap();
     for (name, content) in &files {
         a.upload(name, content, 20_000).await;
@@ -814,31 +795,17 @@ async fn a_file_waits_for_the_catalog_files_of_its_exchange() {
     let site = Site::start(Backend::Sqlite).await;
     let (src, files) = export(gendata::Format::V31, 40);
     let a = site.login().await;
-    a.call("mode=init", b"").await;
+    a.init().await;
     let (groups, rest): (Vec<_>, Vec<_>) = files
         .iter()
         .cloned()
         .partition(|(n, _)| n == "groups/groups.xml");
     a.upload(&groups[0].0, &groups[0].1, 1 << 20).await;
-    let answers = a.import_to_end("groups/groups.xml").await;
-    assert_eq!(
-        answers.last().unwrap().first_line(),
-        "success",
-        "{answers:?}"
-    );
+    a.import_succeeds("groups/groups.xml").await;
     a.upload("v8_1.zip", &zip_of(&rest), 1 << 20).await;
-    let xml: Vec<&str> = rest
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .filter(|n| n.ends_with(".xml"))
-        .collect();
+    let xml = xml_names(&rest);
     let prices = *xml.iter().find(|n| n.contains("prices")).unwrap();
-    let answers = a.import_to_end(prices).await;
-    assert_eq!(
-        answers.last().unwrap().first_line(),
-        "success",
-        "{answers:?}"
-    );
+    let answers = a.import_succeeds(prices).await;
     assert!(
         answers[0]
             .body
@@ -846,15 +813,10 @@ async fn a_file_waits_for_the_catalog_files_of_its_exchange() {
         "{answers:?}"
     );
     for name in &xml {
-        let answers = a.import_to_end(name).await;
-        assert_eq!(
-            answers.last().unwrap().first_line(),
-            "success",
-            "{name}: {answers:?}"
-        );
+        a.import_succeeds(name).await;
     }
     assert_eq!(db_stats(&site).await, cli_stats(src.path()).await);
-    assert_eq!(a.call("mode=complete", b"").await.first_line(), "success");
+    assert_eq!(a.complete().await.first_line(), "success");
     site.done().await;
 }
 
@@ -867,13 +829,9 @@ async fn an_archive_is_imported_as_one_run() {
     let site = Site::start(Backend::Sqlite).await;
     let (src, files) = export(gendata::Format::V31, 40);
     let a = site.login().await;
-    a.call("mode=init", b"").await;
+    a.init().await;
     a.upload("v8_1.zip", &zip_of(&files), 1 << 20).await;
-    let xml: Vec<&str> = files
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .filter(|n| n.ends_with(".xml"))
-        .collect();
+    let xml = xml_names(&files);
     let prices = *xml.iter().find(|n| n.contains("prices")).unwrap();
     let answers = a.import_to_end(prices).await;
     let last = answers.last().unwrap();
@@ -893,18 +851,13 @@ async fn an_archive_is_imported_as_one_run() {
         "{answers:?}"
     );
     for name in &xml {
-        let answers = a.import_to_end(name).await;
-        assert_eq!(
-            answers.last().unwrap().first_line(),
-            "success",
-            "{name}: {answers:?}"
-        );
+        a.import_succeeds(name).await;
     }
     let (runs, sessions) = runs_and_sessions(&site).await;
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(sessions.len(), 3, "catalog, stocks, prices: {sessions:?}");
     assert_eq!(db_stats(&site).await, cli_stats(src.path()).await);
-    assert_eq!(a.call("mode=complete", b"").await.first_line(), "success");
+    assert_eq!(a.complete().await.first_line(), "success");
     let journal = journal_once(&site, |journal| {
         journal
             .first()
@@ -934,7 +887,7 @@ async fn import_waits_for_the_lock_within_its_bound() {
     let site = Site::start_with(Backend::Sqlite, &[("ONEC_EXCHANGE_WAIT_SECS", "2")]).await;
     let (_src, files) = export(gendata::Format::V31, 20);
     let a = site.login().await;
-    a.call("mode=init", b"").await;
+    a.init().await;
     let rests = files.iter().find(|(n, _)| n.contains("rests")).unwrap();
     a.upload(&rests.0, &rests.1, 65536).await;
     let r = a.import(&rests.0).await;
@@ -968,11 +921,6 @@ async fn import_waits_for_the_lock_within_its_bound() {
     let _: () = engine::redis::AsyncCommands::del(&mut conn, &lock)
         .await
         .unwrap();
-    let answers = a.import_to_end(first).await;
-    assert_eq!(
-        answers.last().unwrap().first_line(),
-        "success",
-        "{answers:?}"
-    );
+    a.import_succeeds(first).await;
     site.done().await;
 }

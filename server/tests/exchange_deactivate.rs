@@ -17,7 +17,7 @@ const ON: (&str, &str) = ("ONEC_EXCHANGE_DEACTIVATE", "true");
 /// Logs in as 1C does (`checkauth`) and opens an exchange (`init`).
 async fn open(site: &Site) -> Exchange1c<'_> {
     let x = site.login().await;
-    let init = x.call("mode=init", b"").await;
+    let init = x.init().await;
     assert_eq!(init.first_line(), "zip=yes", "{init:?}");
     x
 }
@@ -108,23 +108,17 @@ async fn marks(site: &Site, table: &str) -> (Vec<String>, i64) {
 async fn off_or_without_a_catalog_deactivation_is_skipped() {
     let site = Site::start_with(Backend::Sqlite, &[]).await;
     let x = open(&site).await;
-    let a = x.call("mode=deactivate&timestamp=1700000000", b"").await;
-    assert_eq!(
-        a.lines(),
-        ["success", "Деактивация пропущена: не включена в настройках"]
-    );
+    x.deactivate()
+        .await
+        .says(&["success", "Деактивация пропущена: не включена в настройках"]);
     site.done().await;
 
     let site = Site::start_with(Backend::Sqlite, &[ON]).await;
     let x = open(&site).await;
-    let a = x.call("mode=deactivate&timestamp=1700000000", b"").await;
-    assert_eq!(
-        a.lines(),
-        [
-            "success",
-            "Деактивация пропущена: в обмене не было каталога товаров"
-        ]
-    );
+    x.deactivate().await.says(&[
+        "success",
+        "Деактивация пропущена: в обмене не было каталога товаров",
+    ]);
     site.done().await;
 }
 
@@ -148,21 +142,17 @@ async fn a_full_exchange_deactivates_what_it_did_not_mention(backend: Backend) {
     let _: () = engine::redis::AsyncCommands::set(&mut conn, &lock, "an-admin-run")
         .await
         .unwrap();
-    let a = x.call("mode=deactivate&timestamp=1700000000", b"").await;
-    assert_eq!(
-        a.lines(),
-        ["progress", "Ожидание: выполняется другой импорт"]
-    );
+    x.deactivate()
+        .await
+        .says(&["progress", "Ожидание: выполняется другой импорт"]);
     assert_eq!(marks(&site, "products").await.1, active_products + 1);
     let _: () = engine::redis::AsyncCommands::del(&mut conn, &lock)
         .await
         .unwrap();
 
-    let a = x.call("mode=deactivate&timestamp=1700000000", b"").await;
-    assert_eq!(
-        a.lines(),
-        ["success", "Деактивировано: 1 товар, 2 предложения"]
-    );
+    x.deactivate()
+        .await
+        .says(&["success", "Деактивировано: 1 товар, 2 предложения"]);
     let (products_after, active) = marks(&site, "products").await;
     let mut want = products_before.clone();
     want.push("extra-0".into());
@@ -182,12 +172,10 @@ async fn a_full_exchange_deactivates_what_it_did_not_mention(backend: Backend) {
     );
 
     // Again: nothing left to deactivate.
-    let a = x.call("mode=deactivate&timestamp=1700000000", b"").await;
-    assert_eq!(
-        a.lines(),
-        ["success", "Деактивировано: 0 товаров, 0 предложений"]
-    );
-    let a = x.call("mode=complete", b"").await;
+    x.deactivate()
+        .await
+        .says(&["success", "Деактивировано: 0 товаров, 0 предложений"]);
+    let a = x.complete().await;
     assert_eq!(a.first_line(), "success", "{a:?}");
     site.done().await;
 }
@@ -209,14 +197,10 @@ async fn an_exchange_of_changes_only_is_skipped() {
     send(&x, &files).await;
     add_extra_products(&site, 1).await;
     let before = marks(&site, "products").await;
-    let a = x.call("mode=deactivate&timestamp=1700000000", b"").await;
-    assert_eq!(
-        a.lines(),
-        [
-            "success",
-            "Деактивация пропущена: выгрузка содержит только изменения"
-        ]
-    );
+    x.deactivate().await.says(&[
+        "success",
+        "Деактивация пропущена: выгрузка содержит только изменения",
+    ]);
     assert_eq!(marks(&site, "products").await, before);
     site.done().await;
 }
@@ -231,7 +215,7 @@ async fn over_the_change_limit_nothing_is_deactivated() {
     add_extra_products(&site, 5).await;
     let products = marks(&site, "products").await;
     let offers = marks(&site, "offers").await;
-    let a = x.call("mode=deactivate&timestamp=1700000000", b"").await;
+    let a = x.deactivate().await;
     assert_eq!(a.first_line(), "failure", "{a:?}");
     let text = a.lines()[1];
     assert!(

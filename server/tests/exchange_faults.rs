@@ -73,12 +73,7 @@ fn current_key(site: &Site) -> String {
 async fn send_all(x: &Exchange1c<'_>, files: &[(String, Vec<u8>)]) {
     for (name, content) in files {
         x.upload(name, content, 1 << 20).await;
-        let answers = x.import_to_end(name).await;
-        assert_eq!(
-            answers.last().unwrap().first_line(),
-            "success",
-            "{name}: {answers:?}"
-        );
+        x.import_succeeds(name).await;
     }
 }
 
@@ -166,7 +161,7 @@ async fn a_connection_cut_mid_piece_then_1c_starts_over() {
     );
     send_all(&b, &files).await;
     assert_eq!(stats(&site).await, cli_stats(src.path()).await);
-    let r = b.call("mode=complete", b"").await;
+    let r = b.complete().await;
     assert_eq!(r.first_line(), "success", "{r:?}");
     assert_eq!(
         files_of(&site.data_dir()),
@@ -349,7 +344,7 @@ async fn redis_restarted_mid_exchange() {
     wait_for_folder(&site, &first, "abandoned", Duration::from_secs(10)).await;
     send_all(&b, &files).await;
     assert_eq!(stats(&site).await, cli_stats(src.path()).await);
-    assert_eq!(b.call("mode=complete", b"").await.first_line(), "success");
+    assert_eq!(b.complete().await.first_line(), "success");
     assert_eq!(files_of(&site.data_dir()), files);
     println!(
         "four refusals during the outage took {:.1} s",
@@ -392,8 +387,7 @@ async fn two_exchanges_at_once() {
     assert_eq!(receiving(&site), first, "the first exchange goes on");
 
     // The first completes as if nothing happened (the import.xml piece already sent stays).
-    let answers = a.import_to_end("import.xml").await;
-    assert_eq!(answers.last().unwrap().first_line(), "success");
+    a.import_succeeds("import.xml").await;
     send_all(&a, &files[1..]).await;
     assert_eq!(stats(&site).await, cli_stats(src.path()).await);
 
@@ -479,8 +473,7 @@ async fn an_admin_import_running() {
         support::start_import(site.addr, &admin, &["catalog"]).await,
         Err(support::ALREADY_RUNNING.to_owned())
     );
-    let answers = a.import_to_end("offers.xml").await;
-    assert_eq!(answers.last().unwrap().first_line(), "success");
+    a.import_succeeds("offers.xml").await;
     drop(big_src);
     site.done().await;
 }

@@ -145,62 +145,59 @@ async fn sends_an_export(backend: Backend, case: Case) {
     site.done().await;
 }
 
-/// Classic 1C, 2.x files one by one, in 4 KiB pieces the tool asks for.
-async fn classic_2x_in_small_pieces(backend: Backend) {
-    let case = Case {
-        format: gendata::Format::V2x,
-        bitrix: false,
-        zip: false,
-        site_limit: "104857600",
-        tool_limit: Some("4096"),
+/// A case of [`sends_an_export`] on both backends: its name, the export's format, the protocol,
+/// `zip` or `plain`, the piece size the site announces and the one the tool is given.
+macro_rules! case {
+    ($(#[$doc:meta])* $name:ident: $format:ident, $protocol:ident, $pack:ident, site $site:literal, tool $tool:expr) => {
+        $(#[$doc])*
+        async fn $name(backend: Backend) {
+            let case = Case {
+                format: gendata::Format::$format,
+                bitrix: flag!($protocol),
+                zip: flag!($pack),
+                site_limit: $site,
+                tool_limit: $tool,
+            };
+            sends_an_export(backend, case).await;
+        }
+
+        support::exchange::on_both_backends!($name);
     };
-    sends_an_export(backend, case).await;
 }
 
-/// Classic 1C, a 3.1 export as one zip in one large piece.
-async fn classic_31_zipped(backend: Backend) {
-    let case = Case {
-        format: gendata::Format::V31,
-        bitrix: false,
-        zip: true,
-        site_limit: "104857600",
-        tool_limit: None,
+/// The words of [`case!`]: any other fails to compile.
+macro_rules! flag {
+    (bitrix) => {
+        true
     };
-    sends_an_export(backend, case).await;
+    (classic) => {
+        false
+    };
+    (zip) => {
+        true
+    };
+    (plain) => {
+        false
+    };
 }
 
-/// The 1C-Bitrix add-on, 3.1 packets one by one, in the 4 KiB pieces the site announces.
-async fn bitrix_31_in_small_pieces(backend: Backend) {
-    let case = Case {
-        format: gendata::Format::V31,
-        bitrix: true,
-        zip: false,
-        site_limit: "4096",
-        tool_limit: None,
-    };
-    sends_an_export(backend, case).await;
-}
-
-/// The 1C-Bitrix add-on, a 2.x export zipped, the archive in 4 KiB pieces (the site's limit
-/// beats the tool's larger one).
-async fn bitrix_2x_zipped_in_small_pieces(backend: Backend) {
-    let case = Case {
-        format: gendata::Format::V2x,
-        bitrix: true,
-        zip: true,
-        site_limit: "4096",
-        tool_limit: Some("1048576"),
-    };
-    sends_an_export(backend, case).await;
-}
-
-support::exchange::on_both_backends!(classic_2x_in_small_pieces);
-
-support::exchange::on_both_backends!(classic_31_zipped);
-
-support::exchange::on_both_backends!(bitrix_31_in_small_pieces);
-
-support::exchange::on_both_backends!(bitrix_2x_zipped_in_small_pieces);
+case!(
+    /// Classic 1C, 2.x files one by one, in 4 KiB pieces the tool asks for.
+    classic_2x_in_small_pieces: V2x, classic, plain, site "104857600", tool Some("4096")
+);
+case!(
+    /// Classic 1C, a 3.1 export as one zip in one large piece.
+    classic_31_zipped: V31, classic, zip, site "104857600", tool None
+);
+case!(
+    /// The 1C-Bitrix add-on, 3.1 packets one by one, in the 4 KiB pieces the site announces.
+    bitrix_31_in_small_pieces: V31, bitrix, plain, site "4096", tool None
+);
+case!(
+    /// The 1C-Bitrix add-on, a 2.x export zipped, the archive in 4 KiB pieces (the site's limit
+    /// beats the tool's larger one).
+    bitrix_2x_zipped_in_small_pieces: V2x, bitrix, zip, site "4096", tool Some("1048576")
+);
 
 /// The human output: an arrow line per request and per reply, and a summary.
 #[tokio::test]

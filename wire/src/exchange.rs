@@ -185,14 +185,12 @@ mod tests {
 
     #[test]
     fn statuses_round_trip_and_match_serde() {
-        for s in ExchangeStatus::ALL {
-            assert_eq!(ExchangeStatus::parse(s.as_str()), Some(s));
-            assert_eq!(
-                serde_json::to_string(&s).unwrap(),
-                format!("\"{}\"", s.as_str())
-            );
-            assert!(!s.title().is_empty());
-        }
+        crate::words::round_trip(
+            &ExchangeStatus::ALL,
+            ExchangeStatus::as_str,
+            ExchangeStatus::parse,
+        );
+        assert!(ExchangeStatus::ALL.iter().all(|s| !s.title().is_empty()));
         assert_eq!(ExchangeStatus::Parameters.word(), "");
     }
 

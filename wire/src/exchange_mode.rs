@@ -46,14 +46,12 @@ mod tests {
 
     #[test]
     fn words_round_trip_and_match_serde() {
-        for m in ExchangeMode::ALL {
-            assert_eq!(ExchangeMode::parse(m.as_str()), Some(m));
-            assert_eq!(
-                serde_json::to_string(&m).unwrap(),
-                format!("\"{}\"", m.as_str())
-            );
-            assert!(!m.title().is_empty());
-        }
+        crate::words::round_trip(
+            &ExchangeMode::ALL,
+            ExchangeMode::as_str,
+            ExchangeMode::parse,
+        );
+        assert!(ExchangeMode::ALL.iter().all(|m| !m.title().is_empty()));
         assert_eq!(ExchangeMode::parse("IMPORT"), None);
         assert_eq!(ExchangeMode::default(), ExchangeMode::Import);
     }

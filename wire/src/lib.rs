@@ -21,6 +21,31 @@ mod run_status;
 mod session;
 mod skip;
 
+/// What every word-list test of this crate checks, once.
+#[cfg(test)]
+mod words {
+    /// Every value of a vocabulary parses back from its word, and that word is its serde name
+    /// (as JSON carries it both ways).
+    pub(crate) fn round_trip<T>(
+        all: &[T],
+        word: fn(T) -> &'static str,
+        parse: fn(&str) -> Option<T>,
+    ) where
+        T: Copy + PartialEq + std::fmt::Debug + serde::Serialize + serde::de::DeserializeOwned,
+    {
+        for &v in all {
+            assert_eq!(parse(word(v)), Some(v), "{v:?}");
+            let json = serde_json::to_string(&v).unwrap();
+            assert_eq!(
+                json,
+                format!("\"{}\"", word(v)),
+                "{v:?}: the serde name is the word"
+            );
+            assert_eq!(serde_json::from_str::<T>(&json).unwrap(), v);
+        }
+    }
+}
+
 pub use changes::{
     CHANGE_EXAMPLES, ChangeColumn, ChangeCounts, ChangeEntity, ChangeLimits, ChangeReport,
     ChangeWarning, ExampleKind, FileStamp, Named, PreviewFiles, PriceChange, StockChange,

@@ -48,13 +48,7 @@ mod tests {
 
     #[test]
     fn stored_words_round_trip_and_match_serde() {
-        for o in RunOrigin::ALL {
-            assert_eq!(RunOrigin::parse(o.as_str()), Some(o));
-            assert_eq!(
-                serde_json::to_string(&o).unwrap(),
-                format!("\"{}\"", o.as_str())
-            );
-        }
+        crate::words::round_trip(&RunOrigin::ALL, RunOrigin::as_str, RunOrigin::parse);
         assert_eq!(RunOrigin::parse("1c"), None);
     }
 

@@ -39,13 +39,7 @@ mod tests {
 
     #[test]
     fn stored_words_round_trip_and_match_serde() {
-        for s in RunStatus::ALL {
-            assert_eq!(RunStatus::parse(s.as_str()), Some(s));
-            assert_eq!(
-                serde_json::to_string(&s).unwrap(),
-                format!("\"{}\"", s.as_str())
-            );
-        }
+        crate::words::round_trip(&RunStatus::ALL, RunStatus::as_str, RunStatus::parse);
         assert_eq!(RunStatus::parse("cancelled"), None);
     }
 }

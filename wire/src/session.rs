@@ -61,3 +61,18 @@ impl SessionStatus {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_words_round_trip_and_match_serde() {
+        crate::words::round_trip(
+            &SessionStatus::ALL,
+            SessionStatus::as_str,
+            SessionStatus::parse,
+        );
+        assert_eq!(SessionStatus::parse("cancelled"), None);
+    }
+}

@@ -99,14 +99,8 @@ mod tests {
 
     #[test]
     fn every_skip_reason_has_its_key_and_russian_text() {
+        crate::words::round_trip(&SkipReason::ALL, SkipReason::key, SkipReason::parse);
         for r in SkipReason::ALL {
-            assert_eq!(SkipReason::parse(r.key()), Some(r));
-            let json = serde_json::to_string(&r).unwrap();
-            assert_eq!(
-                json,
-                format!("\"{}\"", r.key()),
-                "the serde name is the key"
-            );
             assert_ne!(r.text(), r.key(), "{r:?} has no text");
         }
         // The reasons the importer itself counts (not the reader) read as Russian too.

@@ -253,6 +253,14 @@ impl<'a> Importer<'a> {
             .map_err(self.writing(upsert.table))
     }
 
+    /// Counts a batch about to be written: its records under `counter`, those that carry a
+    /// deletion mark under [`Counter::Deactivated`].
+    fn count_batch<T>(&mut self, counter: Counter, batch: &[T], deleted: impl Fn(&T) -> bool) {
+        self.report.add(counter, batch.len() as u64);
+        let marked = batch.iter().filter(|t| deleted(t)).count();
+        self.report.add(Counter::Deactivated, marked as u64);
+    }
+
     /// The [`Mode`] of a batch for `table` when the keys already stored are not known here:
     /// rows equal to stored ones are only to be expected when the table had rows at the start.
     fn mode(&self, table: &str) -> Mode {

@@ -82,6 +82,12 @@ impl Answer {
         assert_eq!(self.first_line(), "failure", "{self:?}");
         assert!(self.body.contains(text), "«{text}» not in {self:?}");
     }
+
+    /// The answer is exactly these lines.
+    #[track_caller]
+    pub fn says(&self, lines: &[&str]) {
+        assert_eq!(self.lines(), lines, "{self:?}");
+    }
 }
 
 impl Site {
@@ -205,6 +211,13 @@ impl Site {
     /// Logs in as 1C does; the session it got.
     pub async fn login(&self) -> Exchange1c<'_> {
         login(self.addr, EXCHANGE_LOGIN, EXCHANGE_PASSWORD).await
+    }
+
+    /// Logs in and begins an exchange (`init`): 1C and the exchange's spool folder.
+    pub async fn begin(&self) -> (Exchange1c<'_>, PathBuf) {
+        let a = self.login().await;
+        a.init().await;
+        (a, self.receiving())
     }
 
     pub fn spool(&self) -> PathBuf {
@@ -421,9 +434,27 @@ impl Exchange1c<'_> {
         }
     }
 
+    /// [`Self::import_to_end`] that must end in `success`; every answer.
+    pub async fn import_succeeds(&self, name: &str) -> Vec<Answer> {
+        let answers = self.import_to_end(name).await;
+        let last = answers.last().map(Answer::first_line);
+        assert_eq!(last, Some("success"), "{name}: {answers:?}");
+        answers
+    }
+
     /// `mode=init`; its answer.
     pub async fn init(&self) -> Answer {
         self.call("mode=init", b"").await
+    }
+
+    /// `mode=deactivate` as the add-on sends it after a full packet; its answer.
+    pub async fn deactivate(&self) -> Answer {
+        self.call("mode=deactivate&timestamp=1700000000", b"").await
+    }
+
+    /// `mode=complete`; its answer.
+    pub async fn complete(&self) -> Answer {
+        self.call("mode=complete", b"").await
     }
 
     /// A `mode=file` request that says `declared` bytes and sends only `sent`: the open
@@ -537,6 +568,15 @@ pub fn export(format: gendata::Format, products: usize) -> (TempDir, Vec<(String
 }
 
 /// A query value, percent-encoded.
+/// The names of an export's XML files, in its order.
+pub fn xml_names(files: &[(String, Vec<u8>)]) -> Vec<&str> {
+    files
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| n.ends_with(".xml"))
+        .collect()
+}
+
 pub fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -96,11 +96,7 @@ impl Importer<'_> {
         if products.is_empty() {
             return Ok(());
         }
-        self.report.add(Counter::Products, products.len() as u64);
-        self.report.add(
-            Counter::Deactivated,
-            products.iter().filter(|p| p.deleted).count() as u64,
-        );
+        self.count_batch(Counter::Products, &products, |p| p.deleted);
         let known: HashSet<i64> = products
             .iter()
             .filter_map(|p| self.ids.products.get(&p.id).copied())
@@ -208,17 +204,13 @@ impl Importer<'_> {
             rows.push((key.clone(), row));
             landed.push((key, o));
         }
-        self.report.add(Counter::Offers, landed.len() as u64);
+        self.count_batch(Counter::Offers, &landed, |(_, o)| o.deleted);
         self.report.add(
             Counter::Variants,
             landed
                 .iter()
                 .filter(|(_, o)| o.id.characteristic_id.is_some())
                 .count() as u64,
-        );
-        self.report.add(
-            Counter::Deactivated,
-            landed.iter().filter(|(_, o)| o.deleted).count() as u64,
         );
         let (ids, changed) = self
             .write_keyed(&OFFERS, rows, |im, k| im.ids.offers.contains_key(k))

@@ -51,11 +51,7 @@ impl Importer<'_> {
         if list.is_empty() {
             return Ok(Vec::new());
         }
-        self.report.add(counter, list.len() as u64);
-        self.report.add(
-            Counter::Deactivated,
-            list.iter().filter(|t| deleted(t)).count() as u64,
-        );
+        self.count_batch(counter, &list, deleted);
         let map = match entity {
             ChangeEntity::PriceTypes => &self.ids.price_types,
             _ => &self.ids.warehouses,
@@ -146,11 +142,7 @@ impl Importer<'_> {
         if groups.is_empty() {
             return Ok(());
         }
-        self.report.add(Counter::Categories, groups.len() as u64);
-        self.report.add(
-            Counter::Deactivated,
-            groups.iter().filter(|g| g.deleted).count() as u64,
-        );
+        self.count_batch(Counter::Categories, &groups, |g| g.deleted);
         let mut depth: HashMap<&str, usize> = HashMap::with_capacity(groups.len());
         let mut levels: Vec<Vec<&commerceml::Group>> = Vec::new();
         for g in &groups {
@@ -197,11 +189,7 @@ impl Importer<'_> {
         if props.is_empty() {
             return Ok(());
         }
-        self.report.add(Counter::Properties, props.len() as u64);
-        self.report.add(
-            Counter::Deactivated,
-            props.iter().filter(|p| p.deleted).count() as u64,
-        );
+        self.count_batch(Counter::Properties, &props, |p| p.deleted);
         let rows = props
             .iter()
             .map(|p| {

@@ -61,11 +61,7 @@ impl Importer<'_> {
         if list.is_empty() {
             return Ok(());
         }
-        self.report.add(Counter::Customers, list.len() as u64);
-        self.report.add(
-            Counter::Deactivated,
-            list.iter().filter(|c| c.deleted).count() as u64,
-        );
+        self.count_batch(Counter::Customers, &list, |c| c.deleted);
         let rows = list
             .iter()
             .map(|c| {
