@@ -21,6 +21,25 @@ mod run_status;
 mod session;
 mod skip;
 
+pub use changes::{
+    CHANGE_EXAMPLES, ChangeColumn, ChangeCounts, ChangeEntity, ChangeLimits, ChangeReport,
+    ChangeWarning, ExampleKind, FileStamp, Named, PreviewFiles, PriceChange, StockChange,
+};
+pub use counter::Counter;
+pub use dto::{AdminInfo, CatalogStatus, PER_PAGE, SessionDetail, SessionPage, SessionRow};
+pub use exchange::{
+    EXCHANGES_SHOWN, ExchangePage, ExchangeRequest, ExchangeRow, ExchangeSession, ExchangeSetup,
+    ExchangeStatus,
+};
+pub use exchange_mode::ExchangeMode;
+pub use kind::{ImportKind, KindInfo};
+pub use origin::RunOrigin;
+pub use refusal::{Level, Refusal};
+pub use run::{KindPhase, KindState, RunMode, RunPhase, RunState, Started};
+pub use run_status::RunStatus;
+pub use session::SessionStatus;
+pub use skip::SkipReason;
+
 /// What every word-list test of this crate checks, once.
 #[cfg(test)]
 mod words {
@@ -45,22 +64,3 @@ mod words {
         }
     }
 }
-
-pub use changes::{
-    CHANGE_EXAMPLES, ChangeColumn, ChangeCounts, ChangeEntity, ChangeLimits, ChangeReport,
-    ChangeWarning, ExampleKind, FileStamp, Named, PreviewFiles, PriceChange, StockChange,
-};
-pub use counter::Counter;
-pub use dto::{AdminInfo, CatalogStatus, PER_PAGE, SessionDetail, SessionPage, SessionRow};
-pub use exchange::{
-    EXCHANGES_SHOWN, ExchangePage, ExchangeRequest, ExchangeRow, ExchangeSession, ExchangeSetup,
-    ExchangeStatus,
-};
-pub use exchange_mode::ExchangeMode;
-pub use kind::{ImportKind, KindInfo};
-pub use origin::RunOrigin;
-pub use refusal::{Level, Refusal};
-pub use run::{KindPhase, KindState, RunMode, RunPhase, RunState, Started};
-pub use run_status::RunStatus;
-pub use session::SessionStatus;
-pub use skip::SkipReason;
