@@ -511,8 +511,7 @@ async fn import_never_says_success_for_what_it_did_not_check() {
 #[tokio::test]
 async fn a_zip_slip_archive_is_refused_and_writes_nothing_outside() {
     let site = Site::start_with(Backend::Sqlite, &SMALL).await;
-    let a = site.login().await;
-    a.init().await;
+    let (a, _) = site.begin().await;
     let before = site.all_files();
     let evil = zip_of(&[
         ("import.xml".into(), b"<x/>".to_vec()),
@@ -630,8 +629,7 @@ support::exchange::on_both_backends!(full_exchanges_publish_the_export);
 async fn an_incomplete_exchange_is_never_published() {
     let site = Site::start_with(Backend::Sqlite, &SMALL).await;
     let (_src, files) = export(gendata::Format::V2x, 20);
-    let a = site.login().await;
-    a.init().await;
+    let (a, _) = site.begin().await;
     a.upload("import.xml", &files[0].1, 65536).await;
     a.upload("offers.xml", &files[1].1, 65536).await;
     a.import("import.xml").await;
@@ -659,8 +657,7 @@ async fn a_finished_or_idle_exchange_gives_way_to_the_next() {
     .await;
     let (_src, files) = export(gendata::Format::V2x, 20);
     // Classic 1C: everything sent and checked, but no `complete`.
-    let a = site.login().await;
-    a.init().await;
+    let (a, _) = site.begin().await;
     a.upload("import.xml", &files[0].1, 65536).await;
     a.import("import.xml").await;
     // The next exchange does not wait for the idle time: the finished one is published first.
@@ -714,8 +711,7 @@ async fn of_two_inits_at_once_one_wins() {
 async fn an_exchange_imports_each_file_as_1c_asks(backend: Backend) {
     let site = Site::start_with(backend, &[PIECES, ("ONEC_EXCHANGE_IDLE_SECS", "2")]).await;
     let (src, files) = export(gendata::Format::V2x, 300);
-    let a = site.login().await;
-    a.init().await;
+    let (a, _) = site.begin().await;
     let id = site.spool_folders().pop().unwrap();
     for (name, content) in &files {
         a.upload(name, content, 20_000).await;
@@ -794,8 +790,7 @@ support::exchange::on_both_backends!(an_exchange_imports_each_file_as_1c_asks);
 async fn a_file_waits_for_the_catalog_files_of_its_exchange() {
     let site = Site::start(Backend::Sqlite).await;
     let (src, files) = export(gendata::Format::V31, 40);
-    let a = site.login().await;
-    a.init().await;
+    let (a, _) = site.begin().await;
     let (groups, rest): (Vec<_>, Vec<_>) = files
         .iter()
         .cloned()
@@ -828,8 +823,7 @@ async fn a_file_waits_for_the_catalog_files_of_its_exchange() {
 async fn an_archive_is_imported_as_one_run() {
     let site = Site::start(Backend::Sqlite).await;
     let (src, files) = export(gendata::Format::V31, 40);
-    let a = site.login().await;
-    a.init().await;
+    let (a, _) = site.begin().await;
     a.upload("v8_1.zip", &zip_of(&files), 1 << 20).await;
     let xml = xml_names(&files);
     let prices = *xml.iter().find(|n| n.contains("prices")).unwrap();
@@ -886,8 +880,7 @@ async fn an_archive_is_imported_as_one_run() {
 async fn import_waits_for_the_lock_within_its_bound() {
     let site = Site::start_with(Backend::Sqlite, &[("ONEC_EXCHANGE_WAIT_SECS", "2")]).await;
     let (_src, files) = export(gendata::Format::V31, 20);
-    let a = site.login().await;
-    a.init().await;
+    let (a, _) = site.begin().await;
     let rests = files.iter().find(|(n, _)| n.contains("rests")).unwrap();
     a.upload(&rests.0, &rests.1, 65536).await;
     let r = a.import(&rests.0).await;

@@ -14,14 +14,6 @@ use support::exchange::{Backend, Exchange1c, Site, export, zip_of};
 
 const ON: (&str, &str) = ("ONEC_EXCHANGE_DEACTIVATE", "true");
 
-/// Logs in as 1C does (`checkauth`) and opens an exchange (`init`).
-async fn open(site: &Site) -> Exchange1c<'_> {
-    let x = site.login().await;
-    let init = x.init().await;
-    assert_eq!(init.first_line(), "zip=yes", "{init:?}");
-    x
-}
-
 /// Sends the export as one archive and imports every XML file of it, each to its end.
 async fn send(x: &Exchange1c<'_>, files: &[(String, Vec<u8>)]) {
     x.upload("v8_1.zip", &zip_of(files), usize::MAX).await;
@@ -107,14 +99,14 @@ async fn marks(site: &Site, table: &str) -> (Vec<String>, i64) {
 #[tokio::test]
 async fn off_or_without_a_catalog_deactivation_is_skipped() {
     let site = Site::start_with(Backend::Sqlite, &[]).await;
-    let x = open(&site).await;
+    let (x, _) = site.begin().await;
     x.deactivate()
         .await
         .says(&["success", "Деактивация пропущена: не включена в настройках"]);
     site.done().await;
 
     let site = Site::start_with(Backend::Sqlite, &[ON]).await;
-    let x = open(&site).await;
+    let (x, _) = site.begin().await;
     x.deactivate().await.says(&[
         "success",
         "Деактивация пропущена: в обмене не было каталога товаров",
@@ -130,7 +122,7 @@ async fn off_or_without_a_catalog_deactivation_is_skipped() {
 async fn a_full_exchange_deactivates_what_it_did_not_mention(backend: Backend) {
     let site = Site::start_with(backend, &[ON]).await;
     let files = export31(40);
-    let x = open(&site).await;
+    let (x, _) = site.begin().await;
     send(&x, &files).await;
     let (products_before, active_products) = marks(&site, "products").await;
     let (offers_before, active_offers) = marks(&site, "offers").await;
@@ -186,7 +178,7 @@ support::exchange::on_both_backends!(a_full_exchange_deactivates_what_it_did_not
 #[tokio::test]
 async fn an_exchange_of_changes_only_is_skipped() {
     let site = Site::start_with(Backend::Sqlite, &[ON]).await;
-    let x = open(&site).await;
+    let (x, _) = site.begin().await;
     let files = changes_only(export(gendata::Format::V2x, 20).1);
     assert!(
         files
@@ -210,7 +202,7 @@ async fn an_exchange_of_changes_only_is_skipped() {
 #[tokio::test]
 async fn over_the_change_limit_nothing_is_deactivated() {
     let site = Site::start_with(Backend::Sqlite, &[ON]).await;
-    let x = open(&site).await;
+    let (x, _) = site.begin().await;
     send(&x, &export31(20)).await;
     add_extra_products(&site, 5).await;
     let products = marks(&site, "products").await;

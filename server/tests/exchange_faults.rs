@@ -46,6 +46,12 @@ fn receiving(site: &Site) -> String {
         .into_owned()
 }
 
+/// 1C logged in with its exchange begun, and the exchange's id (its spool folder's name).
+async fn begin(site: &Site) -> (Exchange1c<'_>, String) {
+    let (a, dir) = site.begin().await;
+    (a, dir.file_name().unwrap().to_string_lossy().into_owned())
+}
+
 /// Waits (≤ `limit`) until the spool folder of exchange `id` ends in `.state`.
 async fn wait_for_folder(site: &Site, id: &str, state: &str, limit: Duration) {
     let want = format!("{id}.{state}");
@@ -128,9 +134,7 @@ async fn a_connection_cut_mid_piece_then_1c_starts_over() {
     let (src, files) = export(gendata::Format::V2x, 200);
     let (import_name, import_xml) = &files[0];
     assert_eq!(import_name, "import.xml");
-    let a = site.login().await;
-    assert_eq!(a.init().await.first_line(), "zip=yes");
-    let first = receiving(&site);
+    let (a, first) = begin(&site).await;
     a.upload("import.xml", &import_xml[..20_000], 20_000).await;
     // The second piece: 20 000 bytes said, 7 000 sent, then the connection is gone.
     let s = a
@@ -197,9 +201,7 @@ async fn the_server_killed_mid_import(backend: Backend) {
     )
     .await;
     let (src, files) = export(gendata::Format::V2x, PRODUCTS);
-    let a = site.login().await;
-    assert_eq!(a.init().await.first_line(), "zip=yes");
-    let first = receiving(&site);
+    let (a, first) = begin(&site).await;
     // import.xml whole, then offers.xml (the longer import) is killed midway.
     send_all(&a, &files[..1]).await;
     let before = stats(&site).await;
@@ -319,9 +321,7 @@ async fn redis_restarted_mid_exchange() {
     )
     .await;
     let (src, files) = export(gendata::Format::V2x, 200);
-    let a = site.login().await;
-    assert_eq!(a.init().await.first_line(), "zip=yes");
-    let first = receiving(&site);
+    let (a, first) = begin(&site).await;
     a.upload("import.xml", &files[0].1[..30_000], 30_000).await;
 
     redis.kill();
@@ -362,9 +362,7 @@ async fn two_exchanges_at_once() {
     let site = with_other_account(Site::start_on(Backend::Sqlite, &[], None).await).await;
     let (src, files) = export(gendata::Format::V2x, 200);
     let (other_src, _) = export(gendata::Format::V31, 60);
-    let a = site.login().await;
-    assert_eq!(a.init().await.first_line(), "zip=yes");
-    let first = receiving(&site);
+    let (a, first) = begin(&site).await;
     a.upload("import.xml", &files[0].1, 1 << 20).await;
 
     let b = login(site.addr, OTHER_LOGIN, EXCHANGE_PASSWORD).await;
@@ -491,9 +489,7 @@ async fn the_1c_stops_polling() {
     )
     .await;
     let (src, files) = export(gendata::Format::V2x, 16_000);
-    let a = site.login().await;
-    assert_eq!(a.init().await.first_line(), "zip=yes");
-    let first = receiving(&site);
+    let (a, first) = begin(&site).await;
     send_all(&a, &files[..1]).await;
     a.upload("offers.xml", &files[1].1, 8 << 20).await;
     let r = a.import("offers.xml").await;

@@ -213,10 +213,12 @@ impl Site {
         login(self.addr, EXCHANGE_LOGIN, EXCHANGE_PASSWORD).await
     }
 
-    /// Logs in and begins an exchange (`init`): 1C and the exchange's spool folder.
+    /// Logs in and begins an exchange (`init`, which must open it): 1C and the exchange's
+    /// spool folder.
     pub async fn begin(&self) -> (Exchange1c<'_>, PathBuf) {
         let a = self.login().await;
-        a.init().await;
+        let init = a.init().await;
+        assert_eq!(init.first_line(), "zip=yes", "{init:?}");
         (a, self.receiving())
     }
 
@@ -567,7 +569,6 @@ pub fn export(format: gendata::Format, products: usize) -> (TempDir, Vec<(String
     (dir, files)
 }
 
-/// A query value, percent-encoded.
 /// The names of an export's XML files, in its order.
 pub fn xml_names(files: &[(String, Vec<u8>)]) -> Vec<&str> {
     files
@@ -577,6 +578,7 @@ pub fn xml_names(files: &[(String, Vec<u8>)]) -> Vec<&str> {
         .collect()
 }
 
+/// A query value, percent-encoded.
 pub fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
